@@ -1,0 +1,1 @@
+"""Shop assistant library: store, support services, need extraction, web."""

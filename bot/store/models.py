@@ -1,0 +1,282 @@
+"""Shop database models (SQLAlchemy 1.4 declarative).
+
+Timestamps are naive UTC. Money is ``Numeric(10, 2)`` in the order's/product's currency.
+Status columns are short strings; the allowed values are the tuples below.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+SHIPMENT_STATUSES = ("label_created", "in_transit", "out_for_delivery", "delivered", "exception")
+PAYMENT_STATUSES = ("authorised", "captured", "failed", "refunded")
+RETURN_STATUSES = ("requested", "received", "refunded", "rejected")
+REFUND_STATUSES = ("pending", "processing", "completed", "rejected")
+EVENT_TYPES = ("view", "cart", "purchase")
+ESCALATION_REASONS = ("fallback", "human_request", "complaint")
+ESCALATION_STATUSES = ("open", "assigned", "resolved")
+FEEDBACK_KINDS = ("review", "feedback", "complaint")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True, index=True)
+    first_name = Column(String(80), nullable=False)
+    last_name = Column(String(80), nullable=False)
+    phone = Column(String(40))
+    created_at = Column(DateTime, nullable=False)
+    marketing_opt_in = Column(Boolean, nullable=False, default=False)
+
+    addresses = relationship("Address", back_populates="customer")
+    orders = relationship("Order", back_populates="customer")
+
+
+class Address(Base):
+    __tablename__ = "addresses"
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    line1 = Column(String(200), nullable=False)
+    line2 = Column(String(200))
+    city = Column(String(100), nullable=False)
+    postcode = Column(String(20), nullable=False)
+    country = Column(String(2), nullable=False, default="GB")
+    is_default = Column(Boolean, nullable=False, default=False)
+
+    customer = relationship("Customer", back_populates="addresses")
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(80), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    parent_id = Column(Integer, ForeignKey("categories.id"))
+
+    products = relationship("Product", back_populates="category")
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id = Column(Integer, primary_key=True)
+    sku = Column(String(40), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    slug = Column(String(220), nullable=False, unique=True)
+    category_id = Column(Integer, ForeignKey("categories.id"), nullable=False, index=True)
+    product_type = Column(String(80), nullable=False)  # "hiking boot", "scarf": singular lemma
+    brand = Column(String(80), nullable=False, index=True)
+    price = Column(Numeric(10, 2), nullable=False)
+    currency = Column(String(3), nullable=False, default="GBP")
+    stock = Column(Integer, nullable=False, default=0)
+    description = Column(Text, nullable=False, default="")
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False)
+
+    category = relationship("Category", back_populates="products")
+    attributes = relationship("ProductAttribute", back_populates="product")
+
+
+class ProductAttribute(Base):
+    """One attribute value of a product: name in colour/size/material/feature/style..."""
+
+    __tablename__ = "product_attributes"
+    __table_args__ = (Index("ix_product_attributes_name_value", "name", "value"),)
+    id = Column(Integer, primary_key=True)
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False, index=True)
+    name = Column(String(40), nullable=False)
+    value = Column(String(80), nullable=False)
+
+    product = relationship("Product", back_populates="attributes")
+
+
+class DeliveryOption(Base):
+    __tablename__ = "delivery_options"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(30), nullable=False, unique=True)
+    name = Column(String(80), nullable=False)
+    price = Column(Numeric(10, 2), nullable=False)
+    free_over = Column(Numeric(10, 2))  # orders at or above this subtotal ship free
+    min_days = Column(Integer, nullable=False)
+    max_days = Column(Integer, nullable=False)
+    description = Column(Text, nullable=False, default="")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id = Column(Integer, primary_key=True)
+    number = Column(String(20), nullable=False, unique=True)  # "SH-100001"
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    email = Column(String(254), nullable=False)  # the order's contact email, used to verify
+    status = Column(String(20), nullable=False, index=True)
+    placed_at = Column(DateTime, nullable=False, index=True)
+    updated_at = Column(DateTime, nullable=False)
+    currency = Column(String(3), nullable=False, default="GBP")
+    subtotal = Column(Numeric(10, 2), nullable=False)
+    shipping_cost = Column(Numeric(10, 2), nullable=False)
+    total = Column(Numeric(10, 2), nullable=False)
+    delivery_option_id = Column(Integer, ForeignKey("delivery_options.id"), nullable=False)
+    shipping_address = Column(Text, nullable=False)  # snapshot at order time, one line
+    cancelled_at = Column(DateTime)
+    cancellation_fee = Column(Numeric(10, 2), nullable=False, default=0)
+
+    customer = relationship("Customer", back_populates="orders")
+    lines = relationship("OrderLine", back_populates="order", order_by="OrderLine.id")
+    delivery_option = relationship("DeliveryOption")
+    shipments = relationship("Shipment", back_populates="order", order_by="Shipment.id")
+    payments = relationship("Payment", back_populates="order", order_by="Payment.id")
+    invoice = relationship("Invoice", back_populates="order", uselist=False)
+    returns = relationship("Return", back_populates="order", order_by="Return.id")
+    refunds = relationship("Refund", back_populates="order", order_by="Refund.id")
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False, index=True)
+    quantity = Column(Integer, nullable=False)
+    unit_price = Column(Numeric(10, 2), nullable=False)
+
+    order = relationship("Order", back_populates="lines")
+    product = relationship("Product")
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    carrier = Column(String(60), nullable=False)
+    tracking_number = Column(String(60), nullable=False)
+    status = Column(String(20), nullable=False)
+    shipped_at = Column(DateTime, nullable=False)
+    eta = Column(Date)
+    delivered_at = Column(DateTime)
+
+    order = relationship("Order", back_populates="shipments")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    method = Column(String(20), nullable=False)  # card, paypal, apple_pay, klarna, gift_card
+    amount = Column(Numeric(10, 2), nullable=False)
+    status = Column(String(20), nullable=False)
+    card_last4 = Column(String(4))
+    created_at = Column(DateTime, nullable=False)
+
+    order = relationship("Order", back_populates="payments")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, unique=True)
+    number = Column(String(30), nullable=False, unique=True)
+    issued_at = Column(DateTime, nullable=False)
+    amount = Column(Numeric(10, 2), nullable=False)
+    currency = Column(String(3), nullable=False)
+
+    order = relationship("Order", back_populates="invoice")
+
+
+class Return(Base):
+    __tablename__ = "returns"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    status = Column(String(20), nullable=False)
+    reason = Column(Text, nullable=False, default="")
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+    order = relationship("Order", back_populates="returns")
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    return_id = Column(Integer, ForeignKey("returns.id"))
+    amount = Column(Numeric(10, 2), nullable=False)
+    status = Column(String(20), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    completed_at = Column(DateTime)
+
+    order = relationship("Order", back_populates="refunds")
+
+
+class Event(Base):
+    """Behaviour events: product views, cart adds, purchases (one per order line)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_customer_time", "customer_id", "occurred_at"),)
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False)
+    product_id = Column(Integer, ForeignKey("products.id"))
+    event_type = Column(String(20), nullable=False)
+    occurred_at = Column(DateTime, nullable=False, index=True)
+    session_id = Column(String(40))
+    quantity = Column(Integer)
+    amount = Column(Numeric(10, 2))  # purchase value for purchase events
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    reason = Column(String(20), nullable=False)
+    status = Column(String(20), nullable=False, default="open")
+    summary = Column(Text, nullable=False, default="")
+    assigned_to = Column(String(120))
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    kind = Column(String(20), nullable=False)
+    text = Column(Text, nullable=False)
+    rating = Column(Integer)
+    created_at = Column(DateTime, nullable=False)
+
+
+class NewsletterSubscription(Base):
+    __tablename__ = "newsletter_subscriptions"
+    __table_args__ = (UniqueConstraint("email", name="uq_newsletter_email"),)
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    status = Column(String(20), nullable=False, default="subscribed")
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+
+class AccountRequest(Base):
+    """Requests the bot records for staff to complete, e.g. deleting an account."""
+
+    __tablename__ = "account_requests"
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    kind = Column(String(20), nullable=False)  # "delete"
+    status = Column(String(20), nullable=False, default="open")
+    conversation_id = Column(String(255))
+    created_at = Column(DateTime, nullable=False)
