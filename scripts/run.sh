@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server (REST + socket.io, SQL tracker store) and print how
+# to talk to them. Ctrl-C stops everything. Called by `make run` after install, demo data and training.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+RASA=.venv/bin/rasa
+mkdir -p var
+
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:8080}
+if [ -z "${SHOP_IDENTITY_SECRET:-}" ]; then
+  echo "SHOP_IDENTITY_SECRET is not set: using a random secret for this run only." >&2
+  SHOP_IDENTITY_SECRET=$($PY -c 'import secrets; print(secrets.token_hex(32))')
+fi
+if [ -z "${RASA_TOKEN:-}" ]; then
+  RASA_TOKEN=$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')
+  echo "RASA_TOKEN is not set: the HTTP API token for this run is $RASA_TOKEN" >&2
+fi
+export SHOP_IDENTITY_SECRET RASA_TOKEN
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+endpoints=var/endpoints.yml
+sed "s#http://localhost:5055/webhook#http://localhost:${ACTIONS_PORT}/webhook#" endpoints.yml > "$endpoints"
+
+$PY -m rasa_sdk --actions actions --port "$ACTIONS_PORT" > var/actions.log 2>&1 &
+pids+=($!)
+$RASA run --model models/shop.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
+  --port "$RASA_PORT" --enable-api --auth-token "$RASA_TOKEN" --cors "$CORS_ORIGINS" \
+  > var/rasa.log 2>&1 &
+pids+=($!)
+
+echo "Starting (logs in var/actions.log and var/rasa.log)..."
+$PY -m scripts.wait_http "http://localhost:${ACTIONS_PORT}/health" "http://localhost:${RASA_PORT}/" \
+  --timeout 300
+cat <<MSG
+
+The shop assistant is running.
+  Chat over REST:   curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"hi"}'
+  Socket.io:        ws://localhost:${RASA_PORT}/socket.io  (for the website widget)
+  HTTP API:         http://localhost:${RASA_PORT}/status?token=\$RASA_TOKEN
+  Action server:    http://localhost:${ACTIONS_PORT}/health
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"
+echo "A service exited; see var/*.log" >&2
