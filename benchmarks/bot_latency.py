@@ -1,0 +1,190 @@
+"""Chat-turn latency over the REST channel: our assistant vs a bare Rasa baseline, one run.
+
+The baseline is built from the same NLU data and config.yml, with one plain response per intent
+and no custom actions, so the difference is what our actions (database, identity) add. Both use the
+SQL tracker store. N concurrent conversations each send a script of turns; we report p50/p95 latency
+per kind of turn and messages per second.
+
+    .venv/bin/python benchmarks/bot_latency.py --conversations 10 --rounds 5 [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import aiohttp
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import servers as srv  # noqa: E402
+from bot.identity import sign  # noqa: E402
+from bot.settings import REPO_ROOT  # noqa: E402
+
+SECRET = "benchmark-secret"
+TOKEN = "benchmark-token"
+# (kind, text, signed in as customer 1?) - kinds: "utter" runs responses only in our bot,
+# "db" runs custom actions that read the shop database.
+SCRIPT = [
+    ("utter", "hello there", False),
+    ("db", "where's my order SH-100003?", True),
+    ("db", "do you have any hiking boots?", False),
+    ("utter", "which payment methods do you take", False),
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def build_baseline(workdir: Path) -> Path:
+    """Train a bare assistant on our NLU data: one response per intent, no custom actions."""
+    data = workdir / "data"
+    data.mkdir()
+    intents, entities = set(), {"order_number", "email", "product"}
+    for path in sorted((REPO_ROOT / "nlu_data" / "nlu").glob("*.yml")):
+        doc = yaml.safe_load(path.read_text())
+        for item in doc.get("nlu", []):
+            if "intent" in item:
+                intents.add(item["intent"])
+        (data / path.name).write_text(path.read_text())
+    intents = sorted(intents)
+    domain = {
+        "version": "3.1",
+        "intents": intents,
+        "entities": sorted(entities),
+        "responses": {f"utter_{i}": [{"text": f"Baseline reply to {i}."}] for i in intents}
+        | {"utter_default": [{"text": "Sorry, I didn't get that."}]},
+        "session_config": {"session_expiration_time": 60, "carry_over_slots_to_new_session": True},
+    }
+    rules = {
+        "version": "3.1",
+        "rules": [
+            {"rule": f"answer {i}", "steps": [{"intent": i}, {"action": f"utter_{i}"}]}
+            for i in intents
+        ]
+        + [{"rule": "fallback", "steps": [{"intent": "nlu_fallback"}, {"action": "utter_default"}]}],
+    }
+    (workdir / "domain.yml").write_text(yaml.safe_dump(domain, sort_keys=False))
+    (data / "rules.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    config = yaml.safe_load((REPO_ROOT / "config.yml").read_text())
+    for policy in config.get("policies", []):
+        policy.pop("core_fallback_action_name", None)
+    (workdir / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    subprocess.run(
+        [str(srv.BIN_DIR / "rasa"), "train", "--data", str(data), "--domain",
+         str(workdir / "domain.yml"), "--config", str(workdir / "config.yml"), "--out",
+         str(workdir / "models"), "--fixed-model-name", "baseline", "--quiet"],
+        cwd=workdir, check=True, stdout=subprocess.DEVNULL,
+    )
+    return workdir / "models" / "baseline.tar.gz"
+
+
+async def run_load(rasa_url: str, conversations: int, rounds: int) -> dict:
+    latencies: dict[str, list[float]] = {"utter": [], "db": []}
+    errors = 0
+    token = sign(1, SECRET, ttl_seconds=24 * 3600)
+    url = f"{rasa_url}/webhooks/rest/webhook"
+
+    async def conversation(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        for _ in range(rounds):
+            sender = f"bench-{uuid.uuid4().hex[:12]}"
+            for kind, text, signed_in in SCRIPT:
+                body: dict = {"sender": sender, "message": text}
+                if signed_in:
+                    body["metadata"] = {"customer_token": token}
+                start = time.perf_counter()
+                async with session.post(url, json=body) as resp:
+                    replies = await resp.json()
+                elapsed = (time.perf_counter() - start) * 1000
+                if resp.status != 200 or not replies:
+                    errors += 1
+                latencies[kind].append(elapsed)
+
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        # One warm-up conversation so model loading and first-call costs are not measured.
+        await conversation(session)
+        latencies = {"utter": [], "db": []}
+        start = time.perf_counter()
+        await asyncio.gather(*(conversation(session) for _ in range(conversations)))
+        wall = time.perf_counter() - start
+    total = sum(len(v) for v in latencies.values())
+    return {
+        "messages": total,
+        "errors": errors,
+        "messages_per_second": round(total / wall, 2),
+        **{
+            kind: {
+                "n": len(vals),
+                "p50_ms": round(statistics.median(vals), 1),
+                "p95_ms": round(percentile(vals, 95), 1),
+            }
+            for kind, vals in latencies.items()
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "shop.tar.gz")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bot-latency-") as tmp:
+        work = Path(tmp)
+        print("training the bare baseline assistant...", file=sys.stderr)
+        baseline_model = build_baseline(work / "baseline")
+        db_url = f"sqlite:///{work / 'shop.db'}"
+        srv.seed_live_db(db_url)
+        env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": SECRET}
+        results = {}
+        with srv.rasa_server(work, baseline_model, env, None, TOKEN) as base:
+            print("measuring the baseline...", file=sys.stderr)
+            results["baseline"] = asyncio.run(run_load(base.url, args.conversations, args.rounds))
+        with srv.action_server(work, env) as actions:
+            with srv.rasa_server(work, args.model, env, urlparse(actions.url).port, TOKEN) as ours:
+                print("measuring our assistant...", file=sys.stderr)
+                results["ours"] = asyncio.run(run_load(ours.url, args.conversations, args.rounds))
+
+    base_p50 = results["baseline"]["db"]["p50_ms"]
+    results["db_turn_p50_overhead_pct"] = round(
+        100 * (results["ours"]["db"]["p50_ms"] - base_p50) / base_p50, 1
+    )
+    results["setup"] = {"conversations": args.conversations, "rounds": args.rounds,
+                        "turns": [t for _, t, _ in SCRIPT]}
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(f"{args.conversations} concurrent conversations x {args.rounds} rounds x "
+              f"{len(SCRIPT)} turns, REST channel, SQL tracker store")
+        print(f"{'assistant':<10} {'turn':<6} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7}")
+        for name in ("baseline", "ours"):
+            r = results[name]
+            for kind in ("utter", "db"):
+                print(f"{name:<10} {kind:<6} {r[kind]['n']:>5} {r[kind]['p50_ms']:>8} "
+                      f"{r[kind]['p95_ms']:>8} {r['messages_per_second']:>7}")
+        print(f"DB-action turn p50 vs baseline (same messages): "
+              f"{results['db_turn_p50_overhead_pct']:+.1f}% (target <= +25%)")
+        if results["ours"]["errors"] or results["baseline"]["errors"]:
+            print(f"errors: ours {results['ours']['errors']}, "
+                  f"baseline {results['baseline']['errors']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Start the real Rasa and action servers as child processes (integration tests, benchmarks)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+from bot.settings import REPO_ROOT
+
+BIN_DIR = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None) -> Path:
+    text = ""
+    if actions_port is not None:
+        text += f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+    text += f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class Running:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+
+@contextmanager
+def action_server(workdir: Path, env: dict[str, str]) -> Iterator[Running]:
+    port = free_port()
+    log = workdir / f"actions-{port}.log"
+    proc = subprocess.Popen(
+        [str(BIN_DIR / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/health", proc, log)
+        yield Running(f"http://127.0.0.1:{port}", proc, log)
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def rasa_server(
+    workdir: Path,
+    model: Path,
+    env: dict[str, str],
+    actions_port: int | None,
+    auth_token: str,
+) -> Iterator[Running]:
+    port = free_port()
+    log = workdir / f"rasa-{port}.log"
+    endpoints = write_endpoints(workdir / f"endpoints-{port}.yml", workdir / f"tracker-{port}.db",
+                                actions_port)
+    proc = subprocess.Popen(
+        [str(BIN_DIR / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
+         "--credentials", str(REPO_ROOT / "credentials.yml"), "--port", str(port),
+         "--enable-api", "--auth-token", auth_token],
+        cwd=REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/status?token={auth_token}", proc, log)
+        yield Running(f"http://127.0.0.1:{port}", proc, log)
+    finally:
+        stop(proc)
+
+
+def seed_live_db(url: str) -> None:
+    """Migrate a fresh DB and load the fixture shop relative to the real clock."""
+    from datetime import datetime
+
+    from bot.demo.fixtures import seed_fixture
+    from bot.store.db import make_engine, session_scope
+    from bot.store.schema import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        seed_fixture(session, datetime.utcnow())
+    engine.dispose()
