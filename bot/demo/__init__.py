@@ -1,0 +1,1 @@
+"""Demo shop data: the small fixed test fixture and the large generated demo shop."""
