@@ -1,0 +1,74 @@
+"""Shared behaviour of our actions: identity from the token, and never raising.
+
+Every action runs its (blocking) service call in a worker thread so the action server's event
+loop keeps serving other conversations, turns StoreUnavailable into a polite message, and logs any
+other error instead of letting a traceback reach the shopper.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import names
+from bot.store.errors import StoreUnavailable
+from bot.support import runtime
+from bot.support.access import Requester, customer_from_metadata
+
+log = logging.getLogger(__name__)
+
+Events = List[Dict[Text, Any]]
+
+
+def verified_customer(tracker: Tracker) -> int | None:
+    """The customer id from a valid token in THIS turn's metadata (checked every turn)."""
+    metadata = (tracker.latest_message or {}).get("metadata")
+    return customer_from_metadata(metadata, runtime.get_settings())
+
+
+def order_requester(tracker: Tracker) -> Requester:
+    """Who asks about the order: the verified customer, else whoever knows the order's email."""
+    customer_id = verified_customer(tracker)
+    if customer_id is not None:
+        return Requester(customer_id=customer_id)
+    return Requester(email=tracker.get_slot(names.SLOT_ORDER_EMAIL))
+
+
+def latest_text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text")
+    return text if isinstance(text, str) else ""
+
+
+def recent_user_messages(tracker: Tracker, limit: int = 5) -> list[str]:
+    texts = [
+        e.get("text") for e in tracker.events
+        if e.get("event") == "user" and isinstance(e.get("text"), str)
+        and not e["text"].startswith("/")
+    ]
+    return texts[-limit:]
+
+
+class ShopAction(Action):
+    """Base action. Subclasses implement the synchronous ``act`` (domain entries it needs:
+    ``utter_store_unavailable`` and ``utter_something_went_wrong``)."""
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        raise NotImplementedError
+
+    def on_failure(self, tracker: Tracker) -> Events:
+        """Events to return when the service failed (e.g. clear a half-finished request)."""
+        return []
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, self.act, dispatcher, tracker, domain)
+        except StoreUnavailable:
+            dispatcher.utter_message(response=names.UTTER_STORE_UNAVAILABLE)
+        except Exception:  # noqa: BLE001 - the shopper must never see a traceback
+            log.exception("action %s failed", self.name())
+            dispatcher.utter_message(response=names.UTTER_SOMETHING_WENT_WRONG)
+        return self.on_failure(tracker)

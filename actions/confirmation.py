@@ -1,0 +1,116 @@
+"""Answers to a pending yes/no question: cancel, change address, return, refund, escalate."""
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+from actions import names, replies
+from actions.base import (
+    Events,
+    ShopAction,
+    order_requester,
+    recent_user_messages,
+    verified_customer,
+)
+from actions.escalation import ticket_text
+from actions.orders import clear_order_slots, refusal_text
+from bot.store.errors import NotAllowed, OrderNotFound
+from bot.support import escalations, orders
+from bot.support.runtime import get_settings
+from bot.support.text import normalise_order_number
+
+# Actions that ask a yes/no question and set pending_action.
+ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT)
+KEPT_AS_IS = {
+    names.PENDING_CANCEL: "No problem, {number} stays as it is.",
+    names.PENDING_CHANGE_ADDRESS: "OK, {number} keeps its original delivery address.",
+    names.PENDING_RETURN: "OK, I haven't started a return for {number}.",
+    names.PENDING_REFUND: "OK, I haven't requested a refund for {number}.",
+    names.PENDING_ESCALATE_COMPLAINT: "OK. Your complaint is on record and our team reads every "
+                                      "one.",
+}
+
+
+def question_is_open(tracker: Tracker) -> bool:
+    """True when the last action before this message (ignoring plain responses) asked it."""
+    events = tracker.events
+    seen_user = False
+    for event in reversed(events):
+        if event.get("event") == "user":
+            seen_user = True
+            continue
+        if not seen_user or event.get("event") != "action":
+            continue
+        name = event.get("name") or ""
+        if name == "action_listen" or name.startswith("utter_"):
+            continue
+        return name in ASKING_ACTIONS
+    return False
+
+
+class ActionHandleConfirmation(ShopAction):
+    """``affirm``/``deny``: carry out or drop the pending request, re-checking everything."""
+
+    def name(self) -> Text:
+        return names.ACTION_HANDLE_CONFIRMATION
+
+    def on_failure(self, tracker) -> Events:
+        return clear_order_slots()
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        pending = tracker.get_slot(names.SLOT_PENDING_ACTION)
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        said_yes = intent == names.AFFIRM
+        if not pending or not question_is_open(tracker):
+            dispatcher.utter_message(response=names.UTTER_NOTHING_PENDING_AFFIRM if said_yes
+                                     else names.UTTER_NOTHING_PENDING_DENY)
+            return clear_order_slots()
+        number = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER)) or ""
+        if not said_yes:
+            dispatcher.utter_message(text=KEPT_AS_IS.get(pending, "OK.").format(number=number))
+            return clear_order_slots()
+        if pending == names.PENDING_ESCALATE_COMPLAINT:
+            ticket = escalations.escalate(tracker.sender_id, verified_customer(tracker),
+                                          "complaint", recent_user_messages(tracker))
+            dispatcher.utter_message(text=ticket_text(ticket))
+            return clear_order_slots()
+        requester = order_requester(tracker)
+        if not number or (not requester.verified and not requester.email):
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+            return clear_order_slots()
+        try:
+            dispatcher.utter_message(text=self._carry_out(pending, number, requester, tracker))
+        except OrderNotFound:
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+        except NotAllowed as err:
+            dispatcher.utter_message(
+                text=refusal_text(err, number, get_settings().return_window_days))
+        return clear_order_slots()
+
+    @staticmethod
+    def _carry_out(pending: str, number: str, requester, tracker: Tracker) -> str:
+        if pending == names.PENDING_CANCEL:
+            result = orders.cancel_order(number, requester)
+            text = f"Done: {number} is cancelled."
+            if result.refund_amount > 0:
+                text += (f" A refund of {replies.money(result.refund_amount, result.currency)} "
+                         "is on its way to your original payment method (3-5 working days).")
+            return text
+        if pending == names.PENDING_CHANGE_ADDRESS:
+            view = orders.change_address(number, requester,
+                                         tracker.get_slot(names.SLOT_NEW_ADDRESS) or "")
+            return f"Done: {number} will now go to {view.shipping_address}."
+        if pending == names.PENDING_RETURN:
+            result = orders.create_return(number, requester)
+            return (f"Your return {result.reference} for {number} is booked. Pack the items with "
+                    "the return slip, print the free label from Your account > Orders and drop "
+                    f"the parcel off by {replies.day(result.last_day)}. We refund you as soon as "
+                    "it reaches us.")
+        if pending == names.PENDING_REFUND:
+            refund = orders.request_refund(number, requester)
+            return (f"Done: refund {refund.reference} of "
+                    f"{replies.money(refund.amount, refund.currency)} for {number} is requested. "
+                    "It reaches your original payment method within 3-5 working days.")
+        raise ValueError(f"unknown pending action {pending!r}")

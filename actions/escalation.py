@@ -1,0 +1,112 @@
+"""Handing over to people: explicit requests, failed fallbacks, and the affirmation question."""
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk.events import UserUtteranceReverted
+
+from actions import names
+from actions.base import Events, ShopAction, recent_user_messages, verified_customer
+from bot.support import escalations
+
+# How the two-stage fallback names a guessed intent to the shopper.
+INTENT_PHRASES = {
+    "greet": "just saying hello",
+    "goodbye": "saying goodbye",
+    "thank": "saying thanks",
+    "bot_challenge": "asking whether I'm a bot",
+    "inform": "giving me a detail such as an order number or email",
+    "track_order": "checking where your order is",
+    "cancel_order": "cancelling an order",
+    "change_order": "changing an order",
+    "change_shipping_address": "changing the delivery address of an order",
+    "delivery_options": "our delivery options and costs",
+    "delivery_period": "how long delivery takes",
+    "return_item": "returning something",
+    "refund_policy": "how refunds work",
+    "request_refund": "getting a refund",
+    "track_refund": "checking on a refund",
+    "cancellation_fee": "whether there's a fee to cancel",
+    "payment_methods": "which payment methods we accept",
+    "payment_issue": "a problem with a payment",
+    "get_invoice": "getting an invoice or receipt",
+    "create_account": "opening an account",
+    "edit_account": "changing your account details",
+    "delete_account": "closing your account",
+    "switch_account": "switching to another account",
+    "recover_password": "resetting your password",
+    "registration_problems": "trouble signing up",
+    "newsletter_subscription": "our newsletter",
+    "leave_review": "leaving a review or feedback",
+    "complaint": "making a complaint",
+    "human_handoff": "talking to a person",
+    "place_order": "how to place an order",
+    "product_search": "finding a product",
+    "contact_info": "how to contact us",
+}
+# Never suggested as a guess: they answer a question rather than ask one.
+NOT_SUGGESTED = {names.NLU_FALLBACK, names.AFFIRM, names.DENY, names.OUT_OF_SCOPE,
+                 "other_language"}
+
+
+def ticket_text(ticket: escalations.Ticket) -> str:
+    if ticket.reused:
+        return (f"You're already in the queue for our support team (reference "
+                f"{ticket.reference}); I've added this to it. Someone will reply here within "
+                f"{ticket.response_hours} working hours.")
+    return (f"I've passed this conversation to our support team (reference {ticket.reference}). "
+            f"Someone will reply here within {ticket.response_hours} working hours - you can "
+            "close this window, we'll email you too if you're signed in.")
+
+
+class ActionEscalate(ShopAction):
+    """``human_handoff``: open (or reuse) an escalation and say what happens next."""
+
+    def name(self) -> Text:
+        return names.ACTION_ESCALATE
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        ticket = escalations.escalate(tracker.sender_id, verified_customer(tracker),
+                                      "human_request", recent_user_messages(tracker))
+        dispatcher.utter_message(text=ticket_text(ticket))
+        return []
+
+
+class ActionDefaultFallback(ShopAction):
+    """After a second failed attempt to understand: hand the conversation to a person."""
+
+    def name(self) -> Text:
+        return names.ACTION_DEFAULT_FALLBACK
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        ticket = escalations.escalate(tracker.sender_id, verified_customer(tracker), "fallback",
+                                      recent_user_messages(tracker))
+        dispatcher.utter_message(text="Sorry, I'm still not getting it. " + ticket_text(ticket))
+        return [UserUtteranceReverted()]
+
+    def on_failure(self, tracker) -> Events:
+        return [UserUtteranceReverted()]
+
+
+class ActionDefaultAskAffirmation(ShopAction):
+    """First stage of the fallback: "Did you mean <plain words>?" with Yes / No buttons."""
+
+    def name(self) -> Text:
+        return names.ACTION_DEFAULT_ASK_AFFIRMATION
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        guess = next(
+            (r.get("name") for r in ranking
+             if r.get("name") not in NOT_SUGGESTED and r.get("name") in INTENT_PHRASES),
+            None,
+        )
+        if guess is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(
+            text=f"Sorry, I'm not sure I follow. Is this about {INTENT_PHRASES[guess]}?",
+            buttons=[{"title": "Yes", "payload": f"/{guess}"},
+                     {"title": "No, something else", "payload": f"/{names.OUT_OF_SCOPE}"}],
+        )
+        return []

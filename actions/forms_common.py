@@ -1,0 +1,66 @@
+"""Behaviour shared by our forms: a validator base that never raises, and stopping a form."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Dict, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions import names
+from actions.base import Events, ShopAction
+from bot.store.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+# Every slot a form fills, cleared when a form is stopped.
+FORM_SLOTS = (
+    *names.ORDER_FORM_SLOTS, names.SLOT_FEEDBACK_TEXT, names.SLOT_NEWSLETTER_EMAIL,
+    names.SLOT_PENDING_ACTION,
+)
+
+
+def guarded(
+    slot: str, dispatcher: CollectingDispatcher, check: Callable[[], Dict[Text, Any]]
+) -> Dict[Text, Any]:
+    """Run one slot check; a database or unexpected error re-asks the slot instead of raising."""
+    try:
+        return check()
+    except StoreUnavailable:
+        dispatcher.utter_message(response=names.UTTER_STORE_UNAVAILABLE)
+    except Exception:  # noqa: BLE001 - the shopper must never see a traceback
+        log.exception("validating %s failed", slot)
+        dispatcher.utter_message(response=names.UTTER_SOMETHING_WENT_WRONG)
+    return {slot: None}
+
+
+class ShopFormValidation(FormValidationAction):
+    """Base of our form validators: any unexpected error re-asks instead of crashing the form.
+
+    Needs in the domain: ``utter_something_went_wrong`` and ``utter_store_unavailable``.
+    """
+
+    def name(self) -> Text:  # pragma: no cover - subclasses name themselves
+        raise NotImplementedError
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        try:
+            return await super().run(dispatcher, tracker, domain)
+        except Exception:  # noqa: BLE001
+            log.exception("form validation %s failed", self.name())
+            dispatcher.utter_message(response=names.UTTER_SOMETHING_WENT_WRONG)
+            requested = tracker.get_slot(names.REQUESTED_SLOT)
+            return [SlotSet(requested, None)] if requested else []
+
+
+class ActionFormStopped(ShopAction):
+    """After a shopper stops a form ("stop", "no"): say so and forget what it had collected."""
+
+    def name(self) -> Text:
+        return names.ACTION_FORM_STOPPED
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        dispatcher.utter_message(response=names.UTTER_FORM_STOPPED)
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]

@@ -1,0 +1,115 @@
+"""Every intent, entity, slot, response, form and action name the actions use, in one place.
+
+They must match domain.yml; tests/actions/test_names.py checks both directions.
+"""
+
+# --- intents ------------------------------------------------------------------------------
+AFFIRM = "affirm"
+DENY = "deny"
+INFORM = "inform"
+OUT_OF_SCOPE = "out_of_scope"
+NLU_FALLBACK = "nlu_fallback"
+TRACK_ORDER = "track_order"
+CANCEL_ORDER = "cancel_order"
+CHANGE_ORDER = "change_order"
+CHANGE_SHIPPING_ADDRESS = "change_shipping_address"
+RETURN_ITEM = "return_item"
+REQUEST_REFUND = "request_refund"
+TRACK_REFUND = "track_refund"
+GET_INVOICE = "get_invoice"
+DELIVERY_OPTIONS = "delivery_options"
+DELIVERY_PERIOD = "delivery_period"
+NEWSLETTER_SUBSCRIPTION = "newsletter_subscription"
+LEAVE_REVIEW = "leave_review"
+COMPLAINT = "complaint"
+HUMAN_HANDOFF = "human_handoff"
+
+# order_topic values, filled from the order intents
+TOPIC_TRACK = "track"
+TOPIC_CANCEL = "cancel"
+TOPIC_CHANGE = "change"
+TOPIC_CHANGE_ADDRESS = "change_address"
+TOPIC_RETURN = "return"
+TOPIC_REFUND = "refund"
+TOPIC_TRACK_REFUND = "track_refund"
+TOPIC_INVOICE = "invoice"
+ORDER_TOPIC_BY_INTENT = {
+    TRACK_ORDER: TOPIC_TRACK,
+    CANCEL_ORDER: TOPIC_CANCEL,
+    CHANGE_ORDER: TOPIC_CHANGE,
+    CHANGE_SHIPPING_ADDRESS: TOPIC_CHANGE_ADDRESS,
+    RETURN_ITEM: TOPIC_RETURN,
+    REQUEST_REFUND: TOPIC_REFUND,
+    TRACK_REFUND: TOPIC_TRACK_REFUND,
+    GET_INVOICE: TOPIC_INVOICE,
+}
+
+# --- entities -----------------------------------------------------------------------------
+ENTITY_ORDER_NUMBER = "order_number"
+ENTITY_EMAIL = "email"
+ENTITY_PRODUCT = "product"
+
+# --- slots --------------------------------------------------------------------------------
+SLOT_ORDER_TOPIC = "order_topic"
+SLOT_ORDER_NUMBER = "order_number"
+SLOT_ORDER_EMAIL = "order_email"
+SLOT_NEW_ADDRESS = "new_address"
+SLOT_ORDER_CAN_CHANGE = "order_can_change"
+SLOT_PENDING_ACTION = "pending_action"
+SLOT_FEEDBACK_TEXT = "feedback_text"
+SLOT_NEWSLETTER_EMAIL = "newsletter_email"
+SLOT_PRODUCT = "product"
+REQUESTED_SLOT = "requested_slot"
+
+ORDER_FORM_SLOTS = (SLOT_ORDER_NUMBER, SLOT_ORDER_EMAIL, SLOT_NEW_ADDRESS, SLOT_ORDER_CAN_CHANGE)
+
+# pending_action values: what an affirm confirms
+PENDING_CANCEL = "cancel"
+PENDING_CHANGE_ADDRESS = "change_address"
+PENDING_RETURN = "return"
+PENDING_REFUND = "refund"
+PENDING_ESCALATE_COMPLAINT = "escalate_complaint"
+
+# --- forms --------------------------------------------------------------------------------
+ORDER_FORM = "order_form"
+FEEDBACK_FORM = "feedback_form"
+NEWSLETTER_FORM = "newsletter_form"
+
+# --- responses ----------------------------------------------------------------------------
+UTTER_STORE_UNAVAILABLE = "utter_store_unavailable"
+UTTER_SOMETHING_WENT_WRONG = "utter_something_went_wrong"
+UTTER_ASK_ORDER_NUMBER = "utter_ask_order_number"
+UTTER_INVALID_ORDER_NUMBER = "utter_invalid_order_number"
+UTTER_INVALID_EMAIL = "utter_invalid_email"
+UTTER_ORDER_NOT_FOUND = "utter_order_not_found"
+UTTER_ORDER_NOT_FOUND_ON_ACCOUNT = "utter_order_not_found_on_account"
+UTTER_INVALID_ADDRESS = "utter_invalid_address"
+UTTER_INVALID_FEEDBACK = "utter_invalid_feedback"
+UTTER_FORM_STOPPED = "utter_form_stopped"
+UTTER_NOTHING_PENDING_AFFIRM = "utter_nothing_pending_affirm"
+UTTER_NOTHING_PENDING_DENY = "utter_nothing_pending_deny"
+UTTER_KEPT_AS_IS = "utter_kept_as_is"
+UTTER_ANYTHING_ELSE = "utter_anything_else"
+UTTER_ASK_PRODUCT = "utter_ask_product"
+UTTER_DELETE_ACCOUNT_SIGN_IN = "utter_delete_account_sign_in"
+UTTER_PAYMENT_ISSUE_GENERAL = "utter_payment_issue_general"
+UTTER_COMPLAINT_NOT_ESCALATED = "utter_complaint_not_escalated"
+
+# --- actions ------------------------------------------------------------------------------
+ACTION_HANDLE_ORDER_REQUEST = "action_handle_order_request"
+ACTION_HANDLE_CONFIRMATION = "action_handle_confirmation"
+ACTION_ASK_ORDER_NUMBER = "action_ask_order_number"
+ACTION_FORM_STOPPED = "action_form_stopped"
+VALIDATE_ORDER_FORM = "validate_order_form"
+VALIDATE_FEEDBACK_FORM = "validate_feedback_form"
+VALIDATE_NEWSLETTER_FORM = "validate_newsletter_form"
+ACTION_DELIVERY_INFO = "action_delivery_info"
+ACTION_PRODUCT_SEARCH = "action_product_search"
+ACTION_PAYMENT_ISSUE = "action_payment_issue"
+ACTION_DELETE_ACCOUNT = "action_delete_account"
+ACTION_SUBSCRIBE_NEWSLETTER = "action_subscribe_newsletter"
+ACTION_RECORD_FEEDBACK = "action_record_feedback"
+ACTION_RECORD_COMPLAINT = "action_record_complaint"
+ACTION_ESCALATE = "action_escalate"
+ACTION_DEFAULT_FALLBACK = "action_default_fallback"
+ACTION_DEFAULT_ASK_AFFIRMATION = "action_default_ask_affirmation"

@@ -1,0 +1,202 @@
+"""After the order form: answer the order question, or ask to confirm a change."""
+from __future__ import annotations
+
+import logging
+from typing import Text
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import names, replies
+from actions.base import Events, ShopAction, order_requester
+from bot.store.errors import NotAllowed, OrderNotFound
+from bot.support import orders
+from bot.support.access import Requester
+from bot.support.runtime import get_settings
+from bot.support.text import normalise_order_number
+
+log = logging.getLogger(__name__)
+
+YES_NO = [
+    {"title": "Yes, go ahead", "payload": f"/{names.AFFIRM}"},
+    {"title": "No, leave it", "payload": f"/{names.DENY}"},
+]
+
+REFUSALS = {
+    "already_shipped": "{number} has already left our warehouse, so I can't change or cancel it "
+                       "any more. Once it arrives you can send it back free within our returns "
+                       "window.",
+    "already_cancelled": "{number} has already been cancelled, so there's nothing more to change.",
+    "already_returned": "{number} has already been returned to us.",
+    "not_shipped": "{number} hasn't been sent yet, so there's nothing to return - you can cancel "
+                   "it instead, free of charge.",
+    "not_delivered": "{number} is still on its way. Once it's delivered you can return it within "
+                     "{window} days.",
+    "return_exists": "There's already a return open for {number}; you'll get an email as soon as "
+                     "it reaches us.",
+    "return_in_progress": "There's already a return open for {number}; the refund follows once "
+                          "it reaches us.",
+    "return_window_expired": "{number} was delivered on {delivered}, and our returns window is "
+                             "{window} days, so it closed on {last_day}. I'm sorry, I can't "
+                             "accept a return for it now. If something is faulty, ask to talk to "
+                             "a person and our team will look at it.",
+    "return_first": "{number} was delivered, so the refund follows a return: send the items back "
+                    "and we refund you as soon as they reach us. Shall I start a return?",
+    "cancel_first": "{number} hasn't shipped yet, so the quickest way to get your money back is to "
+                    "cancel it - the refund then goes out automatically.",
+    "nothing_paid": "No payment was taken for {number}, so there's nothing to refund.",
+    "refund_exists": "A refund of {amount} for {number} {refund_status}.",
+    "no_refund": "There's no refund on {number} yet. Refunds start once a cancellation or a "
+                 "return is processed.",
+    "no_invoice": "There's no invoice for {number} yet - we issue it when the payment is taken.",
+}
+
+
+def refusal_text(err: NotAllowed, number: str, window_days: int) -> str:
+    details = err.details
+    template = REFUSALS.get(err.reason, "I'm sorry, I can't do that for {number}.")
+    return template.format(
+        number=number,
+        window=details.get("window_days", window_days),
+        delivered=replies.day(details["delivered_on"]) if details.get("delivered_on") else "",
+        last_day=replies.day(details["last_day"]) if details.get("last_day") else "",
+        amount=replies.money(details["amount"], details.get("currency", "GBP"))
+        if details.get("amount") is not None else "",
+        refund_status=replies.REFUND_WORDS.get(str(details.get("status")), "is on its way"),
+    )
+
+
+def refusal_buttons(err: NotAllowed, number: str) -> list[dict]:
+    if err.reason == "return_first":
+        payload = f'/{names.RETURN_ITEM}{{"{names.ENTITY_ORDER_NUMBER}":"{number}"}}'
+        return [{"title": "Start a return", "payload": payload},
+                {"title": "No thanks", "payload": f"/{names.DENY}"}]
+    if err.reason == "cancel_first":
+        payload = f'/{names.CANCEL_ORDER}{{"{names.ENTITY_ORDER_NUMBER}":"{number}"}}'
+        return [{"title": "Cancel the order", "payload": payload}]
+    return []
+
+
+def clear_order_slots(keep_for_confirmation: bool = False) -> Events:
+    if keep_for_confirmation:
+        return [SlotSet(names.SLOT_ORDER_CAN_CHANGE, None)]
+    return [SlotSet(slot, None) for slot in names.ORDER_FORM_SLOTS] + [
+        SlotSet(names.SLOT_PENDING_ACTION, None)]
+
+
+class ActionHandleOrderRequest(ShopAction):
+    """Answers the order question named by ``order_topic`` for a verified owner."""
+
+    def name(self) -> Text:
+        return names.ACTION_HANDLE_ORDER_REQUEST
+
+    def on_failure(self, tracker) -> Events:
+        return clear_order_slots()
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        topic = tracker.get_slot(names.SLOT_ORDER_TOPIC)
+        number = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER))
+        requester = order_requester(tracker)
+        if number is None or (not requester.verified and not requester.email):
+            # The form ended without proof of ownership (e.g. the token expired meanwhile).
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+            return clear_order_slots()
+        handler = getattr(self, f"_{topic}", None) if topic else None
+        if handler is None:
+            handler = self._track
+        try:
+            return handler(dispatcher, tracker, number, requester)
+        except OrderNotFound:
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+        except NotAllowed as err:
+            dispatcher.utter_message(
+                text=refusal_text(err, number, get_settings().return_window_days),
+                buttons=refusal_buttons(err, number) or None,
+            )
+        return clear_order_slots()
+
+    # One method per order_topic value -------------------------------------------------------
+
+    def _track(self, dispatcher: CollectingDispatcher, tracker, number: str,
+               requester: Requester) -> Events:
+        dispatcher.utter_message(text=replies.order_status(orders.order_status(number, requester)))
+        return clear_order_slots()
+
+    def _cancel(self, dispatcher, tracker, number, requester) -> Events:
+        quote = orders.check_cancellable(number, requester)
+        text = f"{number} hasn't shipped yet, so I can cancel it"
+        text += (f" (cancellation fee {replies.money(quote.fee, quote.currency)})."
+                 if quote.fee > 0 else " free of charge.")
+        if quote.refund_amount > 0:
+            text += (f" You'd get {replies.money(quote.refund_amount, quote.currency)} back on "
+                     f"your original payment method.")
+        dispatcher.utter_message(text=text + " Shall I cancel it?", buttons=YES_NO)
+        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_CANCEL),
+                *clear_order_slots(keep_for_confirmation=True)]
+
+    def _change(self, dispatcher, tracker, number, requester) -> Events:
+        orders.check_changeable(number, requester)
+        payload = f'/{names.CANCEL_ORDER}{{"{names.ENTITY_ORDER_NUMBER}":"{number}"}}'
+        dispatcher.utter_message(
+            text=f"Good news: {number} hasn't shipped yet, so it can still be changed. I can't "
+                 "swap items, sizes or quantities myself, but our team can do it before it's "
+                 "packed, or you can cancel it and order again.",
+            buttons=[{"title": "Ask the team to change it", "payload": f"/{names.HUMAN_HANDOFF}"},
+                     {"title": "Cancel the order", "payload": payload}],
+        )
+        return clear_order_slots()
+
+    def _change_address(self, dispatcher, tracker, number, requester) -> Events:
+        orders.check_changeable(number, requester)
+        address = tracker.get_slot(names.SLOT_NEW_ADDRESS)
+        if not address:
+            # The order became unchangeable or the address was never collected: start again.
+            dispatcher.utter_message(response=names.UTTER_INVALID_ADDRESS)
+            return clear_order_slots()
+        dispatcher.utter_message(
+            text=f"Just to check: send {number} to this address instead?\n{address}",
+            buttons=YES_NO,
+        )
+        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_CHANGE_ADDRESS),
+                *clear_order_slots(keep_for_confirmation=True)]
+
+    def _return(self, dispatcher, tracker, number, requester) -> Events:
+        quote = orders.check_return(number, requester)
+        dispatcher.utter_message(
+            text=f"{number} was delivered on {replies.day(quote.delivered_on)}, so it's within "
+                 f"our returns window (until {replies.day(quote.last_day)}). Shall I start a "
+                 "return for it?",
+            buttons=YES_NO,
+        )
+        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_RETURN),
+                *clear_order_slots(keep_for_confirmation=True)]
+
+    def _refund(self, dispatcher, tracker, number, requester) -> Events:
+        quote = orders.check_refund(number, requester)
+        dispatcher.utter_message(
+            text=f"I can refund {replies.money(quote.amount, quote.currency)} for {number} to "
+                 "your original payment method. Shall I go ahead?",
+            buttons=YES_NO,
+        )
+        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_REFUND),
+                *clear_order_slots(keep_for_confirmation=True)]
+
+    def _track_refund(self, dispatcher, tracker, number, requester) -> Events:
+        refund = orders.refund_status(number, requester)
+        text = (f"Your refund {refund.reference} of {replies.money(refund.amount, refund.currency)}"
+                f" for {number} {replies.REFUND_WORDS.get(refund.status, refund.status)}")
+        if refund.completed_at:
+            text += f" (on {replies.day(refund.completed_at)})"
+        elif refund.status in ("pending", "processing"):
+            text += ". Refunds reach your account 3-5 working days after we process them"
+        dispatcher.utter_message(text=text + ".")
+        return clear_order_slots()
+
+    def _invoice(self, dispatcher, tracker, number, requester) -> Events:
+        inv = orders.get_invoice(number, requester)
+        dispatcher.utter_message(
+            text=f"Invoice {inv.invoice_number} for {number} was issued on "
+                 f"{replies.day(inv.issued_at)} for {replies.money(inv.amount, inv.currency)}. "
+                 "You can download it as a PDF under Your account > Orders.",
+        )
+        return clear_order_slots()
