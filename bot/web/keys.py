@@ -1,0 +1,5 @@
+"""App keys (aiohttp 3.9 has no web.AppKey)."""
+CONFIG = "shop_web_config"
+ENGINE = "shop_web_engine"
+TEMPLATES = "shop_web_templates"
+ASSETS = "shop_web_assets"

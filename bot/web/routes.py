@@ -1,0 +1,19 @@
+"""URL map of the storefront."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.web import views
+from bot.web.bundle import STATIC_DIR
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/", views.home, name="home")
+    app.router.add_get("/c/{slug}", views.category, name="category")
+    app.router.add_get("/p/{slug}", views.product, name="product")
+    app.router.add_post("/account/signin", views.signin, name="signin")
+    app.router.add_get("/api/identity", views.identity_token, name="identity")
+    app.router.add_get("/healthz", views.health, name="health")
+    app.router.add_get("/widget/widget.js", views.asset_handler("widget.js"), name="widget_js")
+    app.router.add_get("/widget/widget.css", views.asset_handler("widget.css"), name="widget_css")
+    app.router.add_static("/static/", STATIC_DIR / "shop", name="static")

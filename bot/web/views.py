@@ -1,0 +1,207 @@
+"""Storefront handlers: validate input, read the catalogue through a short session in an executor,
+render a template. Identity: a demo "signed in as" cookie; pages hand the widget a short-lived
+signed token for that customer."""
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from typing import Any, Callable
+
+from aiohttp import web
+
+from bot import identity
+from bot.store.db import session_scope
+from bot.web import catalogue
+from bot.web.keys import ASSETS, CONFIG, ENGINE, TEMPLATES
+
+SESSION_COOKIE = "shop_session"
+SESSION_TTL = 7 * 24 * 3600
+# The cookie is signed for a different purpose than the bot token, so one never passes as the other.
+_COOKIE_PURPOSE = "|storefront-session"
+
+
+async def db(request: web.Request, fn: Callable, *args: Any) -> Any:
+    """Run ``fn(session, *args)`` in one short transaction off the event loop."""
+
+    def work():
+        with session_scope(request.app[ENGINE]) as session:
+            return fn(session, *args)
+
+    return await asyncio.get_running_loop().run_in_executor(None, work)
+
+
+def _secret(request: web.Request) -> str:
+    return request.app[CONFIG].settings.identity_secret
+
+
+def signed_in_id(request: web.Request) -> int | None:
+    """The demo customer id from the session cookie, if its signature verifies."""
+    secret = _secret(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not secret or not cookie:
+        return None
+    try:
+        return identity.verify(cookie, secret + _COOKIE_PURPOSE)
+    except identity.InvalidToken:
+        return None
+
+
+def customer_token(request: web.Request, customer_id: int | None) -> str:
+    if customer_id is None or not _secret(request):
+        return ""
+    settings = request.app[CONFIG].settings
+    return identity.sign(customer_id, settings.identity_secret, settings.identity_ttl_seconds)
+
+
+def render(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
+    config = request.app[CONFIG]
+    assets = request.app.get(ASSETS, {})
+    js = assets.get("widget.js")
+    base = {
+        "shop_name": config.shop_name,
+        "widget": config.widget,
+        "widget_version": js.etag if js else "",
+        "path": request.path_qs,
+        "signin_enabled": bool(config.settings.identity_secret),
+        "categories": [],
+        "customers": [],
+        "customer": None,
+        "token": "",
+    }
+    html = request.app[TEMPLATES].get_template(template).render({**base, **context})
+    return web.Response(text=html, content_type="text/html", status=status,
+                        headers={"Cache-Control": "no-store"})
+
+
+def _page_data(session, customer_id: int | None) -> dict:
+    """What every page shows: category nav, the sign-in switcher, the current customer."""
+    customer = None
+    if customer_id is not None:
+        try:
+            customer = catalogue.get_customer(session, customer_id)
+        except catalogue.NotFound:
+            customer = None
+    return {
+        "categories": catalogue.list_categories(session),
+        "customers": catalogue.list_customers(session),
+        "customer": customer,
+    }
+
+
+async def _page(request: web.Request, template: str, fn: Callable | None = None, *args) -> web.Response:
+    customer_id = signed_in_id(request)
+
+    def work(session):
+        data = _page_data(session, customer_id)
+        if fn is not None:
+            data.update(fn(session, *args))
+        return data
+
+    try:
+        data = await db(request, work)
+    except catalogue.NotFound:
+        raise web.HTTPNotFound()
+    if data["customer"] is not None:
+        data["token"] = customer_token(request, data["customer"].id)
+    return render(request, template, data)
+
+
+async def home(request: web.Request) -> web.Response:
+    return await _page(request, "home.html",
+                       lambda s: {"products": catalogue.list_products(s, limit=12)})
+
+
+async def category(request: web.Request) -> web.Response:
+    slug = request.match_info["slug"]
+    return await _page(request, "category.html", lambda s: {
+        "category_slug": slug,
+        "products": catalogue.list_products(s, slug),
+    })
+
+
+async def product(request: web.Request) -> web.Response:
+    slug = request.match_info["slug"]
+    return await _page(request, "product.html",
+                       lambda s: {"product": catalogue.get_product(s, slug)})
+
+
+def _safe_next(value: Any) -> str:
+    """Only a local path: never an absolute or scheme-relative URL (open redirect)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") \
+            and "\\" not in value and len(value) <= 500:
+        return value
+    return "/"
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        # Browsers send Origin on cross-site POSTs; absent means same-site navigation or a script.
+        return origin is None
+    return origin == f"{request.scheme}://{request.host}"
+
+
+async def signin(request: web.Request) -> web.Response:
+    """The demo "signed in as" switcher: any demo customer, or anonymous (empty id)."""
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-site request refused")
+    form = await request.post()
+    target = _safe_next(form.get("next"))
+    raw = form.get("customer_id", "")
+    response = web.HTTPSeeOther(target)
+    if raw in ("", None):
+        response.del_cookie(SESSION_COOKIE, path="/")
+        raise response
+    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 9:
+        raise web.HTTPBadRequest(text="customer_id must be a number")
+    secret = _secret(request)
+    if not secret:
+        raise web.HTTPServiceUnavailable(text="sign-in is disabled: SHOP_IDENTITY_SECRET is not set")
+    customer_id = int(raw)
+    try:
+        await db(request, catalogue.get_customer, customer_id)
+    except catalogue.NotFound:
+        raise web.HTTPBadRequest(text="no such customer")
+    response.set_cookie(
+        SESSION_COOKIE, identity.sign(customer_id, secret + _COOKIE_PURPOSE, SESSION_TTL),
+        max_age=SESSION_TTL, path="/", httponly=True, samesite="Lax",
+        secure=request.app[CONFIG].cookie_secure,
+    )
+    raise response
+
+
+async def identity_token(request: web.Request) -> web.Response:
+    """A fresh widget token for the signed-in customer (the widget refreshes before expiry)."""
+    customer_id = signed_in_id(request)
+    token = customer_token(request, customer_id)
+    expires = int(token.split(".")[1]) if token else None
+    return web.json_response(
+        {"customer_token": token or None, "expires": expires, "now": int(time.time())},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def asset(request: web.Request, name: str) -> web.Response:
+    a = request.app[ASSETS][name]
+    headers = {"ETag": f'"{a.etag}"', "Vary": "Accept-Encoding",
+               "Cache-Control": "public, max-age=86400" if request.query.get("v") == a.etag
+               else "no-cache",
+               "Access-Control-Allow-Origin": "*"}  # embeddable on other sites' pages
+    if request.headers.get("If-None-Match") == f'"{a.etag}"':
+        return web.Response(status=304, headers=headers)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = a.gzipped
+    else:
+        body = a.body
+    headers["Content-Type"] = a.content_type
+    return web.Response(body=body, headers=headers)
+
+
+def asset_handler(name: str):
+    return partial(asset, name=name)
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
