@@ -44,6 +44,8 @@ REFUSALS = {
                     "and we refund you as soon as they reach us. Shall I start a return?",
     "cancel_first": "{number} hasn't shipped yet, so the quickest way to get your money back is to "
                     "cancel it - the refund then goes out automatically.",
+    "payment_refunded": "The payment for {number} has already been refunded in full to your "
+                        "original payment method.",
     "nothing_paid": "No payment was taken for {number}, so there's nothing to refund.",
     "refund_exists": "A refund of {amount} for {number} {refund_status}.",
     "no_refund": "There's no refund on {number} yet. Refunds start once a cancellation or a "

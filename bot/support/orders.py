@@ -196,6 +196,8 @@ def _refund_quote(order: Order, today: date, window_days: int) -> RefundQuote:
                 raise
             raise NotAllowed("return_in_progress", status=order.status) from err
         raise NotAllowed("return_first", status=order.status)
+    if any(p.status == "refunded" for p in order.payments):
+        raise NotAllowed("payment_refunded", status=order.status)
     amount = _captured(order) - (order.cancellation_fee or Decimal("0"))
     if amount <= 0:
         raise NotAllowed("nothing_paid", status=order.status)
@@ -316,6 +318,8 @@ def refund_status(number: str, requester: Requester) -> RefundView:
     with unit_of_work() as session:
         order = _owned(session, number, requester)
         if not order.refunds:
+            if any(p.status == "refunded" for p in order.payments):
+                raise NotAllowed("payment_refunded", status=order.status)
             raise NotAllowed("no_refund", status=order.status)
         refund = order.refunds[-1]
         return RefundView(order.number, f"RF-{refund.id:06d}", refund.amount, order.currency,

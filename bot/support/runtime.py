@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -35,9 +35,18 @@ def reset() -> None:
     _settings = None
 
 
+_clock: Callable[[], datetime] | None = None
+
+
 def utcnow() -> datetime:
-    """Now as naive UTC, like the timestamps in the shop database (tests patch this)."""
-    return datetime.utcnow()
+    """Now as naive UTC, like the timestamps in the shop database."""
+    return _clock() if _clock is not None else datetime.utcnow()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Make :func:`utcnow` use ``clock`` (tests pin it to the fixture's time); None restores."""
+    global _clock
+    _clock = clock
 
 
 @contextmanager
