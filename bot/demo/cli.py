@@ -1,0 +1,52 @@
+"""`python -m bot demo-data`: build the demo shop database."""
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from bot.demo.build import build_demo_data
+from bot.demo.generate import DEFAULT_CUSTOMERS
+from bot.settings import Settings
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _customers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 3 <= value <= 200_000:
+        raise argparse.ArgumentTypeError("--customers must be between 3 and 200000")
+    return value
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo-data",
+        help="build the demo shop database (catalogue, customers, a year of orders and events)",
+        description="Migrate the shop database and fill it with deterministic demo data.",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--anchor-date", type=_date, default=None, metavar="YYYY-MM-DD",
+                        help="the data's 'now'; history ends here (default: today)")
+    parser.add_argument("--customers", type=_customers, default=DEFAULT_CUSTOMERS,
+                        help=f"number of customers (default {DEFAULT_CUSTOMERS})")
+    parser.add_argument("--if-missing", action="store_true",
+                        help="do nothing when the database already has products")
+    parser.add_argument("--database-url", default=None,
+                        help="SQLAlchemy URL (default: DATABASE_URL or var/shop.db)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    url = args.database_url or Settings.from_env().database_url
+    result = build_demo_data(url, seed=args.seed, anchor=args.anchor_date,
+                             customers=args.customers, if_missing=args.if_missing)
+    print(result.summary())
+    return 0
