@@ -1,0 +1,187 @@
+"""Storefront handlers through the real app factory (aiohttp_client), fixture shop data."""
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+
+from bot import identity
+from bot.demo.fixtures import ALICE_ID, BEN_ID
+from bot.web.app import create_app
+from bot.web.views import SESSION_COOKIE
+from tests.web.conftest import RASA_URL, SECRET, make_config
+
+
+def widget_token(html: str) -> str:
+    match = re.search(r'data-customer-token="([^"]*)"', html)
+    assert match, "the page has no widget script tag"
+    return match.group(1)
+
+
+async def sign_in(client, customer_id, next_path="/"):
+    return await client.post("/account/signin", data={"customer_id": str(customer_id),
+                                                      "next": next_path},
+                             allow_redirects=False)
+
+
+async def test_home_lists_categories_and_products(client):
+    resp = await client.get("/")
+    assert resp.status == 200
+    html = await resp.text()
+    for text in ("Shoes &amp; Boots", "Kitchen &amp; Dining", "Fellrunner Waterproof Hiking Boot",
+                 "Alice Carter (#1)", "Ben Okafor (#2)"):
+        assert text in html
+    assert widget_token(html) == ""  # anonymous
+
+
+async def test_category_page_lists_only_its_products(client):
+    html = await (await client.get("/c/footwear")).text()
+    assert "Fellrunner Waterproof Hiking Boot" in html
+    assert "Northvale Insulated Parka" not in html
+
+
+async def test_product_page_shows_price_stock_and_attributes(client):
+    html = await (await client.get("/p/copperfield-cast-iron-casserole-dish")).text()
+    assert "GBP 64.00" in html
+    assert "Out of stock" in html
+    assert "cast iron" in html
+
+
+@pytest.mark.parametrize("path", ["/c/nope", "/p/nope", "/p/%3Cscript%3E", "/nothing/here"])
+async def test_unknown_pages_are_404_pages_without_traceback(client, path):
+    resp = await client.get(path)
+    assert resp.status == 404
+    html = await resp.text()
+    assert "couldn&#39;t find" in html or "couldn't find" in html
+    assert "Traceback" not in html and "<script>" not in html.replace(
+        '<script src="/widget/widget.js', "")
+
+
+async def test_pages_carry_csp_that_allows_only_self_and_the_rasa_server(client):
+    resp = await client.get("/")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert f"connect-src 'self' {RASA_URL} ws://chat.example:5005" in csp
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    html = await resp.text()
+    # CSP forbids inline scripts/styles: the page must not contain any.
+    assert not re.search(r"<script(?![^>]*\ssrc=)", html)
+    assert "<style" not in html and " style=" not in html
+
+
+async def test_widget_config_is_escaped_into_the_script_tag(client):
+    html = await (await client.get("/")).text()
+    assert 'data-title="Help &lt;desk&gt;"' in html
+    assert f'data-server="{RASA_URL}"' in html
+
+
+async def test_sign_in_sets_cookie_and_pages_hand_out_a_verifiable_token(client):
+    resp = await sign_in(client, ALICE_ID, "/c/footwear")
+    assert resp.status == 303 and resp.headers["Location"] == "/c/footwear"
+    cookie = resp.cookies[SESSION_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    html = await (await client.get("/")).text()
+    assert "Signed in as Alice Carter" in html
+    token = widget_token(html)
+    assert identity.verify(token, SECRET) == ALICE_ID
+    # the session cookie is signed for another purpose: it is not a bot token
+    with pytest.raises(identity.InvalidToken):
+        identity.verify(cookie.value, SECRET)
+
+
+async def test_switching_customer_and_signing_out(client):
+    await sign_in(client, ALICE_ID)
+    await sign_in(client, BEN_ID)
+    assert identity.verify(widget_token(await (await client.get("/")).text()), SECRET) == BEN_ID
+    resp = await client.post("/account/signin", data={"customer_id": "", "next": "/"},
+                             allow_redirects=False)
+    assert resp.status == 303
+    assert widget_token(await (await client.get("/")).text()) == ""
+
+
+async def test_identity_endpoint_gives_fresh_token_only_when_signed_in(client):
+    body = await (await client.get("/api/identity")).json()
+    assert body["customer_token"] is None
+    await sign_in(client, BEN_ID)
+    resp = await client.get("/api/identity")
+    assert resp.headers["Cache-Control"] == "no-store"
+    body = await resp.json()
+    assert identity.verify(body["customer_token"], SECRET) == BEN_ID
+    assert body["expires"] > body["now"]
+
+
+async def test_forged_session_cookie_is_ignored(client):
+    forged = identity.sign(ALICE_ID, "not-the-secret|storefront-session", 3600)
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: forged})
+    html = await (await client.get("/")).text()
+    assert widget_token(html) == "" and "Signed in as Alice" not in html
+    body = await (await client.get("/api/identity")).json()
+    assert body["customer_token"] is None
+
+
+@pytest.mark.parametrize("customer_id, status", [("999", 400), ("abc", 400), ("1; DROP TABLE", 400),
+                                                 ("9" * 40, 400)])
+async def test_sign_in_rejects_bad_ids(client, customer_id, status):
+    resp = await client.post("/account/signin", data={"customer_id": customer_id},
+                             allow_redirects=False)
+    assert resp.status == status
+    assert "Traceback" not in await resp.text()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil", "x"])
+async def test_sign_in_never_redirects_off_site(client, target):
+    resp = await sign_in(client, ALICE_ID, target)
+    assert resp.headers["Location"] == "/"
+
+
+async def test_cross_site_sign_in_post_is_refused(client):
+    resp = await client.post("/account/signin", data={"customer_id": "1"},
+                             headers={"Origin": "https://evil.example"}, allow_redirects=False)
+    assert resp.status == 403
+    assert SESSION_COOKIE not in resp.cookies
+
+
+async def test_oversized_request_body_is_refused(client):
+    resp = await client.post("/account/signin", data={"customer_id": "1", "x": "a" * 50_000},
+                             allow_redirects=False)
+    assert resp.status == 413
+
+
+async def test_sign_in_disabled_without_secret(aiohttp_client, db_url, shop):
+    client = await aiohttp_client(create_app(make_config(db_url, secret=""), engine=shop))
+    html = await (await client.get("/")).text()
+    assert "disabled" in html  # the switcher is shown but disabled
+    resp = await sign_in(client, ALICE_ID)
+    assert resp.status == 503
+
+
+async def test_widget_bundle_is_served_gzipped_with_etag(client):
+    resp = await client.get("/widget/widget.js", headers={"Accept-Encoding": "gzip"},
+                            auto_decompress=False)
+    assert resp.status == 200
+    assert resp.headers["Content-Encoding"] == "gzip"
+    raw = gzip.decompress(await resp.read())
+    assert b"session_request" in raw and b"sourceMappingURL" not in raw
+    etag = resp.headers["ETag"]
+    again = await client.get("/widget/widget.js", headers={"If-None-Match": etag})
+    assert again.status == 304
+    css = await client.get("/widget/widget.css")
+    assert css.status == 200 and "text/css" in css.headers["Content-Type"]
+
+
+async def test_page_references_the_versioned_bundle(client):
+    html = await (await client.get("/")).text()
+    etag = (await client.get("/widget/widget.js")).headers["ETag"].strip('"')
+    assert f"/widget/widget.js?v={etag}" in html
+    resp = await client.get(f"/widget/widget.js?v={etag}")
+    assert "max-age=86400" in resp.headers["Cache-Control"]
+
+
+async def test_database_failure_is_a_plain_500_page(aiohttp_client, tmp_path):
+    config = make_config(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables
+    client = await aiohttp_client(create_app(config))
+    resp = await client.get("/")
+    assert resp.status == 500
+    html = await resp.text()
+    assert "Something went wrong" in html and "Traceback" not in html and "sqlite" not in html
