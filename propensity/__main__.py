@@ -1,0 +1,5 @@
+import sys
+
+from propensity.cli import main
+
+sys.exit(main())

@@ -1,0 +1,350 @@
+"""Point-in-time customer features and labels.
+
+For a cutoff, features use only events strictly before it; the label is "at least one purchase in
+[cutoff, cutoff + horizon)". Everything is computed with numpy over integer customer codes
+(bincount / reduceat / searchsorted), so building features is one pass over the events plus a
+sort, for one customer (the serving path) or a million events (training) with the same code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from propensity.data import CART, PURCHASE, VIEW
+
+NS_PER_DAY = 86_400 * 10**9
+# Recency for a shopper who never bought: a long time, so it sorts with the long-lapsed.
+NEVER_DAYS = 730.0
+# Too little history to score: no purchase and fewer behaviour events than this.
+MIN_BEHAVIOUR_EVENTS = 3
+# A cart add not followed by a purchase within this many days counts as abandoned.
+ABANDON_DAYS = 1.0
+_TYPE_CODES = {PURCHASE: 0, VIEW: 1, CART: 2}
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    reason: str  # plain words; {v} is the customer's value
+    log: bool = True  # log1p before normalisation (non-negative, heavy tailed)
+    money: bool = False
+
+
+def _f(name, reason, log=True, money=False):
+    return Feature(name, reason, log, money)
+
+
+FEATURES: tuple[Feature, ...] = (
+    _f("days_since_last_purchase", "last bought {v:.0f} days ago"),
+    _f("days_since_first_purchase", "first bought {v:.0f} days ago"),
+    _f("orders_30d", "bought {v:.0f} times in the last 30 days"),
+    _f("orders_60d", "bought {v:.0f} times in the last 60 days"),
+    _f("orders_90d", "bought {v:.0f} times in the last 90 days"),
+    _f("orders_180d", "bought {v:.0f} times in the last 6 months"),
+    _f("orders_365d", "bought {v:.0f} times in the last year"),
+    _f("orders_total", "bought {v:.0f} times in all"),
+    _f("spend_30d", "spent {v:,.2f} in the last 30 days", money=True),
+    _f("spend_90d", "spent {v:,.2f} in the last 90 days", money=True),
+    _f("spend_365d", "spent {v:,.2f} in the last year", money=True),
+    _f("spend_total", "spent {v:,.2f} in all", money=True),
+    _f("avg_order_value", "spends {v:,.2f} per order on average", money=True),
+    _f("max_order_value", "largest order was {v:,.2f}", money=True),
+    _f("mean_gap_days", "usually buys every {v:.0f} days"),
+    _f("gap_cv", "time between purchases varies by {v:.0%} of the usual gap", log=False),
+    _f("overdue_ratio", "has gone {v:.1f} times the usual gap without buying"),
+    _f("last_gap_days", "waited {v:.0f} days between the last two purchases"),
+    _f("order_trend_90d", "bought {v:+.0f} times compared with the 90 days before", log=False),
+    _f("spend_trend_90d", "spending changed by a factor of {v:.1f} on the 90 days before",
+       log=False),
+    _f("active_months_12", "bought in {v:.0f} of the last 12 months"),
+    _f("orders_same_weeks_last_year", "bought {v:.0f} times in the same weeks last year"),
+    _f("avg_basket_items", "buys {v:.0f} items per order on average"),
+    _f("avg_basket_lines", "buys {v:.1f} different lines per order on average"),
+    _f("distinct_products", "has bought {v:.0f} different products"),
+    _f("distinct_categories", "has bought from {v:.0f} categories"),
+    _f("days_since_first_event", "has been with the shop for {v:.0f} days"),
+    _f("views_7d", "viewed {v:.0f} products in the last 7 days"),
+    _f("views_30d", "viewed {v:.0f} products in the last 30 days"),
+    _f("carts_7d", "added {v:.0f} items to the basket in the last 7 days"),
+    _f("carts_30d", "added {v:.0f} items to the basket in the last 30 days"),
+    _f("abandoned_carts_30d", "left {v:.0f} basket adds without buying in the last 30 days"),
+    _f("days_since_last_view", "last browsed {v:.0f} days ago"),
+    _f("needs_30d", "asked us for {v:.0f} products in the last 30 days"),
+    _f("unmet_needs_30d", "asked for {v:.0f} products we could not match in the last 30 days"),
+    _f("catalogue_needs_30d", "asked for {v:.0f} products in categories we sell (last 30 days)"),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+# The recency-frequency-monetary trio the classic baseline uses.
+RFM_FEATURES = ("days_since_last_purchase", "orders_total", "spend_total")
+
+
+@dataclass
+class EventArrays:
+    """An events frame encoded for numpy: integer customer codes and nanosecond times."""
+
+    ids: np.ndarray  # customer id (str) per code
+    cust: np.ndarray  # int64 code per event
+    t_ns: np.ndarray  # int64
+    amount: np.ndarray
+    qty: np.ndarray
+    product: np.ndarray  # int64 code, -1 when unknown
+    category: np.ndarray  # int64 code, -1 when unknown
+    etype: np.ndarray  # 0 purchase, 1 view, 2 cart, 3 other
+    category_names: np.ndarray
+
+    @classmethod
+    def from_frame(cls, events: pd.DataFrame, ids: pd.Index | None = None) -> "EventArrays":
+        if ids is None:
+            codes, uniques = pd.factorize(events["customer_id"], sort=False)
+            ids = pd.Index(uniques)
+        else:
+            codes = ids.get_indexer(events["customer_id"])
+        product, _ = pd.factorize(events["product_id"])
+        category, cat_names = pd.factorize(events["category"])
+        etype = events["event_type"].map(_TYPE_CODES).fillna(3).to_numpy(np.int64)
+        return cls(
+            ids=np.asarray(ids, dtype=object),
+            cust=np.asarray(codes, dtype=np.int64),
+            t_ns=events["timestamp"].to_numpy("datetime64[ns]").view(np.int64),
+            amount=events["amount"].to_numpy(float),
+            qty=events["quantity"].to_numpy(float),
+            product=np.asarray(product, dtype=np.int64),
+            category=np.asarray(category, dtype=np.int64),
+            etype=etype,
+            category_names=np.asarray(cat_names, dtype=object),
+        )
+
+    def take(self, mask: np.ndarray) -> "EventArrays":
+        return EventArrays(self.ids, self.cust[mask], self.t_ns[mask], self.amount[mask],
+                           self.qty[mask], self.product[mask], self.category[mask],
+                           self.etype[mask], self.category_names)
+
+
+@dataclass
+class NeedArrays:
+    cust: np.ndarray
+    t_ns: np.ndarray
+    unmet: np.ndarray  # bool
+    in_catalogue: np.ndarray  # bool
+
+    @classmethod
+    def from_frame(cls, needs: pd.DataFrame | None, ids: np.ndarray,
+                   catalogue: set[str] | None = None) -> "NeedArrays | None":
+        if needs is None or not len(needs):
+            return None
+        codes = pd.Index(ids).get_indexer(needs["customer_id"].astype(str))
+        keep = codes >= 0
+        status = needs["status"].astype("string").str.lower().fillna("")
+        cat = needs["category"].astype("string").str.lower()
+        if catalogue:
+            in_cat = cat.isin({c.lower() for c in catalogue}).fillna(False)
+        else:
+            in_cat = cat.notna() & (cat != "")
+        return cls(
+            cust=np.asarray(codes[keep], np.int64),
+            t_ns=needs["created_at"].to_numpy("datetime64[ns]").view(np.int64)[keep],
+            unmet=(status == "unmet").to_numpy(bool)[keep],
+            in_catalogue=in_cat.to_numpy(bool)[keep],
+        )
+
+
+def _count(codes, n, weights=None):
+    return np.bincount(codes, weights=weights, minlength=n).astype(float)
+
+
+def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
+                     needs: NeedArrays | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Feature matrix (one row per customer code) and a mask of customers with enough history.
+
+    Only events with ``t_ns < cutoff_ns`` are read, so an event at or after the cutoff can never
+    change a feature.
+    """
+    n = len(ev.ids)
+    X = np.zeros((n, len(FEATURES)), dtype=float)
+    col = FEATURE_INDEX
+    before = ev.t_ns < cutoff_ns
+    ev = ev.take(before)
+    age = (cutoff_ns - ev.t_ns) / NS_PER_DAY  # days before the cutoff, > 0
+
+    # --- purchases grouped into occasions (same customer, same timestamp)
+    p = ev.etype == 0
+    pc, pt, pa, pq, page = ev.cust[p], ev.t_ns[p], ev.amount[p], ev.qty[p], age[p]
+    order = np.lexsort((pt, pc))
+    pc, pt, pa, pq, page = pc[order], pt[order], pa[order], pq[order], page[order]
+    pprod, pcat = ev.product[p][order], ev.category[p][order]
+    if len(pc):
+        starts = np.flatnonzero(np.r_[True, (pc[1:] != pc[:-1]) | (pt[1:] != pt[:-1])])
+        oc = pc[starts]
+        oage = page[starts]
+        oamt = np.add.reduceat(pa, starts)
+        oqty = np.add.reduceat(np.nan_to_num(pq, nan=0.0), starts)
+        olines = np.diff(np.r_[starts, len(pc)]).astype(float)
+    else:
+        oc = np.zeros(0, np.int64)
+        oage = oamt = oqty = olines = np.zeros(0)
+    n_orders = _count(oc, n)
+    has = n_orders > 0
+    safe_orders = np.maximum(n_orders, 1)
+
+    last_age = np.full(n, NEVER_DAYS)
+    first_age = np.zeros(n)
+    if len(oc):
+        # Orders are sorted by time within customer: last occasion is the youngest.
+        ends = np.flatnonzero(np.r_[oc[1:] != oc[:-1], True])
+        firsts = np.r_[0, ends[:-1] + 1]
+        last_age[oc[ends]] = oage[ends]
+        first_age[oc[firsts]] = oage[firsts]
+    X[:, col["days_since_last_purchase"]] = last_age
+    X[:, col["days_since_first_purchase"]] = first_age
+    for w in (30, 60, 90, 180, 365):
+        X[:, col[f"orders_{w}d"]] = _count(oc, n, oage <= w)
+    X[:, col["orders_total"]] = n_orders
+    for w in (30, 90, 365):
+        X[:, col[f"spend_{w}d"]] = _count(oc, n, oamt * (oage <= w))
+    spend_total = _count(oc, n, oamt)
+    X[:, col["spend_total"]] = spend_total
+    X[:, col["avg_order_value"]] = spend_total / safe_orders
+    max_val = np.zeros(n)
+    np.maximum.at(max_val, oc, oamt)
+    X[:, col["max_order_value"]] = max_val
+
+    # --- intervals between purchase occasions
+    if len(oc) > 1:
+        same = oc[1:] == oc[:-1]
+        gaps = (oage[:-1] - oage[1:])[same]
+        gc = oc[1:][same]
+        n_gaps = _count(gc, n)
+        gap_sum = _count(gc, n, gaps)
+        gap_sq = _count(gc, n, gaps * gaps)
+        last_gap = np.zeros(n)
+        last_gap[gc] = gaps  # later gaps overwrite earlier ones: the last gap remains
+    else:
+        n_gaps = gap_sum = gap_sq = last_gap = np.zeros(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_gap = np.where(n_gaps > 0, gap_sum / np.maximum(n_gaps, 1), first_age)
+        var = np.where(n_gaps > 1, gap_sq / np.maximum(n_gaps, 1) - mean_gap**2, 0.0)
+        cv = np.where(mean_gap > 0, np.sqrt(np.maximum(var, 0.0)) / np.maximum(mean_gap, 1e-9), 0.0)
+    mean_gap = np.where(has, mean_gap, NEVER_DAYS)
+    X[:, col["mean_gap_days"]] = mean_gap
+    X[:, col["gap_cv"]] = np.clip(cv, 0.0, 10.0)
+    X[:, col["overdue_ratio"]] = np.where(has, last_age / np.maximum(mean_gap, 1.0), 0.0)
+    X[:, col["last_gap_days"]] = last_gap
+
+    prev_90 = _count(oc, n, (oage > 90) & (oage <= 180))
+    X[:, col["order_trend_90d"]] = X[:, col["orders_90d"]] - prev_90
+    spend_prev_90 = _count(oc, n, oamt * ((oage > 90) & (oage <= 180)))
+    X[:, col["spend_trend_90d"]] = np.log1p(X[:, col["spend_90d"]]) - np.log1p(spend_prev_90)
+    # Distinct 30-day buckets with a purchase in the last 360 days: how regular the shopper is.
+    bucket = np.floor(oage / 30.0).astype(np.int64)
+    recent = bucket < 12
+    if recent.any():
+        keys = np.unique(oc[recent] * 12 + bucket[recent])
+        X[:, col["active_months_12"]] = _count(keys // 12, n)
+    lo, hi = 365.0 - horizon_days, 365.0
+    X[:, col["orders_same_weeks_last_year"]] = _count(oc, n, (oage > lo) & (oage <= hi))
+    has_qty = ~np.isnan(pq)
+    if has_qty.any():
+        X[:, col["avg_basket_items"]] = _count(oc, n, oqty) / safe_orders
+    X[:, col["avg_basket_lines"]] = _count(oc, n, olines) / safe_orders
+    for name, codes in (("distinct_products", pprod), ("distinct_categories", pcat)):
+        known = codes >= 0
+        if known.any():
+            m = int(codes.max()) + 1
+            keys = np.unique(pc[known] * m + codes[known])
+            X[:, col[name]] = _count(keys // m, n)
+
+    # --- behaviour events
+    first_event = np.zeros(n)
+    np.maximum.at(first_event, ev.cust, age)
+    X[:, col["days_since_first_event"]] = first_event
+    v = ev.etype == 1
+    c = ev.etype == 2
+    X[:, col["views_7d"]] = _count(ev.cust[v], n, age[v] <= 7)
+    X[:, col["views_30d"]] = _count(ev.cust[v], n, age[v] <= 30)
+    X[:, col["carts_7d"]] = _count(ev.cust[c], n, age[c] <= 7)
+    X[:, col["carts_30d"]] = _count(ev.cust[c], n, age[c] <= 30)
+    if c.any():
+        # Next purchase occasion at or after each cart add, same customer (searchsorted on a
+        # (customer, -age) key; occasions are sorted by customer then time).
+        cc, cage = ev.cust[c], age[c]
+        okey = oc.astype(float) * 1e6 - oage
+        ckey = cc.astype(float) * 1e6 - cage
+        pos = np.searchsorted(okey, ckey, side="left")
+        nxt_ok = pos < len(okey)
+        pos_c = np.minimum(pos, max(len(okey) - 1, 0))
+        same_c = nxt_ok & (oc[pos_c] == cc) if len(okey) else np.zeros(len(cc), bool)
+        bought_soon = same_c & ((cage - oage[pos_c]) < ABANDON_DAYS) if len(okey) else same_c
+        X[:, col["abandoned_carts_30d"]] = _count(cc, n, (~bought_soon) & (cage <= 30))
+    last_view = np.full(n, np.inf)
+    if v.any():
+        np.minimum.at(last_view, ev.cust[v], age[v])
+    X[:, col["days_since_last_view"]] = np.minimum(last_view, NEVER_DAYS)
+
+    # --- captured needs (zero when the shop has no needs log)
+    if needs is not None and len(needs.cust):
+        nage = (cutoff_ns - needs.t_ns) / NS_PER_DAY
+        recent = (nage > 0) & (nage <= 30)
+        X[:, col["needs_30d"]] = _count(needs.cust, n, recent)
+        X[:, col["unmet_needs_30d"]] = _count(needs.cust, n, recent & needs.unmet)
+        X[:, col["catalogue_needs_30d"]] = _count(needs.cust, n, recent & needs.in_catalogue)
+
+    behaviour = _count(ev.cust[ev.etype != 0], n)
+    eligible = has | (behaviour >= MIN_BEHAVIOUR_EVENTS)
+    return X, eligible
+
+
+def compute_labels(ev: EventArrays, cutoff_ns: int, horizon_days: int) -> np.ndarray:
+    """1 for customers with a purchase in [cutoff, cutoff + horizon), else 0."""
+    end = cutoff_ns + horizon_days * NS_PER_DAY
+    m = (ev.etype == 0) & (ev.t_ns >= cutoff_ns) & (ev.t_ns < end)
+    return (np.bincount(ev.cust[m], minlength=len(ev.ids)) > 0).astype(np.int8)
+
+
+def _ns(ts) -> int:
+    return int(pd.Timestamp(ts).value)
+
+
+def build_features(events: pd.DataFrame, cutoff, *, horizon_days: int = 30,
+                   needs: pd.DataFrame | None = None, catalogue: set[str] | None = None,
+                   eligible_only: bool = True) -> pd.DataFrame:
+    """Features of every customer at ``cutoff`` (index: customer_id, columns: FEATURE_NAMES)."""
+    ev = EventArrays.from_frame(events)
+    na = NeedArrays.from_frame(needs, ev.ids, catalogue)
+    X, eligible = compute_features(ev, _ns(cutoff), horizon_days=horizon_days, needs=na)
+    seen = np.bincount(ev.cust[ev.t_ns < _ns(cutoff)], minlength=len(ev.ids)) > 0
+    keep = seen & eligible if eligible_only else seen
+    return pd.DataFrame(X[keep], index=pd.Index(ev.ids[keep], name="customer_id"),
+                        columns=list(FEATURE_NAMES))
+
+
+def build_snapshots(events: pd.DataFrame, cutoffs, *, horizon_days: int = 30,
+                    needs: pd.DataFrame | None = None,
+                    catalogue: set[str] | None = None) -> pd.DataFrame:
+    """Stacked (features, label) rows of eligible customers at each cutoff.
+
+    Columns: FEATURE_NAMES + ``label`` + ``cutoff``; index: customer_id.
+    """
+    ev = EventArrays.from_frame(events)
+    na = NeedArrays.from_frame(needs, ev.ids, catalogue)
+    frames = []
+    for cutoff in cutoffs:
+        cns = _ns(cutoff)
+        X, eligible = compute_features(ev, cns, horizon_days=horizon_days, needs=na)
+        seen = np.bincount(ev.cust[ev.t_ns < cns], minlength=len(ev.ids)) > 0
+        keep = seen & eligible
+        y = compute_labels(ev, cns, horizon_days)
+        df = pd.DataFrame(X[keep], index=pd.Index(ev.ids[keep], name="customer_id"),
+                          columns=list(FEATURE_NAMES))
+        df["label"] = y[keep]
+        df["cutoff"] = pd.Timestamp(cutoff)
+        frames.append(df)
+    if not frames:
+        raise ValueError("no cutoffs given")
+    return pd.concat(frames)
+
+
+def data_end(events: pd.DataFrame) -> pd.Timestamp:
+    return pd.Timestamp(events["timestamp"].max())
