@@ -259,11 +259,11 @@ def shop_price(rng: random.Random, low: float, high: float) -> Decimal:
             pounds = pounds // 5 * 5 + rng.choice((0, 0, 4))
         ending = rng.choice((".99", ".99", ".99", ".00", ".00", ".50", ".95"))
     price = Decimal(f"{pounds}{ending}")
-    lo, hi = Decimal(str(low)), Decimal(str(high))
-    if price < lo:
-        price = lo.quantize(Decimal("0.01"))
-    if price > hi:
-        price = (hi - 1).quantize(Decimal("1")) + Decimal("0.99") if hi >= 2 else hi
+    # Pull strays back inside the range, keeping a shop ending (x.00 at the bottom, x.99 top).
+    if price < Decimal(str(low)):
+        price = Decimal(math.ceil(low)).quantize(Decimal("0.01"))
+    if price > Decimal(str(high)):
+        price = Decimal(math.floor(high)) - Decimal("0.01")
     return price
 
 
