@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import names
+from actions import names, replies
 from actions.base import Events, ShopAction, verified_customer
 from actions.forms_common import ShopFormValidation
 from bot.store.errors import InvalidInput, NotSignedIn
@@ -39,7 +39,7 @@ class ValidateNewsletterForm(ShopFormValidation):
                                   ) -> Dict[Text, Any]:
         email = normalise_email(value)
         if email is None:
-            dispatcher.utter_message(response=names.UTTER_INVALID_EMAIL)
+            dispatcher.utter_message(text=replies.INVALID_EMAIL)
         return {names.SLOT_NEWSLETTER_EMAIL: email}
 
 
@@ -57,7 +57,7 @@ class ActionSubscribeNewsletter(ShopAction):
         try:
             result = accounts.set_newsletter(email, customer_id, subscribe)
         except InvalidInput:
-            dispatcher.utter_message(response=names.UTTER_INVALID_EMAIL)
+            dispatcher.utter_message(text=replies.INVALID_EMAIL)
             return [SlotSet(names.SLOT_NEWSLETTER_EMAIL, None)]
         if subscribe:
             text = ("You're subscribed to our newsletter. There's an unsubscribe link in every "
@@ -80,7 +80,7 @@ class ActionDeleteAccount(ShopAction):
             result = accounts.request_account_deletion(verified_customer(tracker),
                                                        tracker.sender_id)
         except NotSignedIn:
-            dispatcher.utter_message(response=names.UTTER_DELETE_ACCOUNT_SIGN_IN)
+            dispatcher.utter_message(text=replies.DELETE_ACCOUNT_SIGN_IN)
             return []
         if result.reused:
             text = (f"Your request to close your account is already with our team (reference "

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import names
+from actions import names, replies
 from bot.store.errors import StoreUnavailable
 from bot.support import runtime
 from bot.support.access import Requester, customer_from_metadata
@@ -51,12 +52,16 @@ def recent_user_messages(tracker: Tracker, limit: int = 5) -> list[str]:
     return texts[-limit:]
 
 
-class ShopAction(Action):
-    """Base action. Subclasses implement the synchronous ``act`` (domain entries it needs:
-    ``utter_store_unavailable`` and ``utter_something_went_wrong``)."""
+class ShopAction(Action, ABC):
+    """Base action: subclasses implement ``name`` and the synchronous ``act``."""
 
+    @abstractmethod
+    def name(self) -> Text:
+        """The action's name in domain.yml (a constant from actions.names)."""
+
+    @abstractmethod
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        raise NotImplementedError
+        """Read the tracker, call one service, send messages; return events."""
 
     def on_failure(self, tracker: Tracker) -> Events:
         """Events to return when the service failed (e.g. clear a half-finished request)."""
@@ -67,8 +72,8 @@ class ShopAction(Action):
         try:
             return await loop.run_in_executor(None, self.act, dispatcher, tracker, domain)
         except StoreUnavailable:
-            dispatcher.utter_message(response=names.UTTER_STORE_UNAVAILABLE)
+            dispatcher.utter_message(text=replies.STORE_UNAVAILABLE)
         except Exception:  # noqa: BLE001 - the shopper must never see a traceback
             log.exception("action %s failed", self.name())
-            dispatcher.utter_message(response=names.UTTER_SOMETHING_WENT_WRONG)
+            dispatcher.utter_message(text=replies.SOMETHING_WENT_WRONG)
         return self.on_failure(tracker)

@@ -64,8 +64,8 @@ class ActionHandleConfirmation(ShopAction):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         said_yes = intent == names.AFFIRM
         if not pending or not question_is_open(tracker):
-            dispatcher.utter_message(response=names.UTTER_NOTHING_PENDING_AFFIRM if said_yes
-                                     else names.UTTER_NOTHING_PENDING_DENY)
+            dispatcher.utter_message(text=replies.NOTHING_PENDING_AFFIRM if said_yes
+                                     else replies.NOTHING_PENDING_DENY)
             return clear_order_slots()
         number = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER)) or ""
         if not said_yes:
@@ -78,12 +78,12 @@ class ActionHandleConfirmation(ShopAction):
             return clear_order_slots()
         requester = order_requester(tracker)
         if not number or (not requester.verified and not requester.email):
-            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+            dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
             return clear_order_slots()
         try:
             dispatcher.utter_message(text=self._carry_out(pending, number, requester, tracker))
         except OrderNotFound:
-            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+            dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
         except NotAllowed as err:
             dispatcher.utter_message(
                 text=refusal_text(err, number, get_settings().return_window_days))

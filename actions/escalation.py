@@ -5,7 +5,7 @@ from typing import Text
 
 from rasa_sdk.events import UserUtteranceReverted
 
-from actions import names
+from actions import names, replies
 from actions.base import Events, ShopAction, recent_user_messages, verified_customer
 from bot.support import escalations
 
@@ -102,11 +102,22 @@ class ActionDefaultAskAffirmation(ShopAction):
             None,
         )
         if guess is None:
-            dispatcher.utter_message(response="utter_ask_rephrase")
+            dispatcher.utter_message(text=replies.ASK_REPHRASE)
             return []
         dispatcher.utter_message(
             text=f"Sorry, I'm not sure I follow. Is this about {INTENT_PHRASES[guess]}?",
             buttons=[{"title": "Yes", "payload": f"/{guess}"},
                      {"title": "No, something else", "payload": f"/{names.OUT_OF_SCOPE}"}],
         )
+        return []
+
+
+class ActionDefaultAskRephrase(ShopAction):
+    """Second stage of the fallback: ask the shopper to put it another way."""
+
+    def name(self) -> Text:
+        return names.ACTION_DEFAULT_ASK_REPHRASE
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        dispatcher.utter_message(text=replies.ASK_REPHRASE)
         return []

@@ -5,7 +5,7 @@ from typing import Any, Dict, Text
 
 from rasa_sdk.events import SlotSet
 
-from actions import names
+from actions import names, replies
 from actions.base import Events, ShopAction, latest_text, verified_customer
 from actions.forms_common import ShopFormValidation
 from bot.store.errors import InvalidInput
@@ -20,7 +20,7 @@ class ValidateFeedbackForm(ShopFormValidation):
     def validate_feedback_text(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
         text = clean_text(value, feedback.MAX_FEEDBACK_CHARS)
         if not has_words(text):
-            dispatcher.utter_message(response=names.UTTER_INVALID_FEEDBACK)
+            dispatcher.utter_message(text=replies.INVALID_FEEDBACK)
             return {names.SLOT_FEEDBACK_TEXT: None}
         return {names.SLOT_FEEDBACK_TEXT: text}
 
@@ -40,7 +40,7 @@ class ActionRecordFeedback(ShopAction):
         try:
             receipt = feedback.record(tracker.sender_id, verified_customer(tracker), kind, text)
         except InvalidInput:
-            dispatcher.utter_message(response=names.UTTER_INVALID_FEEDBACK)
+            dispatcher.utter_message(text=replies.INVALID_FEEDBACK)
             return [SlotSet(names.SLOT_FEEDBACK_TEXT, None)]
         thanks = "Thank you for your review"
         if receipt.rating is not None:

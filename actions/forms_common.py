@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from typing import Any, Callable, Dict, Text
 
 from rasa_sdk import Tracker
@@ -9,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions import names
+from actions import names, replies
 from actions.base import Events, ShopAction
 from bot.store.errors import StoreUnavailable
 
@@ -29,10 +30,10 @@ def guarded(
     try:
         return check()
     except StoreUnavailable:
-        dispatcher.utter_message(response=names.UTTER_STORE_UNAVAILABLE)
+        dispatcher.utter_message(text=replies.STORE_UNAVAILABLE)
     except Exception:  # noqa: BLE001 - the shopper must never see a traceback
         log.exception("validating %s failed", slot)
-        dispatcher.utter_message(response=names.UTTER_SOMETHING_WENT_WRONG)
+        dispatcher.utter_message(text=replies.SOMETHING_WENT_WRONG)
     return {slot: None}
 
 
@@ -42,15 +43,16 @@ class ShopFormValidation(FormValidationAction):
     Needs in the domain: ``utter_something_went_wrong`` and ``utter_store_unavailable``.
     """
 
-    def name(self) -> Text:  # pragma: no cover - subclasses name themselves
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> Text:
+        """``validate_<form name>``."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         try:
             return await super().run(dispatcher, tracker, domain)
         except Exception:  # noqa: BLE001
             log.exception("form validation %s failed", self.name())
-            dispatcher.utter_message(response=names.UTTER_SOMETHING_WENT_WRONG)
+            dispatcher.utter_message(text=replies.SOMETHING_WENT_WRONG)
             requested = tracker.get_slot(names.REQUESTED_SLOT)
             return [SlotSet(requested, None)] if requested else []
 
@@ -62,5 +64,43 @@ class ActionFormStopped(ShopAction):
         return names.ACTION_FORM_STOPPED
 
     def act(self, dispatcher, tracker, domain) -> Events:
-        dispatcher.utter_message(response=names.UTTER_FORM_STOPPED)
+        dispatcher.utter_message(text=replies.FORM_STOPPED)
         return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+class AskAction(ShopAction):
+    """Asks for one form slot with the fixed ``message`` (subclasses name themselves)."""
+
+    message = ""
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        dispatcher.utter_message(text=self.message)
+        return []
+
+
+class ActionAskOrderEmail(AskAction):
+    message = replies.ASK_ORDER_EMAIL
+
+    def name(self) -> Text:
+        return names.ACTION_ASK_ORDER_EMAIL
+
+
+class ActionAskNewAddress(AskAction):
+    message = replies.ASK_NEW_ADDRESS
+
+    def name(self) -> Text:
+        return names.ACTION_ASK_NEW_ADDRESS
+
+
+class ActionAskFeedbackText(AskAction):
+    message = replies.ASK_FEEDBACK_TEXT
+
+    def name(self) -> Text:
+        return names.ACTION_ASK_FEEDBACK_TEXT
+
+
+class ActionAskNewsletterEmail(AskAction):
+    message = replies.ASK_NEWSLETTER_EMAIL
+
+    def name(self) -> Text:
+        return names.ACTION_ASK_NEWSLETTER_EMAIL

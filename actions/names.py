@@ -1,4 +1,4 @@
-"""Every intent, entity, slot, response, form and action name the actions use, in one place.
+"""Every intent, entity, slot, form and action name the actions use, in one place.
 
 They must match domain.yml; tests/actions/test_names.py checks both directions.
 """
@@ -75,30 +75,16 @@ ORDER_FORM = "order_form"
 FEEDBACK_FORM = "feedback_form"
 NEWSLETTER_FORM = "newsletter_form"
 
-# --- responses ----------------------------------------------------------------------------
-UTTER_STORE_UNAVAILABLE = "utter_store_unavailable"
-UTTER_SOMETHING_WENT_WRONG = "utter_something_went_wrong"
-UTTER_ASK_ORDER_NUMBER = "utter_ask_order_number"
-UTTER_INVALID_ORDER_NUMBER = "utter_invalid_order_number"
-UTTER_INVALID_EMAIL = "utter_invalid_email"
-UTTER_ORDER_NOT_FOUND = "utter_order_not_found"
-UTTER_ORDER_NOT_FOUND_ON_ACCOUNT = "utter_order_not_found_on_account"
-UTTER_INVALID_ADDRESS = "utter_invalid_address"
-UTTER_INVALID_FEEDBACK = "utter_invalid_feedback"
-UTTER_FORM_STOPPED = "utter_form_stopped"
-UTTER_NOTHING_PENDING_AFFIRM = "utter_nothing_pending_affirm"
-UTTER_NOTHING_PENDING_DENY = "utter_nothing_pending_deny"
-UTTER_KEPT_AS_IS = "utter_kept_as_is"
-UTTER_ANYTHING_ELSE = "utter_anything_else"
-UTTER_ASK_PRODUCT = "utter_ask_product"
-UTTER_DELETE_ACCOUNT_SIGN_IN = "utter_delete_account_sign_in"
-UTTER_PAYMENT_ISSUE_GENERAL = "utter_payment_issue_general"
-UTTER_COMPLAINT_NOT_ESCALATED = "utter_complaint_not_escalated"
 
 # --- actions ------------------------------------------------------------------------------
 ACTION_HANDLE_ORDER_REQUEST = "action_handle_order_request"
 ACTION_HANDLE_CONFIRMATION = "action_handle_confirmation"
 ACTION_ASK_ORDER_NUMBER = "action_ask_order_number"
+ACTION_ASK_ORDER_EMAIL = "action_ask_order_email"
+ACTION_ASK_NEW_ADDRESS = "action_ask_new_address"
+ACTION_ASK_FEEDBACK_TEXT = "action_ask_feedback_text"
+ACTION_ASK_NEWSLETTER_EMAIL = "action_ask_newsletter_email"
+ACTION_DEFAULT_ASK_REPHRASE = "action_default_ask_rephrase"
 ACTION_FORM_STOPPED = "action_form_stopped"
 VALIDATE_ORDER_FORM = "validate_order_form"
 VALIDATE_FEEDBACK_FORM = "validate_feedback_form"

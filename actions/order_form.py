@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import names
+from actions import names, replies
 from actions.base import Events, ShopAction, verified_customer
 from actions.forms_common import ShopFormValidation, guarded
 from actions.replies import day
@@ -46,9 +46,9 @@ class ValidateOrderForm(ShopFormValidation):
             view = orders.order_status(number, requester)
         except OrderNotFound:
             if requester.verified:
-                dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND_ON_ACCOUNT)
+                dispatcher.utter_message(text=replies.ORDER_NOT_FOUND_ON_ACCOUNT)
                 return {names.SLOT_ORDER_NUMBER: None}
-            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+            dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
             return {names.SLOT_ORDER_NUMBER: None, names.SLOT_ORDER_EMAIL: None}
         return {names.SLOT_ORDER_NUMBER: number, names.SLOT_ORDER_CAN_CHANGE: view.changeable}
 
@@ -57,7 +57,7 @@ class ValidateOrderForm(ShopFormValidation):
         def check() -> Dict[Text, Any]:
             number = normalise_order_number(value)
             if number is None:
-                dispatcher.utter_message(response=names.UTTER_INVALID_ORDER_NUMBER)
+                dispatcher.utter_message(text=replies.INVALID_ORDER_NUMBER)
                 return {names.SLOT_ORDER_NUMBER: None}
             customer_id = verified_customer(tracker)
             if customer_id is not None:
@@ -74,7 +74,7 @@ class ValidateOrderForm(ShopFormValidation):
         def check() -> Dict[Text, Any]:
             email = normalise_email(value)
             if email is None:
-                dispatcher.utter_message(response=names.UTTER_INVALID_EMAIL)
+                dispatcher.utter_message(text=replies.INVALID_EMAIL)
                 return {names.SLOT_ORDER_EMAIL: None}
             number = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER))
             if number is None:
@@ -91,7 +91,7 @@ class ValidateOrderForm(ShopFormValidation):
         try:
             return {names.SLOT_NEW_ADDRESS: orders.validate_address(value)}
         except InvalidInput:
-            dispatcher.utter_message(response=names.UTTER_INVALID_ADDRESS)
+            dispatcher.utter_message(text=replies.INVALID_ADDRESS)
             return {names.SLOT_NEW_ADDRESS: None}
 
 
@@ -105,7 +105,7 @@ class ActionAskOrderNumber(ShopAction):
         customer_id = verified_customer(tracker)
         recent = orders.recent_orders(customer_id, RECENT_ORDER_BUTTONS) if customer_id else []
         if not recent:
-            dispatcher.utter_message(response=names.UTTER_ASK_ORDER_NUMBER)
+            dispatcher.utter_message(text=replies.ASK_ORDER_NUMBER)
             return []
         buttons = [
             {

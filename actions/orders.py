@@ -101,7 +101,7 @@ class ActionHandleOrderRequest(ShopAction):
         requester = order_requester(tracker)
         if number is None or (not requester.verified and not requester.email):
             # The form ended without proof of ownership (e.g. the token expired meanwhile).
-            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+            dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
             return clear_order_slots()
         handler = getattr(self, f"_{topic}", None) if topic else None
         if handler is None:
@@ -109,7 +109,7 @@ class ActionHandleOrderRequest(ShopAction):
         try:
             return handler(dispatcher, tracker, number, requester)
         except OrderNotFound:
-            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND)
+            dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
         except NotAllowed as err:
             dispatcher.utter_message(
                 text=refusal_text(err, number, get_settings().return_window_days),
@@ -153,7 +153,7 @@ class ActionHandleOrderRequest(ShopAction):
         address = tracker.get_slot(names.SLOT_NEW_ADDRESS)
         if not address:
             # The order became unchangeable or the address was never collected: start again.
-            dispatcher.utter_message(response=names.UTTER_INVALID_ADDRESS)
+            dispatcher.utter_message(text=replies.INVALID_ADDRESS)
             return clear_order_slots()
         dispatcher.utter_message(
             text=f"Just to check: send {number} to this address instead?\n{address}",

@@ -86,3 +86,79 @@ def products(found: list[ProductView]) -> str:
         stock = "in stock" if p.in_stock else "out of stock at the moment"
         lines.append(f"- {p.name}: {money(p.price, p.currency)}, {stock}")
     return "Here's what I found:\n" + "\n".join(lines)
+
+
+# Fixed messages sent by actions (not domain responses: the validator wants every response
+# used in a story or rule, and these are only ever sent from code).
+ASK_ORDER_NUMBER = (
+    "What's the order number? It's in your confirmation email and looks like SH-123456."
+)
+ASK_ORDER_EMAIL = (
+    "Thanks. To keep your order private, what's the email address the order was placed "
+    'with?'
+)
+ASK_NEW_ADDRESS = (
+    "What's the new delivery address? Please type it on one line, with house number, "
+    'street, town and postcode.'
+)
+ASK_FEEDBACK_TEXT = (
+    "We'd love to hear it - what would you like to tell us? You can add a rating like 4/5."
+)
+ASK_NEWSLETTER_EMAIL = (
+    'Which email address should I use for the newsletter?'
+)
+INVALID_ORDER_NUMBER = (
+    "Hmm, that doesn't look like one of our order numbers. They start with SH- followed by "
+    "six digits, like SH-123456 - you'll find it in your confirmation email."
+)
+INVALID_EMAIL = (
+    "That doesn't look like an email address - could you check it? It should look like "
+    'name@example.com.'
+)
+ORDER_NOT_FOUND = (
+    "Sorry, I couldn't find an order with that number and email address. Please check both "
+    "against your confirmation email and try again, or say 'stop' to do something else."
+)
+ORDER_NOT_FOUND_ON_ACCOUNT = (
+    "Sorry, I can't find an order with that number on your account. Please check the "
+    "number in your confirmation email, or say 'stop' to do something else."
+)
+INVALID_ADDRESS = (
+    'Sorry, I need a full address on one line, with the house number and postcode (for '
+    'example: 12 High Street, Leeds, LS1 4AB).'
+)
+INVALID_FEEDBACK = (
+    "Sorry, I didn't catch any words there - what would you like to tell us?"
+)
+FORM_STOPPED = (
+    "No problem, I've stopped there. Is there anything else I can help with?"
+)
+NOTHING_PENDING_AFFIRM = (
+    'Great! What can I help you with?'
+)
+NOTHING_PENDING_DENY = (
+    'OK. Is there anything else I can help with?'
+)
+STORE_UNAVAILABLE = (
+    "Sorry, I can't reach our order system right now. Please try again in a few minutes - "
+    'or ask for a person and our team will get back to you.'
+)
+SOMETHING_WENT_WRONG = (
+    'Sorry, something went wrong on my side. Please try again, or ask for a person.'
+)
+ASK_PRODUCT = (
+    'Happy to check - which product are you looking for?'
+)
+DELETE_ACCOUNT_SIGN_IN = (
+    "To close your account, please sign in first and ask me again here, so I know it's "
+    'really you. Or email help@example-shop.co.uk from the address on the account.'
+)
+PAYMENT_ISSUE_GENERAL = (
+    'If a card payment is declined, check the card details and billing address match your '
+    "bank's records, or try PayPal or another card. Pending charges from failed attempts "
+    'drop off your statement within a few days. If you were charged twice, ask for a '
+    "person and we'll refund the extra payment."
+)
+ASK_REPHRASE = (
+    "Sorry, I didn't quite understand. Could you say it another way?"
+)

@@ -34,7 +34,7 @@ class ActionProductSearch(ShopAction):
                   if e.get("entity") == names.ENTITY_PRODUCT and isinstance(e.get("value"), str)]
         query = wanted[0] if wanted else latest_text(tracker)
         if not shop_info.search_words(query):
-            dispatcher.utter_message(response=names.UTTER_ASK_PRODUCT)
+            dispatcher.utter_message(text=replies.ASK_PRODUCT)
             return []
         found = shop_info.search_products(query)
         if not found:
@@ -72,5 +72,5 @@ class ActionPaymentIssue(ShopAction):
             if not check.problems:
                 dispatcher.utter_message(
                     text="I can't see any failed or duplicate payments on your recent orders.")
-        dispatcher.utter_message(response=names.UTTER_PAYMENT_ISSUE_GENERAL)
+        dispatcher.utter_message(text=replies.PAYMENT_ISSUE_GENERAL)
         return []
