@@ -1,0 +1,32 @@
+"""Helpers for action tests: trackers as the action server receives them, running actions."""
+from bot.identity import sign
+
+SECRET = "unit-test-secret"
+
+
+def make_tracker(intent="inform", text="", slots=None, metadata=None, entities=None,
+                 events=None, ranking=None, sender="conv-1", active_loop=None):
+    """A rasa_sdk Tracker as the action server receives it."""
+    from rasa_sdk import Tracker
+
+    latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
+              "text": text, "metadata": metadata or {}, "intent_ranking": ranking or []}
+    return Tracker(sender, dict(slots or {}), latest, list(events or []), False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+async def run(action, tracker, domain=None):
+    """(events, messages) of one action run."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, domain or {})
+    return events, dispatcher.messages
+
+
+def texts(messages):
+    return [m["text"] for m in messages]
+
+
+def token(customer_id, **kwargs):
+    return {"customer_token": sign(customer_id, SECRET, **kwargs)}

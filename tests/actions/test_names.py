@@ -1,0 +1,65 @@
+"""Each action's name is pinned, and names.py agrees with domain.yml."""
+import yaml
+from rasa_sdk.executor import ActionExecutor
+
+from actions import names
+from bot.settings import REPO_ROOT
+
+DOMAIN = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
+
+PINNED = {
+    "ActionHandleOrderRequest": "action_handle_order_request",
+    "ActionHandleConfirmation": "action_handle_confirmation",
+    "ActionAskOrderNumber": "action_ask_order_number",
+    "ActionAskOrderEmail": "action_ask_order_email",
+    "ActionAskNewAddress": "action_ask_new_address",
+    "ActionAskFeedbackText": "action_ask_feedback_text",
+    "ActionAskNewsletterEmail": "action_ask_newsletter_email",
+    "ActionFormStopped": "action_form_stopped",
+    "ValidateOrderForm": "validate_order_form",
+    "ValidateFeedbackForm": "validate_feedback_form",
+    "ValidateNewsletterForm": "validate_newsletter_form",
+    "ActionDeliveryInfo": "action_delivery_info",
+    "ActionProductSearch": "action_product_search",
+    "ActionPaymentIssue": "action_payment_issue",
+    "ActionDeleteAccount": "action_delete_account",
+    "ActionSubscribeNewsletter": "action_subscribe_newsletter",
+    "ActionRecordFeedback": "action_record_feedback",
+    "ActionRecordComplaint": "action_record_complaint",
+    "ActionEscalate": "action_escalate",
+    "ActionDefaultFallback": "action_default_fallback",
+    "ActionDefaultAskAffirmation": "action_default_ask_affirmation",
+    "ActionDefaultAskRephrase": "action_default_ask_rephrase",
+}
+
+
+def registered():
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    return executor.actions
+
+
+def test_action_names_are_pinned():
+    import actions  # noqa: F401
+    from rasa_sdk import Action
+    from rasa_sdk.utils import all_subclasses
+
+    by_class = {cls.__name__: cls().name() for cls in all_subclasses(Action)
+                if cls.__module__.startswith("actions.") and cls.__name__ in PINNED}
+    assert by_class == PINNED
+
+
+def test_domain_lists_exactly_the_registered_actions():
+    assert set(DOMAIN["actions"]) == set(registered()) == set(PINNED.values())
+
+
+def test_slots_forms_and_intents_match_the_domain():
+    slot_names = {v for k, v in vars(names).items() if k.startswith("SLOT_")}
+    assert slot_names - {"requested_slot"} <= set(DOMAIN["slots"])
+    assert {names.ORDER_FORM, names.FEEDBACK_FORM, names.NEWSLETTER_FORM} == set(DOMAIN["forms"])
+    topic_mappings = {m["intent"]: m["value"] for m in DOMAIN["slots"]["order_topic"]["mappings"]}
+    assert topic_mappings == names.ORDER_TOPIC_BY_INTENT
+    intent_names = {v for k, v in vars(names).items()
+                    if k.isupper() and isinstance(v, str) and v in DOMAIN["intents"]}
+    assert names.ORDER_TOPIC_BY_INTENT.keys() <= set(DOMAIN["intents"])
+    assert {names.AFFIRM, names.DENY, names.COMPLAINT, names.HUMAN_HANDOFF} <= intent_names
