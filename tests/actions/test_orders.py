@@ -1,0 +1,209 @@
+"""action_handle_order_request and action_handle_confirmation against the fixture shop."""
+from decimal import Decimal
+
+from rasa_sdk.events import SlotSet
+from sqlalchemy import select
+
+from actions import replies
+from actions.confirmation import ActionHandleConfirmation
+from actions.orders import YES_NO, ActionHandleOrderRequest
+from bot.store.db import session_scope
+from bot.store.models import Escalation, Order, Refund, Return
+from action_helpers import make_tracker, run, texts, token
+
+CLEARED = [SlotSet(s, None) for s in ("order_number", "order_email", "new_address",
+                                      "order_can_change")] + [SlotSet("pending_action", None)]
+KEPT = [SlotSet("order_can_change", None)]
+
+
+async def handle(topic, number, email=None, metadata=None, **slots):
+    tracker = make_tracker(slots={"order_topic": topic, "order_number": number,
+                                  "order_email": email, **slots}, metadata=metadata)
+    return await run(ActionHandleOrderRequest(), tracker)
+
+
+def order_status(engine, number):
+    with session_scope(engine) as s:
+        return s.execute(select(Order.status).where(Order.number == number)).scalar_one()
+
+
+async def test_track_shipped_order(services):
+    events, messages = await handle("track", "SH-100003", email="alice@example.com")
+    assert events == CLEARED
+    assert texts(messages) == [
+        "Order SH-100003 is on its way. It's with DPD (in transit), tracking number "
+        "DPD123456789GB, expected Wednesday 17 June. Items: 1 x Copperfield Cast Iron "
+        "Casserole Dish."]
+
+
+async def test_someone_elses_order_and_wrong_email_get_the_same_answer(services):
+    results = [
+        await handle("track", "SH-200001", metadata=token(1)),              # Ben's, Alice signed in
+        await handle("track", "SH-200001", email="alice@example.com"),       # Ben's, Alice's email
+        await handle("track", "SH-100003", email="ben@example.com"),         # wrong email
+        await handle("track", "SH-999999", email="alice@example.com"),       # unknown
+        await handle("cancel", "SH-100002", email="ben@example.com"),
+    ]
+    for events, messages in results:
+        assert (events, texts(messages)) == (CLEARED, [replies.ORDER_NOT_FOUND])
+
+
+async def test_forged_token_without_email_is_refused(services):
+    from bot.identity import sign
+
+    forged = {"customer_token": sign(1, "guessed-secret")}
+    events, messages = await handle("track", "SH-100003", metadata=forged)
+    assert (events, texts(messages)) == (CLEARED, [replies.ORDER_NOT_FOUND])
+
+
+async def test_cancel_asks_for_confirmation_then_cancels(services):
+    events, messages = await handle("cancel", "SH-100002", metadata=token(1))
+    assert events == [SlotSet("pending_action", "cancel"), *KEPT]
+    assert messages[0]["text"] == (
+        "SH-100002 hasn't shipped yet, so I can cancel it free of charge. You'd get £89.99 back "
+        "on your original payment method. Shall I cancel it?")
+    assert messages[0]["buttons"] == YES_NO
+    assert order_status(services, "SH-100002") == "paid"  # nothing written before the yes
+
+    events, messages = await confirm("affirm", "cancel", "SH-100002", metadata=token(1))
+    assert events == CLEARED
+    assert texts(messages) == [
+        "Done: SH-100002 is cancelled. A refund of £89.99 is on its way to your original "
+        "payment method (3-5 working days)."]
+    assert order_status(services, "SH-100002") == "cancelled"
+
+
+async def test_shipped_order_cannot_be_cancelled(services):
+    events, messages = await handle("cancel", "SH-100003", metadata=token(1))
+    assert events == CLEARED
+    assert texts(messages) == [
+        "SH-100003 has already left our warehouse, so I can't change or cancel it any more. "
+        "Once it arrives you can send it back free within our returns window."]
+    assert order_status(services, "SH-100003") == "shipped"
+
+
+async def confirm(intent, pending, number, metadata=None, email=None, asked_by=None, **slots):
+    events = [{"event": "action", "name": asked_by or "action_handle_order_request"},
+              {"event": "bot", "text": "Shall I?"},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": "yes", "parse_data": {"intent": {"name": intent}}}]
+    tracker = make_tracker(intent=intent, text="yes", metadata=metadata, events=events,
+                           slots={"pending_action": pending, "order_number": number,
+                                  "order_email": email, **slots})
+    return await run(ActionHandleConfirmation(), tracker)
+
+
+async def test_deny_keeps_the_order(services):
+    events, messages = await confirm("deny", "cancel", "SH-100002", metadata=token(1))
+    assert (events, texts(messages)) == (CLEARED, ["No problem, SH-100002 stays as it is."])
+    assert order_status(services, "SH-100002") == "paid"
+
+
+async def test_confirmation_rechecks_ownership(services):
+    # The pending cancel was set up for someone else; a later "yes" from Alice changes nothing.
+    events, messages = await confirm("affirm", "cancel", "SH-200001", metadata=token(1))
+    assert (events, texts(messages)) == (CLEARED, [replies.ORDER_NOT_FOUND])
+    assert order_status(services, "SH-200001") == "delivered"
+
+
+async def test_stale_yes_does_nothing(services):
+    tracker = make_tracker(intent="affirm", text="yes", metadata=token(1),
+                           slots={"pending_action": "cancel", "order_number": "SH-100002"},
+                           events=[{"event": "action", "name": "action_product_search"},
+                                   {"event": "action", "name": "action_listen"},
+                                   {"event": "user", "text": "yes"}])
+    events, messages = await run(ActionHandleConfirmation(), tracker)
+    assert (events, texts(messages)) == (CLEARED, [replies.NOTHING_PENDING_AFFIRM])
+    assert order_status(services, "SH-100002") == "paid"
+
+
+async def test_return_inside_window_is_created_after_yes(services):
+    events, messages = await handle("return", "SH-100004", email="alice@example.com")
+    assert events == [SlotSet("pending_action", "return"), *KEPT]
+    assert texts(messages) == [
+        "SH-100004 was delivered on Saturday 6 June, so it's within our returns window (until "
+        "Monday 6 July). Shall I start a return for it?"]
+    events, messages = await confirm("affirm", "return", "SH-100004", email="alice@example.com")
+    assert events == CLEARED
+    assert texts(messages)[0].startswith("Your return RT-000002 for SH-100004 is booked.")
+    with session_scope(services) as s:
+        assert s.execute(select(Return.status).where(Return.id == 2)).scalar_one() == "requested"
+
+
+async def test_return_window_expired(services):
+    events, messages = await handle("return", "SH-100005", metadata=token(1))
+    assert events == CLEARED
+    assert texts(messages) == [
+        "SH-100005 was delivered on Friday 10 April, and our returns window is 30 days, so it "
+        "closed on Sunday 10 May. I'm sorry, I can't accept a return for it now. If something "
+        "is faulty, ask to talk to a person and our team will look at it."]
+
+
+async def test_refund_paths(services):
+    events, messages = await handle("refund", "SH-100007", metadata=token(1))
+    assert (events, texts(messages)) == (
+        CLEARED, ["A refund of £96.94 for SH-100007 is being processed."])
+    events, messages = await handle("refund", "SH-100004", metadata=token(1))
+    assert messages[0]["buttons"][0] == {
+        "title": "Start a return", "payload": '/return_item{"order_number":"SH-100004"}'}
+    # A cancelled order whose payment was captured and not yet refunded: refund after a yes.
+    with session_scope(services) as s:
+        order = s.execute(select(Order).where(Order.number == "SH-100002")).scalar_one()
+        order.status = "cancelled"
+    events, messages = await handle("refund", "SH-100002", metadata=token(1))
+    assert events == [SlotSet("pending_action", "refund"), *KEPT]
+    assert texts(messages) == ["I can refund £89.99 for SH-100002 to your original payment "
+                               "method. Shall I go ahead?"]
+    events, messages = await confirm("affirm", "refund", "SH-100002", metadata=token(1))
+    assert texts(messages) == ["Done: refund RF-000002 of £89.99 for SH-100002 is requested. It "
+                               "reaches your original payment method within 3-5 working days."]
+    with session_scope(services) as s:
+        assert s.get(Refund, 2).amount == Decimal("89.99")
+
+
+async def test_track_refund_and_invoice(services):
+    _, messages = await handle("track_refund", "SH-100007", metadata=token(1))
+    assert texts(messages) == [
+        "Your refund RF-000001 of £96.94 for SH-100007 is being processed. Refunds reach your "
+        "account 3-5 working days after we process them."]
+    _, messages = await handle("invoice", "SH-100002", metadata=token(1))
+    assert texts(messages) == [
+        "Invoice INV-100002 for SH-100002 was issued on Sunday 14 June for £89.99. You can "
+        "download it as a PDF under Your account > Orders."]
+    _, messages = await handle("invoice", "SH-100001", metadata=token(1))
+    assert texts(messages) == [
+        "There's no invoice for SH-100001 yet - we issue it when the payment is taken."]
+
+
+async def test_change_order_and_change_address(services):
+    events, messages = await handle("change", "SH-100001", metadata=token(1))
+    assert events == CLEARED and [b["payload"] for b in messages[0]["buttons"]] == [
+        "/human_handoff", '/cancel_order{"order_number":"SH-100001"}']
+    events, messages = await handle("change_address", "SH-100002", metadata=token(1),
+                                    new_address="5 Mill Lane, York YO1 7HH")
+    assert events == [SlotSet("pending_action", "change_address"), *KEPT]
+    events, messages = await confirm("affirm", "change_address", "SH-100002", metadata=token(1),
+                                     new_address="5 Mill Lane, York YO1 7HH")
+    assert texts(messages) == ["Done: SH-100002 will now go to 5 Mill Lane, York YO1 7HH."]
+    events, messages = await handle("change_address", "SH-100003", metadata=token(1))
+    assert texts(messages)[0].startswith("SH-100003 has already left our warehouse")
+
+
+async def test_complaint_escalation_confirmed(services):
+    events, messages = await confirm("affirm", "escalate_complaint", None,
+                                     asked_by="action_record_complaint")
+    assert events == CLEARED
+    assert texts(messages) == [
+        "I've passed this conversation to our support team (reference ESC-000001). Someone will "
+        "reply here within 4 working hours - you can close this window, we'll email you too if "
+        "you're signed in."]
+    with session_scope(services) as s:
+        row = s.get(Escalation, 1)
+        assert (row.reason, row.status, row.conversation_id) == ("complaint", "open", "conv-1")
+
+
+async def test_database_down_is_polite_and_never_raises(db_down):
+    events, messages = await handle("track", "SH-100003", metadata=token(1))
+    assert (events, texts(messages)) == (CLEARED, [replies.STORE_UNAVAILABLE])
+    events, messages = await confirm("affirm", "cancel", "SH-100002", metadata=token(1))
+    assert (events, texts(messages)) == (CLEARED, [replies.STORE_UNAVAILABLE])
