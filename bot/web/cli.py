@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("web", help="serve the demo storefront with the chat widget")
     add_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(handler=run)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,76 @@
+"""Stand-in chat server for widget-mechanics browser tests ONLY (reconnect, offline queue,
+escaping, cards and buttons rendering): the real :class:`bot.web.channels.ShopSocketIOInput` in a
+Sanic app, with a scripted bot in place of Rasa. The issue's end-to-end flows run against the real
+Rasa and action servers (test_e2e.py).
+
+    python -m tests.browser.standin_server --port 5099 --origins http://127.0.0.1:8080
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import defaultdict
+
+from sanic import Sanic, response
+
+from bot.web.channels import ShopSocketIOInput
+
+CARDS = {"type": "product_cards", "products": [
+    {"id": 1, "name": "Fellrunner Waterproof Hiking Boot", "price": 89.99, "currency": "GBP",
+     "url": "/p/fellrunner-waterproof-hiking-boot", "image": None},
+    {"id": 9, "name": "<img src=x onerror=\"window.__pwned=1\">", "price": "12.5",
+     "currency": "GBP", "url": "javascript:window.__pwned=1", "image": "javascript:alert(1)"},
+]}
+
+
+def build_app(origins: str) -> Sanic:
+    app = Sanic("standin_chat")
+    received: dict[str, list] = defaultdict(list)
+    channel = ShopSocketIOInput.from_credentials({
+        "session_persistence": True, "metadata_key": "customData", "cors_origins": origins,
+        "rate_per_minute": 600, "burst": 50,
+    })
+
+    async def bot(message) -> None:
+        out, sid, text = message.output_channel, message.sender_id, message.text
+        received[sid].append({"text": text, "metadata": message.metadata})
+        if text == "cards":
+            await out.send_custom_json(sid, dict(CARDS))
+        elif text == "buttons":
+            await out.send_text_with_buttons(sid, "Pick one", [
+                {"title": "Yes please", "payload": "/affirm"},
+                {"title": "No thanks", "payload": "/deny"},
+            ])
+        elif text == "slow":
+            await asyncio.sleep(1.5)
+            await out.send_text_message(sid, "done thinking")
+        elif text == "link":
+            await out.send_text_message(
+                sid, "See [our returns page](https://shop.example/returns) or "
+                     "[this](javascript:window.__pwned=1) or https://shop.example/help.")
+        else:
+            await out.send_text_message(sid, f"You said: {text}")
+
+    app.blueprint(channel.blueprint(bot), url_prefix="/webhooks/socketio")
+
+    @app.get("/received")
+    async def show(request):
+        return response.json(received.get(request.args.get("session", ""), []))
+
+    @app.get("/health")
+    async def health(request):
+        return response.json({"status": "ok"})
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--origins", default="")
+    args = parser.parse_args()
+    build_app(args.origins).run(host="127.0.0.1", port=args.port, access_log=False)
+
+
+if __name__ == "__main__":
+    main()
