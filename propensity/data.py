@@ -197,7 +197,7 @@ def load_events_from_db(engine, *, customer_id=None, until=None) -> pd.DataFrame
     Filters are pushed down to the database: ``customer_id`` limits to one shopper,
     ``until`` keeps events strictly before that time.
     """
-    from sqlalchemy import and_, select
+    from sqlalchemy import Float, and_, cast, select
 
     from bot.store.models import Category, Event, Order, OrderLine, Product
 
@@ -213,7 +213,7 @@ def load_events_from_db(engine, *, customer_id=None, until=None) -> pd.DataFrame
         select(
             Order.customer_id,
             Order.placed_at.label("timestamp"),
-            (OrderLine.quantity * OrderLine.unit_price).label("amount"),
+            (OrderLine.quantity * cast(OrderLine.unit_price, Float)).label("amount"),
             OrderLine.quantity,
             OrderLine.product_id,
             Category.slug.label("category"),
@@ -227,7 +227,7 @@ def load_events_from_db(engine, *, customer_id=None, until=None) -> pd.DataFrame
         select(
             Event.customer_id,
             Event.occurred_at.label("timestamp"),
-            Event.amount,
+            cast(Event.amount, Float).label("amount"),
             Event.quantity,
             Event.product_id,
             Category.slug.label("category"),

@@ -50,7 +50,12 @@ def _tf():
     return tf
 
 
+_SIGNED_LOG_CLASS = []
+
+
 def _signed_log_layer():
+    if _SIGNED_LOG_CLASS:
+        return _SIGNED_LOG_CLASS[0]
     tf = _tf()
 
     @tf.keras.utils.register_keras_serializable(package="propensity")
@@ -60,6 +65,7 @@ def _signed_log_layer():
         def call(self, inputs):
             return tf.sign(inputs) * tf.math.log1p(tf.abs(inputs))
 
+    _SIGNED_LOG_CLASS.append(SignedLog1p)
     return SignedLog1p
 
 

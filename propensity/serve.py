@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from propensity.features import (
+    FEATURE_INDEX,
     FEATURES,
+    NEVER_DAYS,
     EventArrays,
     NeedArrays,
     build_features,
@@ -78,10 +80,41 @@ _ZERO_PHRASES = {
 }
 
 
+def _plural(n: float, one: str, many: str) -> str:
+    return f"{n:.0f} {one if round(n) == 1 else many}"
+
+
+def _special_reason(name: str, v: float) -> str | None:
+    if name == "order_trend_90d":
+        if v > 0:
+            return f"bought {_plural(v, 'time', 'times')} more in the last 90 days than in the 90 before"
+        if v < 0:
+            return f"bought {_plural(-v, 'time', 'times')} fewer in the last 90 days than in the 90 before"
+        return "bought as often in the last 90 days as in the 90 before"
+    if name == "spend_trend_90d":
+        if v > 0.05:
+            return "spent more in the last 90 days than in the 90 before"
+        if v < -0.05:
+            return "spent less in the last 90 days than in the 90 before"
+        return "spent about the same in the last 90 days as in the 90 before"
+    if name == "gap_cv":
+        return "buys at regular intervals" if v < 0.5 else "buys at irregular intervals"
+    if name in ("days_since_last_purchase", "mean_gap_days") and v >= NEVER_DAYS:
+        return "has never bought"
+    if name == "days_since_last_view" and v >= NEVER_DAYS:
+        return "has not browsed the shop recently"
+    if name.startswith("spend") and v == 0:
+        return "has not spent anything " + FEATURES[FEATURE_INDEX[name]].reason.split(" ", 2)[2]
+    return None
+
+
 def reason_text(feature_index: int, value: float) -> str:
     """The plain-words sentence for one feature value ("bought 3 times in the last 60 days")."""
     feat = FEATURES[feature_index]
     v = float(value)
+    special = _special_reason(feat.name, v)
+    if special is not None:
+        return special
     text = feat.reason.format(v=v)
     if v == 0 and "{v:.0f}" in feat.reason:
         verb = feat.reason.split(" ", 1)[0]
@@ -187,20 +220,21 @@ class _Queries:
     """Statements for one customer's history, built once per engine (compiled-cache friendly)."""
 
     def __init__(self, engine):
-        from sqlalchemy import MetaData, Table, bindparam, inspect, literal, select
+        from sqlalchemy import Float, MetaData, Table, bindparam, cast, inspect, literal, select
 
         from bot.store.models import Event, Order, OrderLine, Product
 
         cid, until = bindparam("cid"), bindparam("until")
         self.orders = (
-            select(Order.placed_at, OrderLine.quantity * OrderLine.unit_price, OrderLine.quantity,
+            select(Order.placed_at, OrderLine.quantity * cast(OrderLine.unit_price, Float),
+                   OrderLine.quantity,
                    OrderLine.product_id, Product.category_id)
             .join(OrderLine, OrderLine.order_id == Order.id)
             .join(Product, Product.id == OrderLine.product_id)
             .where(Order.customer_id == cid, Order.status != "cancelled", Order.placed_at < until)
         )
         self.events = (
-            select(Event.occurred_at, Event.amount, Event.quantity, Event.product_id,
+            select(Event.occurred_at, cast(Event.amount, Float), Event.quantity, Event.product_id,
                    Product.category_id, Event.event_type)
             .outerjoin(Product, Product.id == Event.product_id)
             .where(Event.customer_id == cid, Event.event_type != "purchase",

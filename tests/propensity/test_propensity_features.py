@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from propensity.features import (
+    FEATURE_INDEX,
+    FEATURE_NAMES,
+    EventArrays,
+    build_features,
+    build_snapshots,
+    compute_features,
+)
+
+CUT = pd.Timestamp("2024-06-01")
+
+
+def ev(rows):
+    df = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount", "event_type"])
+    df["timestamp"] = pd.to_datetime(df["timestamp"], format="mixed")
+    df["quantity"] = np.nan
+    df["product_id"] = None
+    df["category"] = None
+    return df
+
+
+def test_events_after_the_cutoff_never_change_features(events):
+    before = build_features(events, CUT + pd.Timedelta(days=100))
+    future = events[events["timestamp"] < CUT + pd.Timedelta(days=100)].copy()
+    # A burst of future purchases, views and carts, including exactly at the cutoff.
+    extra = future.sample(200, random_state=0).copy()
+    extra["timestamp"] = CUT + pd.Timedelta(days=100) + pd.to_timedelta(
+        np.arange(200) % 5, unit="D")
+    extra.loc[extra.index[::3], "event_type"] = "cart"
+    after = build_features(pd.concat([future, extra]), CUT + pd.Timedelta(days=100))
+    pd.testing.assert_frame_equal(before.sort_index(), after.sort_index())
+
+
+def test_label_window_edges():
+    h = 30
+    rows = [
+        ("a", "2024-05-01", 10, "purchase"),  # history for everyone
+        ("b", "2024-05-01", 10, "purchase"),
+        ("c", "2024-05-01", 10, "purchase"),
+        ("d", "2024-05-01", 10, "purchase"),
+        ("a", CUT, 5, "purchase"),  # exactly at the cutoff: inside the window
+        ("b", CUT + pd.Timedelta(days=h), 5, "purchase"),  # at cutoff + horizon: outside
+        ("c", CUT - pd.Timedelta(seconds=1), 5, "purchase"),  # just before: a feature, not label
+        ("d", CUT + pd.Timedelta(days=h) - pd.Timedelta(seconds=1), 5, "purchase"),
+        ("d", CUT + pd.Timedelta(days=2), 0, "view"),  # a view is not a purchase
+    ]
+    snap = build_snapshots(ev(rows), [CUT], horizon_days=h)
+    assert snap["label"].to_dict() == {"a": 1, "b": 0, "c": 0, "d": 1}
+    assert snap.loc["c", "days_since_last_purchase"] == pytest.approx(1 / 86400)
+    assert snap.loc["a", "orders_total"] == 1
+
+
+def test_rfm_windows_gaps_and_occasions():
+    rows = [
+        ("a", "2024-05-21 10:00", 10, "purchase"),  # two lines of one occasion
+        ("a", "2024-05-21 10:00", 5, "purchase"),
+        ("a", "2024-04-21", 20, "purchase"),
+        ("a", "2024-01-22", 30, "purchase"),
+        ("a", "2024-05-30", 0, "cart"),  # abandoned: nothing bought after it
+        ("a", "2024-05-31", 0, "view"),
+    ]
+    f = build_features(ev(rows), CUT).loc["a"]
+    assert f["orders_total"] == 3 and f["orders_30d"] == 1 and f["orders_60d"] == 2
+    assert f["spend_total"] == 65 and f["spend_30d"] == 15
+    assert f["avg_order_value"] == pytest.approx(65 / 3)
+    assert f["max_order_value"] == 30
+    assert f["avg_basket_lines"] == pytest.approx(4 / 3)
+    assert f["mean_gap_days"] == pytest.approx((90 + 30 + 10 / 24) / 2)
+    assert f["carts_30d"] == 1 and f["abandoned_carts_30d"] == 1 and f["views_7d"] == 1
+    assert f["active_months_12"] == 3
+
+
+def test_cart_followed_by_a_purchase_is_not_abandoned():
+    rows = [("a", "2024-05-30 09:00", 0, "cart"), ("a", "2024-05-30 10:00", 9, "purchase")]
+    assert build_features(ev(rows), CUT).loc["a", "abandoned_carts_30d"] == 0
+
+
+def test_too_little_history_is_not_in_the_population():
+    rows = [("a", "2024-05-30", 0, "view"), ("b", "2024-05-01", 9, "purchase")]
+    assert build_features(ev(rows), CUT).index.tolist() == ["b"]
+
+
+def test_need_features_are_zero_without_a_needs_log_and_counted_with_one():
+    rows = [("a", "2024-05-01", 9, "purchase")]
+    assert (build_features(ev(rows), CUT)[["needs_30d", "unmet_needs_30d"]] == 0).all().all()
+    needs = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a"],
+        "created_at": pd.to_datetime(["2024-05-20", "2024-05-25", "2024-03-01", "2024-06-02"]),
+        "status": ["unmet", "matched", "unmet", "unmet"],
+        "category": ["shoes", "unicorns", "shoes", "shoes"],
+    })
+    f = build_features(ev(rows), CUT, needs=needs, catalogue={"shoes"}).loc["a"]
+    assert (f["needs_30d"], f["unmet_needs_30d"], f["catalogue_needs_30d"]) == (2, 1, 1)
+
+
+def test_one_customer_alone_gets_the_same_features_as_in_the_batch(events):
+    batch = build_features(events, CUT)
+    for cid in batch.index[:20]:
+        alone = events[events["customer_id"] == cid]
+        arr = EventArrays.from_frame(alone)
+        X, ok = compute_features(arr, int(CUT.value))
+        assert ok[0]
+        np.testing.assert_allclose(X[0], batch.loc[cid, list(FEATURE_NAMES)].to_numpy(float))
+
+
+def test_feature_building_is_vectorised_enough(events):
+    # 50x the customers must not take 50x a per-customer loop: build on a stacked copy.
+    big = pd.concat([events.assign(customer_id=events["customer_id"] + f"-{k}") for k in range(50)])
+    f = build_features(big, CUT)
+    assert len(f) == 50 * len(build_features(events, CUT))
+    assert set(FEATURE_INDEX) == set(f.columns)
