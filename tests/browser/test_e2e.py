@@ -1,0 +1,119 @@
+"""The issue's end-to-end flows in headless Chromium against the REAL servers: storefront ->
+widget -> Rasa (trained model, our socket.io channel) -> action server -> shop DB."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Route, expect
+
+from bot import identity
+from bot.demo.fixtures import ALICE_ID, BEN_ID
+from tests.browser.conftest import SECRET
+from tests.browser.harness import ARTIFACTS
+from tests.browser.widget_page import BOT_TEXT, USER, open_widget, say_and_wait, wait_ready
+
+pytestmark = pytest.mark.browser
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"))
+
+
+def test_greet_product_need_quick_reply_and_reload(real_site, page):
+    shop_url, _ = real_site
+    page.goto(shop_url)
+    open_widget(page)
+    assert "Hello" in say_and_wait(page, "hiya")
+
+    say_and_wait(page, "I'm looking for waterproof hiking boots, size 9")
+    expect(page.locator(".sc-card").first).to_be_visible(timeout=15_000)
+    expect(page.locator(".sc-card-name").first).to_contain_text("Hiking Boot")
+    href = page.locator(".sc-card a").first.get_attribute("href")
+    assert href and href.startswith(f"{shop_url}/p/")
+    shot(page, "product-cards")
+
+    # a bare detail outside any topic: the bot offers topics as quick replies
+    say_and_wait(page, "jo.bloggs@example.com")
+    replies = page.locator(".sc-reply")
+    expect(replies.first).to_be_visible()
+    title = replies.first.inner_text()
+    before = page.locator(".sc-bot").count()
+    replies.first.click()
+    expect(page.locator(USER).last).to_have_text(title)
+    page.wait_for_function("n => document.querySelectorAll('.sc-bot').length > n", arg=before,
+                           timeout=30_000)
+
+    users = page.locator(USER).all_inner_texts()
+    bots = page.locator(BOT_TEXT).all_inner_texts()
+    page.reload()
+    wait_ready(page)
+    expect(page.locator(".sc-panel")).to_be_visible()
+    assert page.locator(USER).all_inner_texts() == users
+    assert page.locator(BOT_TEXT).all_inner_texts() == bots
+    expect(page.locator(".sc-card").first).to_be_visible()
+
+
+def test_signed_in_customer_sees_own_order(real_site, page):
+    shop_url, _ = real_site
+    page.goto(shop_url)
+    page.select_option("#customer_id", str(ALICE_ID))
+    page.click(".signin button")
+    expect(page.locator(".hello")).to_contain_text("Alice")
+    open_widget(page)
+    say_and_wait(page, "where's my order?")
+    order_button = page.locator(".sc-reply", has_text="SH-100003")
+    expect(order_button).to_be_visible()
+    assert page.locator(".sc-reply", has_text="SH-200001").count() == 0  # Ben's order
+    before = page.locator(".sc-bot").count()
+    order_button.click()
+    page.wait_for_function("n => document.querySelectorAll('.sc-bot').length > n", arg=before,
+                           timeout=30_000)
+    expect(page.locator(BOT_TEXT).last).to_contain_text("SH-100003")
+    expect(page.locator(".sc-log")).to_contain_text("on its way")
+    shot(page, "signed-in-order")
+
+
+@pytest.mark.parametrize("hostile", ["<script>window.__pwned=1</script>",
+                                     '<img src=x onerror="window.__pwned=1">'])
+def test_markup_sent_to_the_real_bot_is_text(real_site, page, hostile):
+    shop_url, _ = real_site
+    page.goto(shop_url)
+    open_widget(page)
+    reply = say_and_wait(page, hostile)
+    assert reply.strip()
+    expect(page.locator(USER).last).to_have_text(hostile)
+    assert page.locator(".sc-log img, .sc-log script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def _forge(page, shop_url: str, token: str) -> None:
+    """Rewrite the widget's token in every storefront page, as an attacker editing the page would."""
+
+    def handle(route: Route) -> None:
+        response = route.fetch()
+        body = re.sub(r'data-customer-token="[^"]*"', f'data-customer-token="{token}"',
+                      response.text())
+        route.fulfill(response=response, body=body)
+
+    page.route(re.compile(re.escape(shop_url) + r"/(\?.*)?$"), handle)
+
+
+@pytest.mark.parametrize("forgery", ["wrong_secret", "tampered_id"])
+def test_forged_identity_token_is_refused(real_site, page, forgery):
+    shop_url, _ = real_site
+    if forgery == "wrong_secret":
+        token = identity.sign(ALICE_ID, "guessed-secret", 3600)
+    else:  # Ben's genuine token with Alice's id swapped in
+        _, expires, sig = identity.sign(BEN_ID, SECRET, 3600).split(".")
+        token = f"{ALICE_ID}.{expires}.{sig}"
+    _forge(page, shop_url, token)
+    page.goto(shop_url)
+    assert page.locator("script[data-customer-token]").get_attribute("data-customer-token") == token
+    open_widget(page)
+    say_and_wait(page, "where's my order?")
+    assert page.locator(".sc-reply", has_text="SH-100").count() == 0  # no orders offered
+    reply = say_and_wait(page, "SH-100003")
+    assert "on its way" not in reply and "DPD" not in reply
+    shot(page, f"forged-{forgery}")
