@@ -16,7 +16,8 @@ from bot.settings import REPO_ROOT
 ARTIFACTS = REPO_ROOT / "artifacts" / "browser"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-MODEL = REPO_ROOT / "models" / "shop.tar.gz"
+# SHOP_TEST_MODEL points the e2e tests and the benchmark at another trained model file.
+MODEL = Path(os.environ.get("SHOP_TEST_MODEL") or REPO_ROOT / "models" / "shop.tar.gz")
 
 
 def chromium_path() -> str | None:
@@ -91,7 +92,7 @@ def real_chat_servers(workdir: Path, db_url: str, secret: str, origins: str,
                       auth_token: str = "browser-test-token") -> Iterator[str]:
     """The real action server and Rasa server (trained model, our hardened channels) -> Rasa URL."""
     if not MODEL.exists():
-        raise RuntimeError(f"no trained model at {MODEL.relative_to(REPO_ROOT)}: run `make train`")
+        raise RuntimeError(f"no trained model at {MODEL}: run `make train`")
     env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret, "SHOP_CORS_ORIGINS": origins}
     with srv.action_server(workdir, env) as actions:
         port = srv.free_port()
