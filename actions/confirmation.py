@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 
 from actions import names, replies
 from actions.base import (
