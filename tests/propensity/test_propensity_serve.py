@@ -1,0 +1,161 @@
+import datetime as dt
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from bot.store.models import (
+    Base,
+    Category,
+    Customer,
+    DeliveryOption,
+    Event,
+    Order,
+    OrderLine,
+    Product,
+)
+from propensity.data import load_events_from_db
+from propensity.features import FEATURE_NAMES, build_features
+from propensity.policy import (
+    ALTERNATIVES_AND_NOTICE,
+    BACK_IN_STOCK_NOTICE,
+    BEST_MATCH_FIRST,
+    NO_OFFER,
+    offer_for,
+)
+from propensity.serve import (
+    ANONYMOUS,
+    NO_MODEL,
+    TOO_LITTLE_HISTORY,
+    UNKNOWN_CUSTOMER,
+    NoScore,
+    Score,
+    Scorer,
+    reason_text,
+    score_all,
+    score_customer,
+)
+
+NOW = dt.datetime(2024, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    """A tiny shop: customer 1 buys every ~10 days, 2 bought once long ago, 3 only browsed."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('shop') / 'shop.db'}"
+    eng = create_engine(url, future=True)
+    Base.metadata.create_all(eng)
+    t0 = dt.datetime(2024, 1, 1)
+    with Session(eng) as s, s.begin():
+        s.add(Category(id=1, slug="boots", name="Boots"))
+        s.add(Product(id=1, sku="B1", name="Trail boot", slug="trail-boot", category_id=1,
+                      product_type="boot", brand="Acme", price=80, created_at=t0))
+        s.add(DeliveryOption(id=1, code="std", name="Standard", price=3, min_days=2, max_days=4))
+        for cid in (1, 2, 3):
+            s.add(Customer(id=cid, email=f"c{cid}@example.com", first_name="A", last_name="B",
+                           created_at=t0))
+        n = 0
+
+        def order(cid, when, status="delivered"):
+            nonlocal n
+            n += 1
+            s.add(Order(id=n, number=f"SH-{100000 + n}", customer_id=cid, email="x@example.com",
+                        status=status, placed_at=when, updated_at=when, subtotal=80,
+                        shipping_cost=0, total=80, delivery_option_id=1, shipping_address="1 St"))
+            s.add(OrderLine(order_id=n, product_id=1, quantity=1, unit_price=80))
+
+        for k in range(14):
+            order(1, t0 + dt.timedelta(days=10 * k + 3))
+        order(1, NOW + dt.timedelta(days=1))  # in the future of NOW: must be ignored
+        order(2, t0 + dt.timedelta(days=2))
+        order(2, t0 + dt.timedelta(days=20), status="cancelled")
+        s.add(Event(customer_id=3, product_id=1, event_type="view", occurred_at=NOW - dt.timedelta(days=1)))
+        s.add(Event(customer_id=1, product_id=1, event_type="cart", occurred_at=NOW - dt.timedelta(days=2)))
+    return eng
+
+
+@pytest.fixture(scope="module")
+def scorer(experiment):
+    return Scorer(experiment.model, "test-v1")
+
+
+def test_db_loader_skips_cancelled_and_future_orders(engine):
+    ev = load_events_from_db(engine, until=NOW)
+    assert sorted(ev.loc[ev.event_type == "purchase", "customer_id"].value_counts().items()) == [
+        ("1", 14), ("2", 1)]
+    assert ev["category"].dropna().unique().tolist() == ["boots"]
+
+
+def test_scores_a_shopper_with_band_version_and_three_plain_reasons(engine, scorer):
+    res = score_customer(1, engine_or_url=engine, now=NOW, scorer=scorer)
+    assert isinstance(res, Score)
+    assert 0 < res.probability < 1 and res.band in ("low", "medium", "high")
+    assert res.band == scorer.model.band(res.probability)
+    assert res.model_version == "test-v1"
+    assert len(res.reasons) == 3
+    for text in res.reason_texts:
+        assert re.fullmatch(r"[a-z][a-z0-9 ,.+%-]*", text), text  # words, not feature names
+        assert "_" not in text
+
+
+def test_single_customer_path_matches_batch_scoring(engine, scorer):
+    batch = score_all(engine_or_url=engine, now=NOW, scorer=scorer).set_index("customer_id")
+    for cid in (1, 2):
+        one = score_customer(cid, engine_or_url=engine, now=NOW, scorer=scorer)
+        assert one.probability == pytest.approx(batch.loc[str(cid), "probability"], abs=1e-9)
+    assert "3" not in batch.index  # one view is too little history
+
+
+@pytest.mark.parametrize("cid, reason", [
+    (None, ANONYMOUS), ("", ANONYMOUS), ("   ", ANONYMOUS),
+    ("'; DROP TABLE orders; --", UNKNOWN_CUSTOMER), ("<b>1</b>", UNKNOWN_CUSTOMER),
+    ("🛒", UNKNOWN_CUSTOMER), ("9" * 5000, UNKNOWN_CUSTOMER), (-4, UNKNOWN_CUSTOMER),
+    (3, TOO_LITTLE_HISTORY), (424242, TOO_LITTLE_HISTORY),
+])
+def test_no_score_instead_of_a_guess_or_a_crash(engine, scorer, cid, reason):
+    res = score_customer(cid, engine_or_url=engine, now=NOW, scorer=scorer)
+    assert isinstance(res, NoScore) and res.reason == reason
+    assert res.band is None and res.probability is None
+
+
+def test_no_model_means_no_score(engine, tmp_path):
+    res = score_customer(1, engine_or_url=engine, now=NOW, registry=tmp_path / "empty")
+    assert isinstance(res, NoScore) and res.reason == NO_MODEL
+
+
+def test_store_down_is_a_no_score_not_a_traceback(scorer, tmp_path):
+    from propensity.serve import UNAVAILABLE
+
+    broken = create_engine(f"sqlite:///{tmp_path / 'nothing-here.db'}", future=True)
+    res = score_customer(1, engine_or_url=broken, now=NOW, scorer=scorer)
+    assert isinstance(res, NoScore) and res.reason == UNAVAILABLE
+
+
+def test_reason_sentences():
+    idx = {n: i for i, n in enumerate(FEATURE_NAMES)}
+    assert reason_text(idx["orders_60d"], 3) == "bought 3 times in the last 60 days"
+    assert reason_text(idx["orders_60d"], 1) == "bought once in the last 60 days"
+    assert reason_text(idx["orders_30d"], 0) == "has not bought in the last 30 days"
+    assert reason_text(idx["days_since_last_purchase"], 12.4) == "last bought 12 days ago"
+    assert reason_text(idx["spend_90d"], 0) == "has not spent anything in the last 90 days"
+    assert reason_text(idx["order_trend_90d"], -2) == (
+        "bought 2 times fewer in the last 90 days than in the 90 before")
+
+
+def test_policy_uses_the_band():
+    high = offer_for("high", "matched")
+    assert high.kind == BEST_MATCH_FIRST and high.lead_with_delivery_date and high.max_products == 1
+    low_unmet = offer_for("low", "unmet")
+    assert low_unmet.kind == BACK_IN_STOCK_NOTICE and low_unmet.offer_back_in_stock
+    assert not low_unmet.offer_alternatives
+    assert offer_for("high", "unmet").kind == ALTERNATIVES_AND_NOTICE
+    assert offer_for("low", "matched").offer_save_for_later
+    assert not offer_for("medium", "matched").offer_save_for_later
+    # Unscored shoppers (anonymous, no history) get the neutral rows; nonsense never raises.
+    assert offer_for(None, "matched").max_products == 3
+    assert offer_for("🙂", "matched") == offer_for(None, "matched")
+    assert offer_for("high", None).kind == NO_OFFER
