@@ -37,6 +37,7 @@ async def test_home_lists_categories_and_products(client):
 
 async def test_category_page_lists_only_its_products(client):
     html = await (await client.get("/c/footwear")).text()
+    assert "<h1>Shoes &amp; Boots</h1>" in html
     assert "Fellrunner Waterproof Hiking Boot" in html
     assert "Northvale Insulated Parka" not in html
 
