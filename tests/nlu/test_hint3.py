@@ -29,7 +29,8 @@ def test_read_examples_cleans_text_and_handles_crlf(hint3):
     assert "Sizes (king) available?" in texts  # brackets would read as a Rasa entity
     assert "extra spaces here" in texts
     test = hint3.read_examples(DATA / "hint3_tiny_test.csv")  # CRLF file
-    assert [e.label for e in test] == ["CHECK_PINCODE", "SIZES", "NO_NODES_DETECTED", "NO_NODES_DETECTED"]
+    oos = "NO_NODES_DETECTED"
+    assert [e.label for e in test] == ["CHECK_PINCODE", "SIZES", oos, oos]
     assert test[0].text == "is 560001 serviceable"
 
 
@@ -115,7 +116,8 @@ def test_our_config_has_a_fallback_and_can_be_overridden(hint3):
     changed = hint3.with_fallback(config, 0.42, 0.07)
     assert hint3.fallback_settings(changed) == (0.42, 0.07)
     assert hint3.fallback_settings(config) == (threshold, ambiguity)  # original untouched
-    no_fallback = {**config, "pipeline": [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"]}
+    pipeline = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"]
+    no_fallback = {**config, "pipeline": pipeline}
     with pytest.raises(ValueError):
         hint3.fallback_settings(no_fallback)
 
@@ -140,3 +142,10 @@ def test_dataset_files_follow_the_v1_and_v2_layout(hint3, tmp_path):
     assert hint3.dataset_files(tmp_path, "v1", "sofmattress")[1] == (
         tmp_path / "hint3_ecommerce_intents" / "v1_paper" / "sofmattress_test.csv"
     )
+
+
+def test_balanced_accuracy_ignores_the_oos_share(hint3):
+    few_oos = hint3.score(["A"] * 9 + ["NO_NODES_DETECTED"], ["A"] * 9 + ["B"])
+    many_oos = hint3.score(["A"] + ["NO_NODES_DETECTED"] * 9, ["A"] + ["B"] * 9)
+    assert few_oos["accuracy"] == 0.9 and many_oos["accuracy"] == 0.1
+    assert hint3.balanced(few_oos) == hint3.balanced(many_oos) == 0.5

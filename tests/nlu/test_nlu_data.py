@@ -28,7 +28,9 @@ def load_nlu() -> tuple[dict[str, list[str]], dict[str, str]]:
     regexes: dict[str, str] = {}
     for path in sorted(NLU_DIR.glob("*.yml")):
         for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
-            lines = [line[2:].strip() for line in item["examples"].splitlines() if line.startswith("- ")]
+            lines = [
+                line[2:].strip() for line in item["examples"].splitlines() if line.startswith("- ")
+            ]
             if "intent" in item:
                 examples[item["intent"]].extend(lines)
             elif "regex" in item:
