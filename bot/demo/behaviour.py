@@ -176,7 +176,7 @@ class Simulator:
         ]
         return self.rng.choices(pool, weights)[0]
 
-    def _pick_products(self, slug: str, k: int) -> list[dict]:
+    def pick_products(self, slug: str, k: int) -> list[dict]:
         return self.rng.choices(self.by_cat[slug], self.weights[slug], k=k)
 
     def _event(self, kind: str, customer_id: int, product: dict, at: datetime, session: str,
@@ -188,7 +188,7 @@ class Simulator:
 
     def _views(self, customer_id: int, slug: str, at: datetime, n: int) -> tuple[list, datetime]:
         session = self._session_id()
-        seen = self._pick_products(slug, n)
+        seen = self.pick_products(slug, n)
         for product in seen:
             self._event("view", customer_id, product, at, session)
             at += timedelta(seconds=self.rng.randint(20, 240))
@@ -239,7 +239,7 @@ class Simulator:
         if rng.random() < 0.25:
             basket.append(rng.choice(pool))
         if rng.random() < 0.1:
-            basket += self._pick_products(rng.choice(self.slugs), 1)
+            basket += self.pick_products(rng.choice(self.slugs), 1)
         basket = list({p["id"]: p for p in basket}.values())
         for product in basket:
             at += timedelta(seconds=rng.randint(15, 120))

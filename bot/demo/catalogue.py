@@ -68,7 +68,7 @@ FEATURE_TYPES: dict[str, set[str]] = {
     "non-bio": {"laundry detergent"}, "bagless": {"vacuum cleaner"},
     "refillable": {"washing up liquid", "laundry detergent"},
     "rechargeable": {"head torch", "drill", "lawn mower", "electric toothbrush", "razor"},
-    "4-person": {"tent"}, "compact": {"camping stove", "camping chair", "head torch"},
+    "compact": {"camping stove", "camping chair", "head torch"},
     "adjustable waist": {"school uniform", "joggers"},
 }
 # The same, for features whose meaning depends on the category ("waterproof" boots vs speakers).

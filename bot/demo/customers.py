@@ -1,4 +1,4 @@
-"""Demo customers: British and American names, example.* emails, drama-range phones, UK addresses."""
+"""Demo customers: British and American names, example.* emails, fictional phones, UK addresses."""
 from __future__ import annotations
 
 import random

@@ -90,7 +90,7 @@ def generate_shop(
     for cid in DEMO_IDS:
         for _status, placed, overrides in demo_order_scripts(now):
             slug = rng.choice(favourites[cid])
-            chosen = sim._pick_products(slug, rng.choice((1, 1, 2)))
+            chosen = sim.pick_products(slug, rng.choice((1, 1, 2)))
             items = [(p["id"], 1) for p in {p["id"]: p for p in chosen}.values()]
             calm = {"failed_first": False, "cancel_after": None, "return_after": None,
                     "delayed": False}
