@@ -1,0 +1,229 @@
+"""Normal forms of NEED fields, shared by the extractor and the evaluator.
+
+Both sides of an evaluation go through the same functions, so "grandma" and "grandmother",
+"football boots" and "football boot", "t shirt" and "t-shirt" compare equal.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from bot.needs.vocab import NeedVocab, load_vocab
+
+_DETERMINERS = {"a", "an", "the", "some", "any", "my", "our", "his", "her", "their", "your",
+                "new", "sum"}
+_LETTER_SIZES = {
+    "xxs": "XXS", "xs": "XS", "s": "S", "m": "M", "l": "L", "xl": "XL", "xxl": "XXL",
+    "3xl": "3XL", "xxxl": "3XL", "small": "S", "medium": "M", "med": "M", "large": "L",
+    "extra small": "XS", "extra large": "XL", "x large": "XL", "extra extra large": "XXL",
+}
+_BED_SIZES = {"king size": "king", "king": "king", "kingsize": "king", "super king": "super king",
+              "superking": "super king", "double": "double", "small double": "small double",
+              "single": "single", "queen": "king", "queen size": "king"}
+_AGE_RE = re.compile(r"^(?:age|aged)\s*(\d{1,2})\+?$")
+_YEARS_OLD_RE = re.compile(r"^(\d{1,2})\s*(?:year|yr)s?\s*olds?(?:\s+(boy|girl))?$")
+_ORDINAL_RE = re.compile(r"^\d{1,3}(?:st|nd|rd|th)$")
+
+
+@lru_cache(maxsize=1)
+def _lemma_table():
+    """spaCy's English lemma lookup table (keys are stored as hashes; use ``in`` and ``get``)."""
+    from spacy.lookups import load_lookups
+
+    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+
+
+@lru_cache(maxsize=1)
+def _lemmas() -> frozenset[str]:
+    return frozenset(v for v in _lemma_table().values() if isinstance(v, str))
+
+
+def is_known_word(word: str) -> bool:
+    """An English word form (from the lemma table) or one of our product words."""
+    return word in _lemma_table() or word in _lemmas() or word in load_vocab().product_words()
+
+
+def squash(text: str) -> str:
+    """Lower case, hyphens and underscores as spaces, single spaces."""
+    return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
+
+
+def strip_determiners(words: list[str]) -> list[str]:
+    while words and words[0] in _DETERMINERS:
+        words = words[1:]
+    return words
+
+
+def singular(word: str, vocab: NeedVocab | None = None) -> str:
+    vocab = vocab or load_vocab()
+    if word in vocab.plural_only:
+        return word
+    lemma = _lemma_table().get(word) if word in _lemma_table() else None
+    if isinstance(lemma, str) and lemma:
+        return lemma
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (a swap of two letters costs 1), capped at limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        if min(row) > limit:
+            return limit + 1
+        rows.append(row)
+    return min(rows[-1][-1], limit + 1)
+
+
+@lru_cache(maxsize=1)
+def _product_forms() -> dict[str, str]:
+    forms: dict[str, str] = {}
+    for word in load_vocab().product_words():
+        for form in (word, word + "s", word + "es"):
+            forms.setdefault(form, form)
+    return forms
+
+
+@lru_cache(maxsize=4096)
+def correct_word(word: str) -> str:
+    """A misspelt product word corrected against our product vocabulary ("jaket" -> "jacket").
+
+    Only unknown words of 4+ letters are touched, and only when one closest known product word
+    exists (ties are left alone), so ordinary words are never "corrected" into products.
+    """
+    if len(word) < 4 or not word.isalpha() or is_known_word(word):
+        return word
+    limit = 1 if len(word) < 7 else 2
+    best: dict[int, set[str]] = {}
+    for form in _product_forms():
+        if form[0] != word[0] and len(word) < 7:
+            continue
+        distance = edit_distance(word, form, limit)
+        if distance <= limit:
+            best.setdefault(distance, set()).add(form)
+    if not best:
+        return word
+    closest = best[min(best)]
+    return next(iter(closest)) if len(closest) == 1 else word
+
+
+def product_form(text: str, *, correct: bool = True) -> str:
+    """A product phrase as we store it: lower case, typos fixed, singular head ("hiking boot")."""
+    vocab = load_vocab()
+    words = strip_determiners(text.lower().replace("’", "'").split())
+    if correct:
+        words = [correct_word(w) for w in words]
+    if not words:
+        return ""
+    words[-1] = singular(words[-1], vocab)
+    return " ".join(words)
+
+
+def product_key(text: str) -> str:
+    return squash(product_form(squash(text), correct=False))
+
+
+def colour_form(text: str) -> str:
+    vocab = load_vocab()
+    said = " ".join(text.lower().split())
+    return vocab.colours.get(said, vocab.colours.get(squash(said), said))
+
+
+def size_form(text: str) -> str:
+    said = " ".join(text.lower().replace("size", " ").replace("sz", " ").split())
+    said = re.sub(r"^(?:uk|eu|us)\s*", "", said)
+    if said in _LETTER_SIZES:
+        return _LETTER_SIZES[said]
+    if said in _BED_SIZES:
+        return _BED_SIZES[said]
+    match = _AGE_RE.match(said)
+    if match:
+        return f"{int(match.group(1))} years"
+    match = re.match(r"^(\d{1,2})\s*(?:years?|yrs?|y)$", said)
+    if match:
+        return f"{int(match.group(1))} years"
+    return said.upper() if re.fullmatch(r"[\dx]*[a-z]{1,3}", said) and len(said) <= 4 else said
+
+
+def recipient_form(text: str) -> str:
+    vocab = load_vocab()
+    words = strip_determiners(text.lower().replace("’", "'").split())
+    said = " ".join(words)
+    match = _YEARS_OLD_RE.match(said.replace("-", " "))
+    if match:
+        return match.group(2) or "child"
+    if said in vocab.recipients:
+        return vocab.recipients[said]
+    if said.endswith("'s") and said[:-2] in vocab.recipients:
+        return vocab.recipients[said[:-2]]
+    return said
+
+
+def occasion_form(text: str) -> str:
+    vocab = load_vocab()
+    said = " ".join(strip_determiners(text.lower().replace("’", "'").split()))
+    if _ORDINAL_RE.match(said) or said.endswith("birthday"):
+        return "birthday"
+    return vocab.occasions.get(said, said)
+
+
+def attribute_form(text: str) -> str:
+    vocab = load_vocab()
+    said = " ".join(text.lower().split())
+    return vocab.attributes.get(said, vocab.attributes.get(squash(said), said))
+
+
+def brand_form(text: str) -> str:
+    vocab = load_vocab()
+    said = " ".join(text.split())
+    return vocab.brands.get(said.lower(), said).lower()
+
+
+FIELD_FORMS = {
+    "product": product_key,
+    "colour": lambda v: squash(colour_form(v)),
+    "size": lambda v: squash(size_form(v)),
+    "attributes": lambda v: squash(attribute_form(v)),
+    "recipient": lambda v: squash(recipient_form(v)),
+    "occasion": lambda v: squash(occasion_form(v)),
+    "brand": lambda v: squash(brand_form(v)),
+}
+
+
+def field_key(field: str, value) -> str | float:
+    """The comparison key of one value of a NEED field (used by the evaluator)."""
+    if field in FIELD_FORMS:
+        return FIELD_FORMS[field](str(value))
+    return float(value)
+
+
+def category_of(product: str, vocab: NeedVocab | None = None) -> str | None:
+    """The catalogue category slug of a product phrase (taxonomy types, synonyms, head words)."""
+    vocab = vocab or load_vocab()
+    phrase = product.lower().strip()
+    if not phrase:
+        return None
+    words = phrase.split()
+    # longest known suffix of the phrase: "kids wool winter coat" -> "winter coat"
+    for start in range(len(words)):
+        tail = " ".join(words[start:])
+        for form in (tail, singular(tail, vocab) if " " not in tail else tail):
+            if form in vocab.product_types:
+                return vocab.type_category[vocab.product_types[form]]
+            if form in vocab.word_category:
+                return vocab.word_category[form]
+        if start == len(words) - 1:
+            break
+    head = words[-1]
+    for ptype, slug in vocab.type_category.items():
+        if ptype.split()[-1] in (head, singular(head, vocab)):
+            return slug
+    return None

@@ -1,0 +1,361 @@
+"""Rule extractors for the closed-vocabulary parts of a need: prices, quantities, sizes, dates,
+colours, brands, attributes, recipients and occasions.
+
+Each returns :class:`Mention` objects with character offsets, so the assembler can attach them to
+the right product in a message that names several. Plain functions over text: easy to test.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from bot.needs import normalise
+from bot.needs.vocab import load_vocab
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    field: str
+    value: object
+
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "a hundred": 100, "hundred": 100, "one hundred": 100, "a grand": 1000, "a tenner": 10,
+    "tenner": 10, "a fiver": 5, "fiver": 5, "a score": 20,
+}
+_SLANG_GBP = {"a tenner", "tenner", "a fiver", "fiver"}
+CURRENCIES = {
+    "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "p": "GBP",
+    "$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
+}
+_NUM_WORDS_RE = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+_UNIT = (r"(?:kg|g|l|ltr|litres?|liters?|ml|mah|cm|mm|m|metres?|meters?|inch(?:es)?|in|\"|ft|"
+         r"years?|yrs?|y/?o|months?|mths?|pieces?|pcs?|person|people|seater|slices?|tog|"
+         r"players?|packs?|pairs?|x|%|lbs?|oz|gb|tb|w|v|mp|st|nd|rd|th|sets?|boxes|bags|kids?)")
+_AMOUNT = (
+    r"(?P<{p}pre>[£$€]|gbp|usd|eur)?\s?"
+    r"(?:(?P<{p}num>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d{{1,2}})?)(?P<{p}k>k)?|(?P<{p}word>" + _NUM_WORDS_RE + r"))"
+    r"(?:\s?(?P<{p}suf>£|€|\$|pounds?|quid|euros?|eur|dollars?|bucks|usd|gbp)(?![a-z]))?"
+    r"(?!\s?-?" + _UNIT + r"\b)(?![\d.,])"
+)
+
+
+def _amount(p: str) -> str:
+    return _AMOUNT.format(p=p)
+
+
+_MAX_PRE = (r"under|below|less than|lower than|no more than|not more than|not over|nothing over|"
+            r"nothing above|no higher than|not above|max(?:imum)?(?: of)?|up to|upto|at most|"
+            r"cheaper than|within|budget(?: is| of)?(?: about| around)?|around|about|roughly|"
+            r"approx(?:imately)?|~|<=?|for less than|beneath|tops")
+_MAX_POST = r"max(?:imum)?|tops|or less|or under|or below|at most|at the most|budget|or cheaper"
+_MIN_PRE = r"over|above|more than|at least|min(?:imum)?(?: of)?|starting at|from"
+_PATTERNS = [
+    ("range", re.compile(
+        r"\b(?P<cue>between|from)?\s*" + _amount("a") + r"\s*(?:and|to|-|–|—)\s*" + _amount("b"),
+        re.I)),
+    ("max", re.compile(r"(?:(?<=\s)|^)(?P<cue>" + _MAX_PRE + r")\s+" + _amount("a"), re.I)),
+    ("max", re.compile(_amount("a") + r"\s*(?P<cue>" + _MAX_POST + r")\b", re.I)),
+    ("min", re.compile(r"\b(?P<cue>" + _MIN_PRE + r")\s+" + _amount("a"), re.I)),
+    ("bare", re.compile(_amount("a"), re.I)),
+]
+
+
+def _value(match: re.Match, p: str) -> float | None:
+    if match.group(f"{p}num"):
+        number = float(match.group(f"{p}num").replace(",", ""))
+        if match.group(f"{p}k"):
+            number *= 1000
+        return number
+    word = match.group(f"{p}word")
+    return float(NUMBER_WORDS[word.lower()]) if word else None
+
+
+def _currency(match: re.Match, p: str) -> str | None:
+    for part in (f"{p}pre", f"{p}suf"):
+        said = match.group(part)
+        if said:
+            return CURRENCIES.get(said.lower())
+    word = match.group(f"{p}word")
+    if word and word.lower() in _SLANG_GBP:
+        return "GBP"
+    return None
+
+
+def _clean(number: float) -> float | int:
+    return int(number) if float(number).is_integer() else round(number, 2)
+
+
+def find_prices(text: str) -> list[Mention]:
+    """Price constraints: price_min / price_max mentions (and currency when stated)."""
+    mentions: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in taken)
+
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if not free(start, end) or not text[start:end].strip():
+                continue
+            before = text[max(0, start - 12):start].lower()
+            if re.search(r"(?:size|sz|age|aged|uk|eu|us|x|pack of|set of)\s*$", before):
+                continue
+            if kind == "range":
+                low, high = _value(match, "a"), _value(match, "b")
+                currency = _currency(match, "b") or _currency(match, "a")
+                if low is None or high is None or low >= high:
+                    continue
+                if not (currency or match.group("cue")):
+                    continue
+                if match.group("aword") and not currency and match.group("cue") is None:
+                    continue
+                mentions.append(Mention(start, end, "price_min", _clean(low)))
+                mentions.append(Mention(start, end, "price_max", _clean(high)))
+            else:
+                amount = _value(match, "a")
+                currency = _currency(match, "a")
+                if amount is None or amount <= 0:
+                    continue
+                if kind == "bare" and not currency:
+                    continue
+                if kind == "min" and not currency and match.group("cue").lower() == "from":
+                    continue
+                if match.group("aword") and not currency and kind != "max":
+                    continue
+                field = "price_min" if kind == "min" else "price_max"
+                mentions.append(Mention(start, end, field, _clean(amount)))
+            if currency:
+                mentions.append(Mention(start, end, "currency", currency))
+            taken.append((start, end))
+    return mentions
+
+
+_QTY_RE = re.compile(
+    r"\b(?:(?P<dozen>half a dozen|a dozen)|(?P<couple>a couple(?: of)?)|(?P<pairof>a pair of)"
+    r"|(?:pack|set|box|bundle) of (?P<of>\d{1,3}|" + _NUM_WORDS_RE + r")"
+    r"|x\s?(?P<x1>\d{1,3})\b|(?P<x2>\d{1,3})\s?x\b(?!\s?\d)"
+    r"|(?P<n>\d{1,3}|" + _NUM_WORDS_RE + r")\s?(?:-\s?)?(?:packs?|pairs|boxes|bags|sets|bottles|units|of them)\b"
+    r")", re.I)
+_QTY_NUMBER_RE = re.compile(r"\b(?P<n>\d{1,3}|" + _NUM_WORDS_RE + r")\b(?![.,]\d)", re.I)
+
+
+def _count(word: str) -> int | None:
+    word = word.lower()
+    if word.isdigit():
+        return int(word)
+    value = NUMBER_WORDS.get(word)
+    return int(value) if value is not None and word not in _SLANG_GBP and value < 1000 else None
+
+
+def find_quantities(text: str) -> list[Mention]:
+    """Explicit quantities ("a dozen", "two packs", "x3", "pack of 6")."""
+    mentions = []
+    for match in _QTY_RE.finditer(text):
+        if match.group("dozen"):
+            value = 6 if match.group("dozen").lower().startswith("half") else 12
+        elif match.group("couple"):
+            value = 2
+        elif match.group("pairof"):
+            value = 1
+        else:
+            said = next(match.group(g) for g in ("of", "x1", "x2", "n") if match.group(g))
+            value = _count(said)
+        if value and 0 < value <= 500:
+            mentions.append(Mention(match.start(), match.end(), "quantity", value))
+    return mentions
+
+
+def find_numbers(text: str) -> list[Mention]:
+    """Bare counts ("2", "three") that may be a quantity when right before a product."""
+    found = []
+    for match in _QTY_NUMBER_RE.finditer(text):
+        value = _count(match.group("n"))
+        if value and value <= 100:
+            found.append(Mention(match.start(), match.end(), "number", value))
+    return found
+
+
+_SIZE_TOKEN = (r"(?:uk|eu|us)?\s?(?:\d{1,2}(?:\.5)?(?:\s?-\s?\d{1,2}(?:\.5)?)?(?![\d.])[a-h]{0,2}"
+               r"|xxs|xs|xxl|xxxl|3xl|xl|s|m|l|small|medium|large|petite|tall|plus)\b")
+_SIZE_RES = [
+    re.compile(r"\b(?:sizes|size|sz)\s*:?\s*(?P<v>" + _SIZE_TOKEN + r")"
+               r"(?:\s*(?:and|or|,|/|&)\s*(?:size\s*)?(?P<v2>" + _SIZE_TOKEN + r"))?", re.I),
+    re.compile(r"\b(?P<v>(?:uk|eu)\s?\d{1,2}(?:\.5)?)\b(?!\s?plug)", re.I),
+    re.compile(r"\b(?P<v>xxs|xs|xxl|xxxl|3xl|xl|extra large|extra small)\b", re.I),
+    re.compile(r"\b(?P<v>(?:age|aged)\s?\d{1,2})\b(?!\+)", re.I),
+    re.compile(r"\b(?P<v>\d{1,2}\s?-\s?\d{1,2}\s?(?:years|yrs|months|mths))\b", re.I),
+    re.compile(r"\b(?P<v>super king|small double|king size|kingsize|king|double|single|queen size)"
+               r"\b(?!\s?(?:room|cream|glazing|check))", re.I),
+    re.compile(r"\b(?P<v>petite|plus size|one size)\b", re.I),
+    re.compile(r"\b(?P<v>tall)\s(?=sizes?\b)", re.I),
+    re.compile(r"\bin\s(?P<v>tall)\b", re.I),
+    re.compile(r"\b(?P<v>medium|large|small)\b(?!\s?(?:enough|size|double))", re.I),
+    re.compile(r"\b(?P<v>\d{2})\s?(?:waist|regular|long|short)\b", re.I),
+    re.compile(r"\b(?P<v>\d{2,3}\s?x\s?\d{2,3})\b", re.I),
+    re.compile(r"\b(?P<v>\d{2,3}\s?cm)\s(?=wide|long|drop)", re.I),
+]
+_LETTER_RE = re.compile(r"(?:(?:(?<=\bin )|(?<=\ba )|(?<=, )|(?<=\bsize ))(?P<v>[SML])\b(?!&|')"
+                        r"|(?<=\s)(?P<v2>[SML])(?=\s*(?:$|[?.!,])))")
+
+
+def find_sizes(text: str) -> list[Mention]:
+    mentions: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _SIZE_RES + [_LETTER_RE]:
+        for match in pattern.finditer(text):
+            for group in ("v", "v2"):
+                if group not in pattern.groupindex or not match.group(group):
+                    continue
+                start, end = match.span(group)
+                if any(start < e and s < end for s, e in taken):
+                    continue
+                taken.append((start, end))
+                mentions.append(Mention(start, end, "size", normalise.size_form(match.group(group))))
+    return mentions
+
+
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december"]
+_DATE_RE = re.compile(
+    r"\b(?P<prep>by|before|for|until|on|next|this|in)?\s*(?P<what>tomorrow|tonight|asap|"
+    r"next week|this weekend|the weekend|christmas|xmas|christmas eve|new year|easter|"
+    r"(?:this |next )?(?:" + "|".join(_WEEKDAYS) + r")|"
+    r"(?:the )?\d{1,2}(?:st|nd|rd|th)(?: of)?(?: (?:" + "|".join(_MONTHS) + r"))?|"
+    r"(?:" + "|".join(_MONTHS) + r"))\b", re.I)
+
+
+def _resolve_date(what: str, today: date) -> date | None:
+    what = what.lower().replace("this ", "").replace("the ", "").strip()
+    if what in ("tomorrow",):
+        return today + timedelta(days=1)
+    if what in ("tonight", "asap"):
+        return today
+    if what == "next week":
+        return today + timedelta(days=7)
+    if what == "weekend":
+        return today + timedelta(days=(5 - today.weekday()) % 7)
+    if what in ("christmas", "xmas", "christmas eve"):
+        year = today.year if (today.month, today.day) <= (12, 24) else today.year + 1
+        return date(year, 12, 24 if what == "christmas eve" else 25)
+    if what == "new year":
+        return date(today.year + 1, 1, 1)
+    if what == "easter":
+        return None
+    name = what.replace("next ", "")
+    if name in _WEEKDAYS:
+        ahead = (_WEEKDAYS.index(name) - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead + (7 if what.startswith("next ") else 0))
+    if name in _MONTHS:
+        month = _MONTHS.index(name) + 1
+        year = today.year if month >= today.month else today.year + 1
+        return date(year, month, 1)
+    match = re.match(r"(\d{1,2})(?:st|nd|rd|th)(?: of)?(?: (\w+))?", name)
+    if match:
+        day = int(match.group(1))
+        month = _MONTHS.index(match.group(2)) + 1 if match.group(2) in _MONTHS else today.month
+        year = today.year
+        try:
+            found = date(year, month, day)
+            if found < today:
+                found = date(year + (month == 12 or not match.group(2)), month, day) \
+                    if match.group(2) else date(year + (month == 12), month % 12 + 1, day)
+            return found
+        except ValueError:
+            return None
+    return None
+
+
+def find_dates(text: str, today: date | None = None) -> list[Mention]:
+    """Deadlines ("by Friday", "before Christmas", "tomorrow") resolved to dates."""
+    today = today or date.today()
+    mentions = []
+    for match in _DATE_RE.finditer(text):
+        prep = (match.group("prep") or "").lower()
+        what = match.group("what").lower()
+        # "for christmas" is an occasion and a deadline; a bare month needs a preposition
+        if what in _MONTHS and prep not in ("by", "before", "in", "for", "until"):
+            continue
+        resolved = _resolve_date(what, today)
+        if resolved:
+            mentions.append(Mention(match.start(), match.end(), "needed_by", resolved.isoformat()))
+    return mentions
+
+
+@lru_cache(maxsize=None)
+def _phrase_regex(phrases: tuple[str, ...]) -> re.Pattern:
+    alternatives = []
+    for phrase in sorted(phrases, key=len, reverse=True):
+        parts = [re.escape(p) for p in re.split(r"[\s-]+", phrase)]
+        alternatives.append(r"[\s-]?".join(parts))
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
+
+
+def _find_phrases(text: str, table: dict[str, str], field: str) -> list[Mention]:
+    pattern = _phrase_regex(tuple(table))
+    found = []
+    for match in pattern.finditer(text):
+        said = match.group(0).lower()
+        value = table.get(said) or table.get(normalise.squash(said)) \
+            or table.get(said.replace(" ", "-")) or normalise.squash(said)
+        found.append(Mention(match.start(), match.end(), field, value))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _tables() -> dict[str, dict[str, str]]:
+    vocab = load_vocab()
+    colliding = set(vocab.recipients) | set(vocab.occasions) | {"one size", "down", "tall"}
+    attributes = {k: v for k, v in vocab.attributes.items()
+                  if k not in colliding and k not in vocab.colours}
+    brands = {k: k for k in vocab.brands}
+    return {"colour": vocab.colours, "attributes": attributes, "brand": brands,
+            "recipient": {k: v for k, v in vocab.recipients.items() if len(k) > 2},
+            "occasion": vocab.occasions}
+
+
+def find_vocabulary(text: str) -> list[Mention]:
+    """Colours, attributes, brands, recipients and occasions named in the vocabularies."""
+    mentions: list[Mention] = []
+    for field, table in _tables().items():
+        mentions.extend(_find_phrases(text, table, field))
+    # a longer phrase of another field wins ("light blue" colour over "light" attribute)
+    mentions.sort(key=lambda m: (m.start, -(m.end - m.start)))
+    kept: list[Mention] = []
+    for mention in mentions:
+        if any(k.start <= mention.start and mention.end <= k.end and
+               (k.end - k.start) > (mention.end - mention.start) for k in kept):
+            continue
+        kept.append(mention)
+    return kept
+
+
+_BRAND_AFTER_RE = re.compile(r"\b(?:from|by|made by|brand)\s+(?P<v>[A-Z][\w&'-]+(?:\s(?:&\s)?[A-Z][\w'-]+)?)")
+_NOT_BRANDS = {w.capitalize() for w in _WEEKDAYS + _MONTHS} | {"Christmas", "Xmas", "Easter",
+                                                                 "Monday", "The", "UK", "EU", "US"}
+
+
+def find_brand_phrases(text: str) -> list[Mention]:
+    """Capitalised names after "from" / "by" ("headphones from Sony"): brands outside our list."""
+    found = []
+    for match in _BRAND_AFTER_RE.finditer(text):
+        said = match.group("v")
+        if said.split()[0] in _NOT_BRANDS:
+            continue
+        found.append(Mention(match.start("v"), match.end("v"), "brand", said.lower()))
+    return found
+
+
+def find_all(text: str, today: date | None = None) -> list[Mention]:
+    return (find_prices(text) + find_quantities(text) + find_sizes(text) + find_dates(text, today)
+            + find_vocabulary(text) + find_brand_phrases(text))

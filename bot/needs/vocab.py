@@ -1,0 +1,86 @@
+"""The vocabularies the rules and normalisers use: the shop taxonomy plus ``vocab.yml``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.taxonomy import Taxonomy, load_taxonomy
+
+VOCAB_PATH = Path(__file__).parent / "vocab.yml"
+
+
+@dataclass(frozen=True)
+class NeedVocab:
+    taxonomy: Taxonomy
+    colours: dict[str, str]  # said (lower) -> normal form
+    materials: frozenset[str]
+    attributes: dict[str, str]  # said (lower) -> normal form (features, materials, extras)
+    recipients: dict[str, str]
+    occasions: dict[str, str]
+    brands: dict[str, str]  # lower -> as the catalogue spells it
+    product_types: dict[str, str]  # type or synonym (lower) -> taxonomy type
+    type_category: dict[str, str]  # taxonomy type -> category slug (first category wins)
+    word_category: dict[str, str]  # non-type product word -> category slug
+    plural_only: frozenset[str]
+    need_cues: tuple[str, ...]
+    no_need_cues: tuple[str, ...]
+
+    def product_words(self) -> frozenset[str]:
+        """Every single word of a known product phrase (for typo correction)."""
+        words: set[str] = set()
+        for phrase in list(self.product_types) + list(self.word_category):
+            words.update(phrase.replace("-", " ").split())
+        return frozenset(w for w in words if len(w) > 2)
+
+
+@lru_cache(maxsize=None)
+def load_vocab(path: Path = VOCAB_PATH) -> NeedVocab:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    taxonomy = load_taxonomy()
+    colours = {c.lower(): c.lower() for c in taxonomy.colours}
+    colours.update({c: c for c in raw["extra_colours"]})
+    colours.update({k.lower(): v.lower() for k, v in raw["colour_synonyms"].items()})
+    attributes = {m.lower(): m.lower() for m in taxonomy.materials}
+    for cat in taxonomy.categories:
+        attributes.update({f.lower(): f.lower() for f in cat.features})
+    attributes.update({str(k).lower(): str(v).lower() for k, v in raw["attribute_synonyms"].items()})
+    recipients = {r: r for r in raw["recipients"]}
+    recipients.update({k.lower(): v for k, v in raw["recipient_synonyms"].items()})
+    occasions = {o: o for o in raw["occasions"]}
+    occasions.update({k.lower(): v for k, v in raw["occasion_synonyms"].items()})
+    brands: dict[str, str] = {}
+    type_category: dict[str, str] = {}
+    product_types: dict[str, str] = {}
+    for cat in taxonomy.categories:
+        for brand in cat.brands:
+            brands.setdefault(brand.lower(), brand)
+        for ptype in cat.types:
+            type_category.setdefault(ptype, cat.slug)
+            product_types.setdefault(ptype.lower(), ptype)
+    for said, ptype in raw["product_synonyms"].items():
+        if ptype not in type_category:
+            raise ValueError(f"vocab.yml: {said!r} maps to unknown type {ptype!r}")
+        product_types.setdefault(str(said).lower(), ptype)
+    categories = {c.slug for c in taxonomy.categories}
+    for word, slug in raw["product_categories"].items():
+        if slug not in categories:
+            raise ValueError(f"vocab.yml: {word!r} maps to unknown category {slug!r}")
+    return NeedVocab(
+        taxonomy=taxonomy,
+        colours=colours,
+        materials=frozenset(m.lower() for m in taxonomy.materials) | {"merino", "velvet",
+                                                                       "sheepskin", "bamboo"},
+        attributes=attributes,
+        recipients=recipients,
+        occasions=occasions,
+        brands=brands,
+        product_types=product_types,
+        type_category=type_category,
+        word_category={str(k).lower(): v for k, v in raw["product_categories"].items()},
+        plural_only=frozenset(raw["plural_only"]),
+        need_cues=tuple(raw["need_cues"]),
+        no_need_cues=tuple(raw["no_need_cues"]),
+    )
