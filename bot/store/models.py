@@ -280,3 +280,47 @@ class AccountRequest(Base):
     status = Column(String(20), nullable=False, default="open")
     conversation_id = Column(String(255))
     created_at = Column(DateTime, nullable=False)
+
+
+NEED_STATUSES = ("matched", "unmet", "purchased_later")
+
+
+class Need(Base):
+    """One product need a shopper stated in a conversation (accumulated across turns).
+
+    ``need_seq`` numbers the needs of a conversation; a later turn that refines the same need
+    updates its row. ``last_message_key`` (hash of conversation + turn + text) makes a retried
+    action a no-op. JSON columns are text holding JSON lists.
+    """
+
+    __tablename__ = "needs"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "need_seq", name="uq_needs_conversation_seq"),
+        Index("ix_needs_status_created", "status", "created_at"),
+    )
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    need_seq = Column(Integer, nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"), index=True)  # null: anonymous
+    turn = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False, default="")  # personal data redacted
+    last_message_key = Column(String(64), nullable=False)
+    product = Column(String(200))
+    category = Column(String(80), index=True)
+    attributes = Column(Text, nullable=False, default="[]")
+    colour = Column(Text, nullable=False, default="[]")
+    size = Column(Text, nullable=False, default="[]")
+    brand = Column(String(80))
+    price_min = Column(Numeric(10, 2))
+    price_max = Column(Numeric(10, 2))
+    currency = Column(String(3))
+    quantity = Column(Integer)
+    recipient = Column(String(80))
+    occasion = Column(String(80))
+    needed_by = Column(Date)
+    confidence = Column(Numeric(4, 2), nullable=False, default=0)
+    matched_product_ids = Column(Text, nullable=False, default="[]")
+    status = Column(String(20), nullable=False)
+    extractor_version = Column(String(40), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
