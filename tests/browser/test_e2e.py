@@ -2,16 +2,16 @@
 widget -> Rasa (trained model, our socket.io channel) -> action server -> shop DB."""
 from __future__ import annotations
 
-import re
-
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import expect
 
 from bot import identity
 from bot.demo.fixtures import ALICE_ID, BEN_ID
 from tests.browser.conftest import SECRET
 from tests.browser.harness import ARTIFACTS
-from tests.browser.widget_page import BOT_TEXT, USER, open_widget, say_and_wait, wait_ready
+from tests.browser.widget_page import (
+    BOT_TEXT, USER, force_token, open_widget, say_and_wait, wait_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -88,18 +88,6 @@ def test_markup_sent_to_the_real_bot_is_text(real_site, page, hostile):
     assert page.evaluate("window.__pwned") is None
 
 
-def _forge(page, shop_url: str, token: str) -> None:
-    """Rewrite the widget's token in every storefront page, as an attacker editing the page would."""
-
-    def handle(route: Route) -> None:
-        response = route.fetch()
-        body = re.sub(r'data-customer-token="[^"]*"', f'data-customer-token="{token}"',
-                      response.text())
-        route.fulfill(response=response, body=body)
-
-    page.route(re.compile(re.escape(shop_url) + r"/(\?.*)?$"), handle)
-
-
 @pytest.mark.parametrize("forgery", ["wrong_secret", "tampered_id"])
 def test_forged_identity_token_is_refused(real_site, page, forgery):
     shop_url, _ = real_site
@@ -108,7 +96,7 @@ def test_forged_identity_token_is_refused(real_site, page, forgery):
     else:  # Ben's genuine token with Alice's id swapped in
         _, expires, sig = identity.sign(BEN_ID, SECRET, 3600).split(".")
         token = f"{ALICE_ID}.{expires}.{sig}"
-    _forge(page, shop_url, token)
+    force_token(page, token)
     page.goto(shop_url)
     assert page.locator("script[data-customer-token]").get_attribute("data-customer-token") == token
     open_widget(page)

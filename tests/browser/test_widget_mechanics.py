@@ -10,7 +10,9 @@ from playwright.sync_api import expect
 from bot import identity
 from tests.browser.conftest import SECRET
 from tests.browser.harness import ARTIFACTS
-from tests.browser.widget_page import BOT, BOT_TEXT, USER, open_widget, say, say_and_wait, session_id, wait_ready
+from tests.browser.widget_page import (
+    BOT, BOT_TEXT, USER, force_token, open_widget, say, say_and_wait, session_id, wait_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -211,3 +213,22 @@ def test_signed_in_token_travels_with_each_message_and_switching_clears_history(
     say_and_wait(page, "as ben")
     (msg,) = received(chat, page)
     assert identity.verify(msg["metadata"]["customer_token"], SECRET) == 2
+
+
+def test_token_near_expiry_is_refreshed_from_the_storefront(standin_site, page):
+    import time
+
+    shop, chat = standin_site
+    page.goto(shop.url)
+    page.select_option("#customer_id", "1")
+    page.click(".signin button")
+    expect(page.locator(".hello")).to_contain_text("Alice")
+    stale = identity.sign(1, SECRET, ttl_seconds=20)  # valid, but under a minute left
+    force_token(page, stale)
+    page.reload()
+    open_widget(page)
+    say_and_wait(page, "refresh me")
+    (msg,) = received(chat, page)
+    token = msg["metadata"]["customer_token"]
+    assert token != stale and identity.verify(token, SECRET) == 1
+    assert int(token.split(".")[1]) > time.time() + 60

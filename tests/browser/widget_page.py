@@ -1,6 +1,8 @@
 """Page helpers shared by the browser tests and the benchmark."""
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import Page, expect
 
 BOT = ".sc-log .sc-bot"
@@ -42,3 +44,18 @@ def session_id(page: Page) -> str:
     return page.evaluate(
         "() => { for (const k of Object.keys(localStorage)) if (k.startsWith('shopchat:'))"
         " return JSON.parse(localStorage.getItem(k)).sid; return null; }")
+
+
+def force_token(page: Page, token: str) -> None:
+    """Make every page of this tab hand the widget ``token`` instead of the storefront's, as a
+    shopper editing the page would (rewrites the script tag's attribute while the HTML parses).
+    Injected by the browser's devtools protocol, so the page's CSP does not apply to it."""
+    page.add_init_script(script="""(token => {
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) {
+          if (n.nodeName === 'SCRIPT' && n.hasAttribute('data-customer-token')) {
+            n.setAttribute('data-customer-token', token);
+          }
+        }
+      }).observe(document, { childList: true, subtree: true });
+    })(%s)""" % json.dumps(token))

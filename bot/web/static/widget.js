@@ -228,8 +228,8 @@
     if (on) typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_MS);
   }
   function freshToken() {
-    // Tokens expire; ask the page's server for a new one shortly before that.
-    if (!cfg.tokenUrl || (cfg.token && tokenExpires(cfg.token) - Date.now() > 60000)) {
+    // Tokens expire; a signed-in shopper's page is asked for a new one shortly before that.
+    if (!cfg.tokenUrl || !cfg.token || tokenExpires(cfg.token) - Date.now() > 60000) {
       return Promise.resolve(cfg.token);
     }
     return fetch(cfg.tokenUrl, { credentials: "same-origin", cache: "no-store" })
