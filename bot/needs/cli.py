@@ -1,0 +1,172 @@
+"""``python -m bot needs ...``: extract, evaluate, list, train, build-data."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    needs = subparsers.add_parser("needs", help="product need extraction and the needs log")
+    sub = needs.add_subparsers(dest="needs_command", metavar="ACTION", required=True)
+
+    extract = sub.add_parser("extract", help="extract needs from --text or an --input JSONL")
+    source = extract.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, help='JSONL lines {"id": ..., "text": ...}')
+    source.add_argument("--text", help="one message")
+    extract.add_argument("--model", type=Path, help="trained model dir (default models/needs)")
+    extract.set_defaults(handler=_extract)
+
+    evaluate = sub.add_parser("evaluate", help="per-field precision/recall/F1 on a gold JSONL")
+    evaluate.add_argument("--gold", type=Path, required=True)
+    evaluate.add_argument("--model", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument("--errors", action="store_true", help="also list every mismatch")
+    evaluate.set_defaults(handler=_evaluate)
+
+    listing = sub.add_parser("list", help="needs from the log")
+    listing.add_argument("--since", help="YYYY-MM-DD (created on or after)")
+    listing.add_argument("--status", choices=("matched", "unmet", "purchased_later"))
+    listing.add_argument("--format", choices=("csv", "json"), default="csv")
+    listing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
+    listing.set_defaults(handler=_list)
+
+    train = sub.add_parser("train", help="build the need NER from bot/needs/data")
+    train.add_argument("--if-stale", action="store_true",
+                       help="skip when the model's stamp matches the data and config hash")
+    train.set_defaults(handler=_train)
+
+    build = sub.add_parser("build-data", help="regenerate train/test JSONL from messages.txt")
+    build.set_defaults(handler=_build_data)
+
+
+def _extractor(args):
+    from bot.needs.extract import NeedExtractor
+
+    return NeedExtractor(args.model) if args.model else NeedExtractor()
+
+
+def _read_input(path: Path) -> list[dict]:
+    records = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"{path}:{number}: expected an object")
+            records.append(record)
+    return records
+
+
+def _extract(args) -> int:
+    extractor = _extractor(args)
+    records = [{"id": None, "text": args.text}] if args.text is not None else _read_input(args.input)
+    texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in records]
+    out = sys.stdout
+    for record, needs in zip(records, extractor.extract_many(texts)):
+        out.write(json.dumps({"id": record.get("id"), "needs": [n.to_dict() for n in needs]},
+                             ensure_ascii=False) + "\n")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from bot.needs.evaluate import format_table, score
+
+    records = _read_input(args.gold)
+    extractor = _extractor(args)
+    texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in records]
+    predictions = [[n.to_dict() for n in needs] for needs in extractor.extract_many(texts)]
+    report = score(records, predictions)
+    if args.json:
+        data = report.as_dict()
+        data["extractor_version"] = extractor.version
+        if args.errors:
+            data["errors"] = report.errors
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"gold: {args.gold}  extractor: {extractor.version}")
+        print(format_table(report))
+        if args.errors:
+            for error in report.errors:
+                print(json.dumps(error, ensure_ascii=False))
+    return 0
+
+
+_LIST_COLUMNS = ("id", "conversation_id", "need_seq", "customer_id", "turn", "text", "product",
+                 "category", "attributes", "colour", "size", "brand", "price_min", "price_max",
+                 "currency", "quantity", "recipient", "occasion", "needed_by", "confidence",
+                 "matched_product_ids", "status", "extractor_version", "created_at", "updated_at")
+
+
+def _list(args) -> int:
+    from sqlalchemy import select
+
+    from bot.settings import Settings
+    from bot.store.db import make_engine, session_scope
+    from bot.store.models import Need
+
+    url = args.database_url or Settings.from_env().database_url
+    engine = make_engine(url)
+    try:
+        query = select(Need).order_by(Need.created_at, Need.id)
+        if args.since:
+            query = query.where(Need.created_at >= datetime.fromisoformat(args.since))
+        if args.status:
+            query = query.where(Need.status == args.status)
+        with session_scope(engine) as session:
+            rows = [{c: _plain(getattr(n, c)) for c in _LIST_COLUMNS}
+                    for n in session.execute(query).scalars()]
+    finally:
+        engine.dispose()
+    if args.format == "json":
+        for row in rows:
+            for key in ("attributes", "colour", "size", "matched_product_ids"):
+                row[key] = json.loads(row[key] or "[]")
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=_LIST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
+
+
+def _plain(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is not None and type(value).__name__ == "Decimal":
+        return float(value)
+    return value
+
+
+def _train(args) -> int:
+    from bot.needs.train import is_stale, model_dir, train
+
+    if args.if_stale and not is_stale():
+        print(f"need model up to date: {model_dir()}")
+        return 0
+    path = train(force=True)
+    print(f"need model written to {path}")
+    return 0
+
+
+def _build_data(args) -> int:
+    from bot.needs.annotations import build_gold_files
+
+    n_train, n_test = build_gold_files()
+    print(f"train: {n_train} messages, test: {n_test} messages")
+    return 0
+
+
+def main(argv=None) -> int:  # pragma: no cover - `python -m bot` is the entry point
+    from bot.cli import main as bot_main
+
+    return bot_main(["needs", *(argv if argv is not None else sys.argv[1:])])
+
+
+__all__ = ["register", "main"]

@@ -1,0 +1,345 @@
+"""One conversation turn of need capture: extract, merge with the conversation's open need, ask
+once for a missing key detail, match the catalogue, log the need, say what to answer.
+
+The action calls :func:`capture` and keeps ``CaptureResult.need`` in a slot to pass back as
+``previous_need`` next turn (without it the open need is read from the needs table). Writes go
+through :func:`log_need`; when the database is down the record goes to an :class:`Outbox` file
+and is written by :func:`flush_outbox` on a later turn, so nothing is lost.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bot.needs.extract import Need, NeedExtractor
+from bot.needs.redact import redact
+from bot.needs.vocab import load_vocab
+from bot.settings import VAR_DIR
+from bot.store.db import session_scope
+from bot.store.models import Category, Product, ProductAttribute
+from bot.store.models import Need as NeedRow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUTBOX = VAR_DIR / "needs_outbox.jsonl"
+MAX_CARDS = 3
+PLACEHOLDER_IMAGE = "/static/img/product-placeholder.svg"
+_LISTS = ("attributes", "colour", "size")
+_FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
+           "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
+QUESTIONS = {"size": "What size do you need?"}
+
+
+@dataclass
+class CaptureResult:
+    kind: str  # "none" | "question" | "products" | "passed_on"
+    text: str = ""
+    need: dict | None = None  # the accumulated need (keep it for the next turn)
+    products: list[dict] = field(default_factory=list)  # cards: id, name, price, currency, url, image
+    buttons: list[dict] = field(default_factory=list)
+    question: str | None = None  # the field asked about
+    status: str | None = None  # matched / unmet
+    queued: bool = False  # the DB was down: the record waits in the outbox
+    logged: list[int] = field(default_factory=list)  # need_seq values written this turn
+
+
+@lru_cache(maxsize=1)
+def default_extractor() -> NeedExtractor:
+    return NeedExtractor()
+
+
+class Outbox:
+    """Need records waiting for the database: one JSON line each, guarded by a file lock."""
+
+    def __init__(self, path: Path = DEFAULT_OUTBOX):
+        self.path = Path(path)
+
+    def append(self, record: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(json.dumps(record, default=str) + "\n")
+
+    def pending(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.path.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    def drain(self, write) -> int:
+        """Call ``write(record)`` for each pending record; keep those that fail. Returns written."""
+        if not self.path.exists():
+            return 0
+        with self.path.open("r+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            records = [json.loads(line) for line in handle if line.strip()]
+            kept, written = [], 0
+            for record in records:
+                try:
+                    write(record)
+                    written += 1
+                except SQLAlchemyError:
+                    kept.append(record)
+            handle.seek(0)
+            handle.truncate()
+            handle.write("".join(json.dumps(r, default=str) + "\n" for r in kept))
+        return written
+
+
+def message_key(conversation_id: str, turn: int, text: str) -> str:
+    return hashlib.sha256(f"{conversation_id}\x1f{turn}\x1f{text}".encode()).hexdigest()
+
+
+def _need_dict(need: Need) -> dict:
+    data = need.to_dict()
+    return {k: data[k] for k in _FIELDS + ("confidence",)}
+
+
+def merge(previous: dict, new: dict) -> dict:
+    """A later detail refines the open need: new values replace old ones, attributes add up."""
+    merged = dict(previous)
+    for key in _FIELDS:
+        value = new.get(key)
+        if key == "attributes":
+            merged[key] = list(dict.fromkeys((previous.get(key) or []) + (value or [])))
+        elif value not in (None, [], ""):
+            merged[key] = value
+    merged["confidence"] = max(previous.get("confidence") or 0, new.get("confidence") or 0)
+    return merged
+
+
+def _same_need(previous: dict, new: dict) -> bool:
+    if not previous.get("product"):
+        return True
+    if previous.get("category") and previous.get("category") == new.get("category"):
+        return True
+    return previous["product"].split()[-1] == (new.get("product") or "").split()[-1]
+
+
+def _record(conversation_id, customer_id, turn, text, need, seq, key, status, matched,
+            version, now) -> dict:
+    return {
+        "conversation_id": conversation_id, "need_seq": seq, "customer_id": customer_id,
+        "turn": turn, "text": redact(text)[:4000], "last_message_key": key,
+        **{k: need.get(k) for k in _FIELDS}, "confidence": need.get("confidence") or 0,
+        "matched_product_ids": matched, "status": status, "extractor_version": version,
+        "now": now.isoformat(),
+    }
+
+
+def log_need(engine: Engine, record: dict) -> None:
+    """Insert or update the need row (conversation, need_seq); a repeated message is a no-op."""
+    now = datetime.fromisoformat(record["now"])
+    values = {
+        "customer_id": record["customer_id"], "turn": record["turn"], "text": record["text"],
+        "last_message_key": record["last_message_key"],
+        "product": record["product"], "category": record["category"],
+        "attributes": json.dumps(record["attributes"] or []),
+        "colour": json.dumps(_as_list(record["colour"])),
+        "size": json.dumps(_as_list(record["size"])),
+        "brand": record["brand"], "currency": record["currency"],
+        "price_min": _decimal(record["price_min"]), "price_max": _decimal(record["price_max"]),
+        "quantity": record["quantity"], "recipient": record["recipient"],
+        "occasion": record["occasion"],
+        "needed_by": date.fromisoformat(record["needed_by"]) if record["needed_by"] else None,
+        "confidence": _decimal(record["confidence"]),
+        "matched_product_ids": json.dumps(record["matched_product_ids"]),
+        "status": record["status"], "extractor_version": record["extractor_version"],
+        "updated_at": now,
+    }
+    for attempt in range(2):
+        try:
+            with session_scope(engine) as session:
+                row = session.execute(select(NeedRow).where(
+                    NeedRow.conversation_id == record["conversation_id"],
+                    NeedRow.need_seq == record["need_seq"])).scalar_one_or_none()
+                if row is None:
+                    session.add(NeedRow(conversation_id=record["conversation_id"],
+                                        need_seq=record["need_seq"], created_at=now, **values))
+                elif row.last_message_key != record["last_message_key"]:
+                    for key, value in values.items():
+                        setattr(row, key, value)
+            return
+        except IntegrityError:  # a concurrent retry inserted it first: update instead
+            if attempt:
+                raise
+
+
+def flush_outbox(engine: Engine, outbox: Outbox) -> int:
+    """Write the records queued while the database was down; returns how many were written."""
+    return outbox.drain(lambda record: log_need(engine, record))
+
+
+def _as_list(value) -> list:
+    if value in (None, ""):
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _decimal(value):
+    return None if value is None else Decimal(str(value))
+
+
+def _open_need(engine: Engine, conversation_id: str) -> dict | None:
+    with session_scope(engine) as session:
+        row = session.execute(select(NeedRow).where(NeedRow.conversation_id == conversation_id)
+                              .order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
+                              .limit(1)).scalar_one_or_none()
+        if row is None:
+            return None
+        need = {k: getattr(row, k) for k in _FIELDS}
+        for key in ("attributes", "colour", "size"):
+            need[key] = json.loads(need[key] or "[]")
+        for key in ("price_min", "price_max"):
+            need[key] = float(need[key]) if need[key] is not None else None
+        need["needed_by"] = row.needed_by.isoformat() if row.needed_by else None
+        need["confidence"] = float(row.confidence)
+        need["_seq"] = row.need_seq
+        need["_asked"] = []
+        return need
+
+
+def match_products(engine: Engine, need: dict, limit: int = MAX_CARDS) -> list[dict]:
+    """Active, in-stock catalogue products meeting the need's price, size, colour and brand."""
+    vocab = load_vocab()
+    product = (need.get("product") or "").lower()
+    ptype = vocab.product_types.get(product) or vocab.product_types.get(product.split()[-1]
+                                                                         if product else "")
+    head = product.split()[-1] if product else ""
+    with session_scope(engine) as session:
+        query = select(Product, Category.slug).join(Category).where(Product.active.is_(True),
+                                                                    Product.stock > 0)
+        if need.get("category"):
+            query = query.where(Category.slug == need["category"])
+        if need.get("price_max") is not None:
+            query = query.where(Product.price <= _decimal(need["price_max"]))
+        if need.get("price_min") is not None:
+            query = query.where(Product.price >= _decimal(need["price_min"]))
+        rows = session.execute(query.order_by(Product.price, Product.id)).all()
+        ids = [p.id for p, _ in rows]
+        attrs: dict[int, dict[str, set[str]]] = {}
+        if ids:
+            for attr in session.execute(select(ProductAttribute).where(
+                    ProductAttribute.product_id.in_(ids))).scalars():
+                attrs.setdefault(attr.product_id, {}).setdefault(attr.name, set()).add(
+                    attr.value.lower())
+        cards = []
+        for item, _slug in rows:
+            kind = item.product_type.lower()
+            if product and not (kind == (ptype or "").lower() or head.rstrip("s") in kind
+                                or head.rstrip("s") in item.name.lower()):
+                continue
+            have = attrs.get(item.id, {})
+            wanted_colours = {c.lower() for c in _as_list(need.get("colour"))}
+            if wanted_colours and not wanted_colours & have.get("colour", set()):
+                continue
+            wanted_sizes = {s.lower() for s in _as_list(need.get("size"))}
+            if wanted_sizes and have.get("size") and not wanted_sizes & have["size"]:
+                continue
+            if need.get("brand") and need["brand"].lower() != item.brand.lower():
+                continue
+            cards.append({"id": item.id, "name": item.name, "price": float(item.price),
+                          "currency": item.currency, "url": f"/products/{item.slug}",
+                          "image": PLACEHOLDER_IMAGE})
+            if len(cards) >= limit:
+                break
+        return cards
+
+
+def _needs_question(need: dict, asked: list[str]) -> str | None:
+    if not need.get("product") or not need.get("category") or "size" in asked:
+        return None
+    category = load_vocab().taxonomy.category(need["category"])
+    if category.sizes and not need.get("size"):
+        return "size"
+    return None
+
+
+def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
+            previous_need: dict | None = None, *, engine: Engine,
+            extractor: NeedExtractor | None = None, outbox: Outbox | None = None,
+            now: datetime | None = None) -> CaptureResult:
+    """Handle one shopper message for need capture; never raises on bad input or a down DB."""
+    extractor = extractor or default_extractor()
+    outbox = outbox or Outbox()
+    now = now or datetime.utcnow()
+    text = text if isinstance(text, str) else ""
+    db_up = True
+    try:
+        flush_outbox(engine, outbox)
+    except SQLAlchemyError:
+        db_up = False
+    needs = [_need_dict(n) for n in extractor.extract(text)]
+    if not needs:
+        return CaptureResult(kind="none", need=previous_need)
+    if previous_need is None and db_up:
+        try:
+            previous_need = _open_need(engine, conversation_id)
+        except SQLAlchemyError:
+            db_up = False
+    key = message_key(conversation_id, turn, text)
+    asked = list((previous_need or {}).get("_asked") or [])
+    states: list[tuple[int, dict]] = []
+    for index, new in enumerate(needs):
+        if previous_need and index == 0 and (not new.get("product") or
+                                             _same_need(previous_need, new)):
+            states.append((previous_need["_seq"], merge(previous_need, new)))
+        elif new.get("product"):
+            states.append((turn * 100 + index, new))
+            asked = [] if index == 0 else asked
+    if not states:  # a detail with no need open to attach it to
+        return CaptureResult(kind="none", need=previous_need)
+    seq, primary = states[0]
+    question = _needs_question(primary, asked)
+    result = CaptureResult(kind="question", question=question) if question else None
+    logged, queued = [], False
+    for index, (need_seq, state) in enumerate(states):
+        matched: list[dict] = []
+        if db_up and not (question and index == 0):
+            try:
+                matched = match_products(engine, state)
+            except SQLAlchemyError:
+                db_up = False
+        if index == 0:
+            primary_cards = matched
+        status = "matched" if matched else "unmet"
+        record = _record(conversation_id, customer_id, turn, text, state, need_seq, key, status,
+                         [c["id"] for c in matched], extractor.version, now)
+        try:
+            if not db_up:
+                raise SQLAlchemyError("database unavailable")
+            log_need(engine, record)
+        except SQLAlchemyError:
+            log.warning("needs DB unavailable; queued need %s/%s", conversation_id, need_seq)
+            outbox.append(record)
+            queued = True
+        logged.append(need_seq)
+    state_out = {**primary, "_seq": seq, "_asked": asked + ([question] if question else [])}
+    if result is not None:
+        result.text = QUESTIONS[question]
+    elif primary_cards:
+        result = CaptureResult(kind="products", status="matched", products=primary_cards,
+                               text=f"Here's what I found for {primary.get('product')}:",
+                               buttons=[{"title": "Something else", "payload": "/product_search"},
+                                        {"title": "That's all, thanks", "payload": "/thank"}])
+    else:
+        thing = primary.get("product") or "that"
+        result = CaptureResult(
+            kind="passed_on", status="unmet",
+            text=(f"Sorry, we don't have {thing} matching that right now. I've passed your "
+                  "request on to our buying team."))
+    result.need = state_out
+    result.queued = queued
+    result.logged = logged
+    return result
