@@ -1,0 +1,98 @@
+import json
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from bot.demo.fixtures import FIXTURE_NOW
+from bot.needs.service import Outbox, capture, flush_outbox
+from bot.store.db import session_scope
+from bot.store.models import Need
+
+
+@pytest.fixture
+def outbox(tmp_path):
+    return Outbox(tmp_path / "outbox.jsonl")
+
+
+def _rows(engine):
+    with session_scope(engine) as session:
+        return [{"seq": n.need_seq, "product": n.product, "status": n.status, "text": n.text,
+                 "colour": json.loads(n.colour), "size": json.loads(n.size),
+                 "price_max": n.price_max, "matched": json.loads(n.matched_product_ids),
+                 "customer_id": n.customer_id, "turn": n.turn}
+                for n in session.execute(select(Need).order_by(Need.id)).scalars()]
+
+
+def test_ask_once_then_match_and_log(shop, extractor, outbox):
+    first = capture("c1", 1, 1, "looking for hiking boots under £100", engine=shop,
+                    extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
+    assert first.kind == "question" and first.question == "size"
+    second = capture("c1", 1, 2, "size 9 please", first.need, engine=shop, extractor=extractor,
+                     outbox=outbox, now=FIXTURE_NOW)
+    assert second.kind == "products"
+    assert [c["id"] for c in second.products] == [1]
+    assert set(second.products[0]) == {"id", "name", "price", "currency", "url", "image"}
+    rows = _rows(shop)
+    assert len(rows) == 1 and rows[0]["status"] == "matched" and rows[0]["matched"] == [1]
+    assert rows[0]["size"] == ["9"] and rows[0]["turn"] == 2
+
+
+def test_needs_accumulate_across_turns_and_unmet(shop, extractor, outbox):
+    turns = ["I need a parka", "under 100", "in blue"]
+    need = None
+    for turn, text in enumerate(turns, start=1):
+        result = capture("c2", None, turn, text, need, engine=shop, extractor=extractor,
+                         outbox=outbox, now=FIXTURE_NOW)
+        need = result.need
+    rows = _rows(shop)
+    assert len(rows) == 1
+    assert rows[0]["product"] == "parka" and rows[0]["colour"] == ["blue"]
+    assert float(rows[0]["price_max"]) == 100 and rows[0]["customer_id"] is None
+    assert rows[0]["status"] == "unmet" and result.kind == "passed_on"
+
+
+def test_open_need_is_read_from_the_log_without_previous_need(shop, extractor, outbox):
+    capture("c3", 1, 1, "do you have a black parka size M", engine=shop, extractor=extractor,
+            outbox=outbox, now=FIXTURE_NOW)
+    result = capture("c3", 1, 2, "under 200 pounds", engine=shop, extractor=extractor,
+                     outbox=outbox, now=FIXTURE_NOW)
+    assert result.kind == "products" and result.products[0]["id"] == 3
+    assert len(_rows(shop)) == 1
+
+
+def test_out_of_stock_is_not_offered(shop, extractor, outbox):
+    result = capture("c4", None, 1, "any cast iron casserole dish in blue?", engine=shop,
+                     extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
+    assert result.kind == "passed_on" and _rows(shop)[0]["status"] == "unmet"
+
+
+def test_retry_does_not_duplicate(shop, extractor, outbox):
+    for _ in range(3):
+        capture("c5", 2, 4, "a tent and two sleeping bags please", engine=shop,
+                extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
+    assert [r["product"] for r in _rows(shop)] == ["tent", "sleeping bag"]
+
+
+def test_stored_text_is_redacted(shop, extractor, outbox):
+    capture("c6", None, 1, "need a parka, email me at jo@example.com or 07700 900123",
+            engine=shop, extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
+    text = _rows(shop)[0]["text"]
+    assert "jo@example.com" not in text and "900123" not in text and "parka" in text
+
+
+def test_no_need_writes_nothing(shop, extractor, outbox):
+    result = capture("c7", 1, 1, "where is my parcel?", engine=shop, extractor=extractor,
+                     outbox=outbox)
+    assert result.kind == "none" and _rows(shop) == []
+
+
+def test_database_down_queues_then_flushes(shop, extractor, outbox, tmp_path):
+    down = create_engine(f"sqlite:///{tmp_path}/missing-dir/nope.db", future=True)
+    result = capture("c8", 1, 1, "looking for a waterproof parka size L", engine=down,
+                     extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
+    assert result.queued and result.kind == "passed_on"
+    assert len(outbox.pending()) == 1 and _rows(shop) == []
+    assert flush_outbox(shop, outbox) == 1
+    assert outbox.pending() == []
+    rows = _rows(shop)
+    assert len(rows) == 1 and rows[0]["product"] == "parka" and rows[0]["size"] == ["L"]
