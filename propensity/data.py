@@ -241,6 +241,9 @@ def load_events_from_db(engine, *, customer_id=None, until=None) -> pd.DataFrame
         orders = _read(conn, q_orders)
         events = _read(conn, q_events)
     orders["event_type"] = PURCHASE
+    for f in (orders, events):
+        for col in ("amount", "quantity"):
+            f[col] = pd.to_numeric(f[col], errors="coerce").astype(float)
     frames = [f for f in (orders, events) if len(f)]
     if not frames:
         return _empty_events()

@@ -14,6 +14,7 @@ from bot.store.models import (
     Customer,
     DeliveryOption,
     Event,
+    Need,
     Order,
     OrderLine,
     Product,
@@ -75,6 +76,11 @@ def engine(tmp_path_factory):
         order(2, t0 + dt.timedelta(days=20), status="cancelled")
         s.add(Event(customer_id=3, product_id=1, event_type="view", occurred_at=NOW - dt.timedelta(days=1)))
         s.add(Event(customer_id=1, product_id=1, event_type="cart", occurred_at=NOW - dt.timedelta(days=2)))
+        for seq, (status, cat) in enumerate([("unmet", "boots"), ("matched", "spaceships")]):
+            s.add(Need(conversation_id="c1", need_seq=seq, customer_id=1, turn=1,
+                       last_message_key=f"k{seq}", category=cat, status=status,
+                       extractor_version="t", created_at=NOW - dt.timedelta(days=3),
+                       updated_at=NOW - dt.timedelta(days=3)))
     return eng
 
 
@@ -88,6 +94,17 @@ def test_db_loader_skips_cancelled_and_future_orders(engine):
     assert sorted(ev.loc[ev.event_type == "purchase", "customer_id"].value_counts().items()) == [
         ("1", 14), ("2", 1)]
     assert ev["category"].dropna().unique().tolist() == ["boots"]
+
+
+def test_needs_log_feeds_the_need_features(engine):
+    from propensity.features import FEATURE_INDEX
+    from propensity.serve import customer_features
+
+    x, ok = customer_features(engine, 1, NOW)
+    assert ok
+    assert x[FEATURE_INDEX["needs_30d"]] == 2
+    assert x[FEATURE_INDEX["unmet_needs_30d"]] == 1
+    assert x[FEATURE_INDEX["catalogue_needs_30d"]] == 1  # "spaceships" is not a category we sell
 
 
 def test_scores_a_shopper_with_band_version_and_three_plain_reasons(engine, scorer):
