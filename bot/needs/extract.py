@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -88,12 +89,22 @@ class NeedRules:
         return doc
 
 
-def find_vocab_products(text: str) -> list[rules.Mention]:
-    """Product phrases named in the taxonomy / synonym vocabulary (the no-model fallback)."""
+@lru_cache(maxsize=1)
+def _product_table() -> dict[str, str]:
     vocab = load_vocab()
     table = {k: k for k in list(vocab.product_types) + list(vocab.word_category)}
     plural = {k + "s": k for k in table} | {k + "es": k for k in table}
-    found = rules._find_phrases(text, {**plural, **table}, "product")
+    return {**plural, **table}
+
+
+@lru_cache(maxsize=1)
+def _order_talk_re(cues: tuple[str, ...]) -> re.Pattern:
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in cues) + r")(?!\w)", re.I)
+
+
+def find_vocab_products(text: str) -> list[rules.Mention]:
+    """Product phrases named in the taxonomy / synonym vocabulary (the no-model fallback)."""
+    found = rules._find_phrases(text, _product_table(), "product")
     for match in _WORD_RE.finditer(text):
         corrected = normalise.correct_word(match.group(0).lower())
         if corrected != match.group(0).lower() and corrected in normalise._product_forms():
@@ -245,8 +256,7 @@ class NeedExtractor:
         products = _product_spans(doc, vocab)
         ents = [e for e in doc.ents if e.label_ != "PRODUCT"]
         lowered = text.lower()
-        order_talk = any(re.search(r"(?<!\w)" + re.escape(c) + r"(?!\w)", lowered)
-                         for c in vocab.no_need_cues)
+        order_talk = bool(_order_talk_re(vocab.no_need_cues).search(lowered))
         strong = bool(_STRONG_NEED.search(text))
         if order_talk and not strong:
             return []

@@ -292,23 +292,52 @@ def find_dates(text: str, today: date | None = None) -> list[Mention]:
     return mentions
 
 
-@lru_cache(maxsize=None)
-def _phrase_regex(phrases: tuple[str, ...]) -> re.Pattern:
-    alternatives = []
-    for phrase in sorted(phrases, key=len, reverse=True):
-        parts = [re.escape(p) for p in re.split(r"[\s-]+", phrase)]
-        alternatives.append(r"[\s-]?".join(parts))
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
+_WORD_SPAN_RE = re.compile(r"[^\s\-–—,!?;:()\"/\[\]]+")
+_INDEXES: dict[int, tuple[dict[str, str], int]] = {}
 
 
-def _find_phrases(text: str, table: dict[str, str], field: str) -> list[Mention]:
-    pattern = _phrase_regex(tuple(table))
+def _index(table: dict[str, str]) -> tuple[dict[str, str], int]:
+    """Phrase lookup for ``table`` keyed by squashed form (tables live as long as the process)."""
+    cached = _INDEXES.get(id(table))
+    if cached is None or cached[0] is None:
+        index: dict[str, str] = {}
+        for said, value in table.items():
+            index.setdefault(normalise.squash(said.replace("’", "'")), value)
+        cached = (index, max((k.count(" ") + 1 for k in index), default=1))
+        _INDEXES[id(table)] = cached
+    return cached
+
+
+def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
+    """Lower-case words split on spaces, hyphens and punctuation, with character offsets."""
+    words = []
+    for match in _WORD_SPAN_RE.finditer(text):
+        start, end = match.span()
+        while end > start and text[end - 1] in ".'’":
+            end -= 1
+        if end > start:
+            words.append((text[start:end].lower().replace("’", "'"), start, end))
+    return words
+
+
+def _find_phrases(text: str, table: dict[str, str], field: str,
+                  words: list[tuple[str, int, int]] | None = None) -> list[Mention]:
+    """Leftmost-longest, non-overlapping matches of the table's phrases (n-gram lookups)."""
+    index, longest = _index(table)
+    words = words_with_offsets(text) if words is None else words
     found = []
-    for match in pattern.finditer(text):
-        said = match.group(0).lower()
-        value = table.get(said) or table.get(normalise.squash(said)) \
-            or table.get(said.replace(" ", "-")) or normalise.squash(said)
-        found.append(Mention(match.start(), match.end(), field, value))
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            key = " ".join(w for w, _, _ in words[i:i + n])
+            if key not in index and key.endswith("'s") and key[:-2] in index:
+                key = key[:-2]  # "grandma's" -> "grandma"
+            if key in index:
+                found.append(Mention(words[i][1], words[i + n - 1][2], field, index[key]))
+                i += n
+                break
+        else:
+            i += 1
     return found
 
 
@@ -327,8 +356,9 @@ def _tables() -> dict[str, dict[str, str]]:
 def find_vocabulary(text: str) -> list[Mention]:
     """Colours, attributes, brands, recipients and occasions named in the vocabularies."""
     mentions: list[Mention] = []
+    words = words_with_offsets(text)
     for field, table in _tables().items():
-        mentions.extend(_find_phrases(text, table, field))
+        mentions.extend(_find_phrases(text, table, field, words))
     # a longer phrase of another field wins ("light blue" colour over "light" attribute)
     mentions.sort(key=lambda m: (m.start, -(m.end - m.start)))
     kept: list[Mention] = []

@@ -1,0 +1,59 @@
+"""Need-extraction speed: throughput through nlp.pipe + assembly, and per-message latency.
+
+    python benchmarks/needs_speed.py [--repeat 20] [--json]
+
+Messages are our held-out test texts (bot/needs/data/test.jsonl), repeated. Targets: >= 1,000
+messages/s and p95 < 5 ms for one message (`extract(text)`), on one process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.needs.annotations import TEST_PATH, read_jsonl  # noqa: E402
+from bot.needs.extract import NeedExtractor  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    texts = [r["text"] for r in read_jsonl(TEST_PATH)]
+    extractor = NeedExtractor()
+    for text in texts:  # warm up caches
+        extractor.extract(text)
+    batch = texts * args.repeat
+    start = time.perf_counter()
+    produced = sum(1 for _ in extractor.extract_many(batch))
+    seconds = time.perf_counter() - start
+    latencies = []
+    for text in texts * max(1, args.repeat // 4):
+        t0 = time.perf_counter()
+        extractor.extract(text)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    latencies.sort()
+    result = {
+        "extractor": extractor.version, "messages": produced,
+        "throughput_msg_per_s": round(produced / seconds, 1),
+        "latency_ms": {"p50": round(statistics.median(latencies), 3),
+                       "p95": round(latencies[int(0.95 * (len(latencies) - 1))], 3),
+                       "max": round(latencies[-1], 3)},
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['extractor']}: {result['throughput_msg_per_s']} msg/s over "
+              f"{produced} messages; one message p50 {result['latency_ms']['p50']} ms, "
+              f"p95 {result['latency_ms']['p95']} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
