@@ -21,7 +21,8 @@ install: $(STAMP) ## create the Python 3.10 venv and install pinned packages
 demo-data: $(STAMP) ## build the demo shop database under var/ if missing
 	$(PY) -m bot demo-data --if-missing
 
-train: $(STAMP) ## train the Rasa model (skipped when nothing changed)
+train: $(STAMP) ## train what is missing or stale: need extractor, Rasa model
+	$(PY) -m bot needs train --if-stale
 	$(RASA) train --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name shop
 
 run: install demo-data train ## run every service; Ctrl-C stops all
