@@ -21,18 +21,11 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"))
 
 
-def test_greet_product_need_quick_reply_and_reload(real_site, page):
+def test_greet_quick_reply_and_reload_keeps_history(real_site, page):
     shop_url, _ = real_site
     page.goto(shop_url)
     open_widget(page)
     assert "Hello" in say_and_wait(page, "hiya")
-
-    say_and_wait(page, "I'm looking for waterproof hiking boots, size 9")
-    expect(page.locator(".sc-card").first).to_be_visible(timeout=15_000)
-    expect(page.locator(".sc-card-name").first).to_contain_text("Hiking Boot")
-    href = page.locator(".sc-card a").first.get_attribute("href")
-    assert href and href.startswith(f"{shop_url}/p/")
-    shot(page, "product-cards")
 
     # a bare detail outside any topic: the bot offers topics as quick replies
     say_and_wait(page, "jo.bloggs@example.com")
@@ -44,15 +37,33 @@ def test_greet_product_need_quick_reply_and_reload(real_site, page):
     expect(page.locator(USER).last).to_have_text(title)
     page.wait_for_function("n => document.querySelectorAll('.sc-bot').length > n", arg=before,
                            timeout=30_000)
+    shot(page, "quick-reply")
 
     users = page.locator(USER).all_inner_texts()
     bots = page.locator(BOT_TEXT).all_inner_texts()
     page.reload()
     wait_ready(page)
     expect(page.locator(".sc-panel")).to_be_visible()
-    assert page.locator(USER).all_inner_texts() == users
+    assert page.locator(USER).all_inner_texts() == users == ["hiya", "jo.bloggs@example.com",
+                                                              title]
     assert page.locator(BOT_TEXT).all_inner_texts() == bots
-    expect(page.locator(".sc-card").first).to_be_visible()
+    # the reloaded page continues the same conversation
+    assert say_and_wait(page, "thanks").strip()
+
+
+def test_product_need_shows_product_cards(real_site, page):
+    shop_url, _ = real_site
+    page.goto(shop_url)
+    open_widget(page)
+    say_and_wait(page, "I'm looking for waterproof hiking boots, size 9")
+    expect(page.locator(".sc-card").first).to_be_visible(timeout=15_000)
+    expect(page.locator(".sc-card-name").first).to_contain_text("Hiking Boot")
+    href = page.locator(".sc-card a").first.get_attribute("href")
+    assert href and href.startswith(f"{shop_url}/p/")
+    shot(page, "product-cards")
+    page.reload()
+    wait_ready(page)
+    expect(page.locator(".sc-card").first).to_be_visible()  # cards are part of the history
 
 
 def test_signed_in_customer_sees_own_order(real_site, page):
