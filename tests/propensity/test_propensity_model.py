@@ -6,7 +6,7 @@ from propensity.model import PropensityModel
 from propensity.registry import PromotionRefused, Registry, RegistryError, eval_key
 from propensity.serve import Scorer, current_scorer
 
-from conftest import TINY
+from propensity_synthetic import TINY
 
 
 def test_experiment_reports_every_model_with_the_contract_metrics(experiment):

@@ -1,9 +1,6 @@
 import datetime as dt
-import json
 import re
 
-import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -20,7 +17,7 @@ from bot.store.models import (
     Product,
 )
 from propensity.data import load_events_from_db
-from propensity.features import FEATURE_NAMES, build_features
+from propensity.features import FEATURE_NAMES
 from propensity.policy import (
     ALTERNATIVES_AND_NOTICE,
     BACK_IN_STOCK_NOTICE,
