@@ -266,7 +266,7 @@ def _engine(engine_or_url):
 
 
 def _ns(values) -> np.ndarray:
-    return np.array([np.datetime64(v, "ns") for v in values], dtype="datetime64[ns]").view(np.int64)
+    return np.array(values, dtype="datetime64[ns]").reshape(-1).view(np.int64)
 
 
 def customer_features(engine, customer_id: int, now: dt.datetime) -> tuple[np.ndarray, bool]:
