@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test train lint shell demo-data clean
+.PHONY: help install run test train models lint shell demo-data clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,17 +21,25 @@ install: $(STAMP) ## create the Python 3.10 venv and install pinned packages
 demo-data: $(STAMP) ## build the demo shop database under var/ if missing
 	$(PY) -m bot demo-data --if-missing
 
-train: $(STAMP) ## train what is missing or stale: need extractor, Rasa model
-	$(PY) -m bot needs train --if-stale
-	$(RASA) train --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name shop
+RASA_TRAIN := $(RASA) train --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name shop
 
-run: install demo-data train ## run every service; Ctrl-C stops all
+models: $(STAMP) demo-data ## build the models that are missing or stale
+	$(PY) -m bot needs train --if-stale
+	$(RASA_TRAIN)
+	@test -f models/propensity/current || $(PY) -m propensity train
+
+train: $(STAMP) demo-data ## retrain every model (the propensity model is promoted only if not worse)
+	$(PY) -m bot needs train
+	$(RASA_TRAIN)
+	$(PY) -m propensity train
+
+run: install models ## run every service; Ctrl-C stops all
 	bash scripts/run.sh
 
-shell: install demo-data train ## chat with the bot in the terminal
+shell: install models ## chat with the bot in the terminal
 	bash scripts/shell.sh
 
-test: install demo-data train ## run every test
+test: install models ## run every test
 	bash scripts/test.sh
 
 lint: $(STAMP) ## validate Rasa data
