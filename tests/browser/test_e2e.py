@@ -116,3 +116,25 @@ def test_forged_identity_token_is_refused(real_site, page, forgery):
     reply = say_and_wait(page, "SH-100003")
     assert "on its way" not in reply and "DPD" not in reply
     shot(page, f"forged-{forgery}")
+
+
+def test_real_server_applies_origin_size_and_rate_limits(real_site):
+    """The hardened channels inside the real Rasa server (no browser needed, same servers)."""
+    import requests
+
+    shop_url, rasa_url = real_site
+    handshake = f"{rasa_url}/socket.io/?EIO=4&transport=polling"
+    assert requests.get(handshake, headers={"Origin": shop_url}, timeout=10).status_code == 200
+    assert requests.get(handshake, headers={"Origin": "https://evil.example"},
+                        timeout=10).status_code == 400
+
+    rest = f"{rasa_url}/webhooks/rest/webhook"
+    too_long = requests.post(rest, json={"sender": "limits-1", "message": "x" * 1001}, timeout=30)
+    assert too_long.status_code == 413 and "too long" in too_long.json()[0]["text"]
+    assert requests.post(rest, data="not json", timeout=30).status_code == 400
+    assert requests.post(rest, json={"sender": "", "message": "hi"}, timeout=30).status_code == 400
+    codes = []
+    while len(codes) < 40 and 429 not in codes:  # burst 10, then 30 a minute
+        codes.append(requests.post(rest, json={"sender": "limits-2", "message": "hi"},
+                                   timeout=60).status_code)
+    assert codes[-1] == 429 and len(codes) > 10 and set(codes[:-1]) == {200}
