@@ -47,7 +47,10 @@ TIME_TO_FIRST_REPLY = """async (text) => {
   let t0 = 0;
   const ms = await new Promise((resolve) => {
     const obs = new MutationObserver(() => {
-      if (log.querySelectorAll('.sc-bot').length > before) { obs.disconnect(); resolve(performance.now() - t0); }
+      if (log.querySelectorAll('.sc-bot').length > before) {
+        obs.disconnect();
+        resolve(performance.now() - t0);
+      }
     });
     obs.observe(log, { childList: true });
     input.value = text;
@@ -119,7 +122,8 @@ def uncompressed_sizes() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--standin", action="store_true",
                         help="use the stand-in chat server instead of real Rasa (no NLU)")
     parser.add_argument("--loads", type=int, default=10)

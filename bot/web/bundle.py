@@ -34,10 +34,9 @@ def make_asset(body: bytes, content_type: str) -> Asset:
 
 def build_widget_js(client_path: Path = SOCKET_IO_CLIENT) -> Asset:
     if not client_path.exists():
-        raise BundleMissing(
-            f"{client_path.relative_to(REPO_ROOT) if client_path.is_relative_to(REPO_ROOT) else client_path}"
-            " is missing: run `npm ci` in the repository root"
-        )
+        shown = (client_path.relative_to(REPO_ROOT) if client_path.is_relative_to(REPO_ROOT)
+                 else client_path)
+        raise BundleMissing(f"{shown} is missing: run `npm ci` in the repository root")
     client = _SOURCE_MAP.sub(b"", client_path.read_bytes())
     widget = (STATIC_DIR / "widget.js").read_bytes()
     return make_asset(client + b"\n;\n" + widget, "application/javascript; charset=utf-8")

@@ -76,7 +76,8 @@ def list_products(
         .limit(limit)
     )
     if category_slug is not None:
-        if session.execute(select(Category.id).where(Category.slug == category_slug)).first() is None:
+        exists = select(Category.id).where(Category.slug == category_slug)
+        if session.execute(exists).first() is None:
             raise NotFound(f"category {category_slug!r}")
         stmt = stmt.where(Category.slug == category_slug)
     return [_product_view(p) for p in session.execute(stmt).scalars()]

@@ -62,7 +62,7 @@ class ShopSocketIOOutput(SocketIOOutput):
     ) -> None:
         payload = dict(json_message)
         room = payload.pop("room", recipient_id)
-        # Rasa's documented socket.io form is {"data": {...}}; accept it as well as the bare payload.
+        # Rasa's documented socket.io form is {"data": {...}}; accept it and the bare payload.
         if set(payload) == {"data"}:
             payload = payload["data"]
         await self.sio.emit(self.bot_message_evt, payload, room=room)

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = WebConfig.from_env(dict(os.environ))
     if args.rasa_url:
-        config = replace(config, widget=replace(config.widget, server_url=args.rasa_url.rstrip("/")))
+        widget = replace(config.widget, server_url=args.rasa_url.rstrip("/"))
+        config = replace(config, widget=widget)
     if not config.settings.identity_secret:
         logger.warning("SHOP_IDENTITY_SECRET is not set: the demo sign-in is disabled")
     try:
@@ -54,5 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.web", description=__doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return run(args)

@@ -89,7 +89,8 @@ def _page_data(session, customer_id: int | None) -> dict:
     }
 
 
-async def _page(request: web.Request, template: str, fn: Callable | None = None, *args) -> web.Response:
+async def _page(request: web.Request, template: str, fn: Callable | None = None,
+                *args: Any) -> web.Response:
     customer_id = signed_in_id(request)
 
     def work(session):
@@ -157,7 +158,8 @@ async def signin(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="customer_id must be a number")
     secret = _secret(request)
     if not secret:
-        raise web.HTTPServiceUnavailable(text="sign-in is disabled: SHOP_IDENTITY_SECRET is not set")
+        raise web.HTTPServiceUnavailable(
+            text="sign-in is disabled: SHOP_IDENTITY_SECRET is not set")
     customer_id = int(raw)
     try:
         await db(request, catalogue.get_customer, customer_id)

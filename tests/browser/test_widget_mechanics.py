@@ -42,7 +42,8 @@ def test_product_cards_render_safely(standin_site, page):
     cards = page.locator(".sc-card")
     expect(cards).to_have_count(2)
     first = cards.nth(0)
-    expect(first.locator("a")).to_have_attribute("href", f"{shop.url}/p/fellrunner-waterproof-hiking-boot")
+    expect(first.locator("a")).to_have_attribute(
+        "href", f"{shop.url}/p/fellrunner-waterproof-hiking-boot")
     expect(first.locator(".sc-price")).to_contain_text("89.99")
     expect(first.locator(".sc-img")).to_have_text("F")  # placeholder when no image
     hostile = cards.nth(1)
@@ -133,7 +134,8 @@ def test_reconnects_after_a_drop_and_sends_offline_messages_once(standin_site, p
         expect(page.locator(".sc-status")).not_to_be_empty()
     finally:
         chat.start()
-    expect(page.locator(BOT_TEXT).last).to_have_text("You said: typed while offline", timeout=20_000)
+    expect(page.locator(BOT_TEXT).last).to_have_text("You said: typed while offline",
+                                                     timeout=20_000)
     expect(page.locator(".sc-pending")).to_have_count(0)
     expect(page.locator(".sc-status")).to_be_empty()
     page.wait_for_timeout(500)

@@ -42,7 +42,8 @@ def test_rate_limiter_memory_is_bounded():
     assert len(limiter._buckets) == 100
 
 
-@pytest.mark.parametrize("text", ["hi", "¿Dónde está mi pedido?", "👟👟 boots pls", "'; DROP TABLE orders;--",
+@pytest.mark.parametrize("text", ["hi", "¿Dónde está mi pedido?", "👟👟 boots pls",
+                                  "'; DROP TABLE orders;--",
                                   "<script>alert(1)</script>", "x" * 1000])
 def test_check_text_passes_ordinary_and_hostile_text_unchanged(text):
     assert check_text(text, Limits()) == text
@@ -64,7 +65,8 @@ def test_limits_from_credentials():
 
 @pytest.mark.parametrize("metadata, expected", [
     ({"customer_token": "1.2.abc"}, {"customer_token": "1.2.abc"}),
-    ({"customer_token": "1.2.abc", "customer_id": 1, "verified": True}, {"customer_token": "1.2.abc"}),
+    ({"customer_token": "1.2.abc", "customer_id": 1, "verified": True},
+     {"customer_token": "1.2.abc"}),
     ({"customer_id": 1}, {}),
     ({"customer_token": 1}, {}),
     ({"customer_token": "x" * 257}, {}),
