@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.store.models import Category, Customer, Order, Product
+from bot.store.models import Category, Customer, Product
 
 
 class NotFound(Exception):
@@ -95,13 +95,6 @@ def get_product(session: Session, slug: str) -> ProductView:
     return _product_view(product, with_attributes=True)
 
 
-def get_product_by_id(session: Session, product_id: int) -> ProductView:
-    product = session.get(Product, product_id)
-    if product is None or not product.active:
-        raise NotFound(f"product {product_id}")
-    return _product_view(product)
-
-
 def list_customers(session: Session, limit: int = 10) -> list[CustomerView]:
     stmt = select(Customer).order_by(Customer.id).limit(limit)
     return [CustomerView(c.id, c.first_name, c.last_name, c.email)
@@ -114,12 +107,3 @@ def get_customer(session: Session, customer_id: int) -> CustomerView:
         raise NotFound(f"customer {customer_id}")
     return CustomerView(c.id, c.first_name, c.last_name, c.email)
 
-
-def recent_order_numbers(session: Session, customer_id: int, limit: int = 5) -> list[str]:
-    stmt = (
-        select(Order.number)
-        .where(Order.customer_id == customer_id)
-        .order_by(Order.placed_at.desc())
-        .limit(limit)
-    )
-    return list(session.execute(stmt).scalars())

@@ -11,7 +11,7 @@ from bot import identity
 from tests.browser.conftest import SECRET
 from tests.browser.harness import ARTIFACTS
 from tests.browser.widget_page import (
-    BOT, BOT_TEXT, USER, force_token, open_widget, say, say_and_wait, session_id, wait_ready,
+    BOT_TEXT, USER, force_token, open_widget, say, say_and_wait, session_id, wait_ready,
 )
 
 pytestmark = pytest.mark.browser
