@@ -22,6 +22,10 @@ from bot.support.text import normalise_order_number
 
 # Actions that ask a yes/no question and set pending_action.
 ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT)
+# Actions that may run between the question and its answer without closing it: listening,
+# plain responses, and the two-stage fallback checking what an unclear "yes"/"no" meant.
+PASS_THROUGH_ACTIONS = {"action_listen", "action_two_stage_fallback",
+                        names.ACTION_DEFAULT_ASK_AFFIRMATION, names.ACTION_DEFAULT_ASK_REPHRASE}
 KEPT_AS_IS = {
     names.PENDING_CANCEL: "No problem, {number} stays as it is.",
     names.PENDING_CHANGE_ADDRESS: "OK, {number} keeps its original delivery address.",
@@ -34,7 +38,8 @@ KEPT_AS_IS = {
 
 def question_is_open(tracker: Tracker) -> bool:
     """True when the last action before this message (ignoring plain responses) asked it."""
-    events = tracker.events
+    # Applied events only: a fallback clarification reverts the unclear message it replaces.
+    events = tracker.applied_events()
     seen_user = False
     for event in reversed(events):
         if event.get("event") == "user":
@@ -43,7 +48,7 @@ def question_is_open(tracker: Tracker) -> bool:
         if not seen_user or event.get("event") != "action":
             continue
         name = event.get("name") or ""
-        if name == "action_listen" or name.startswith("utter_"):
+        if name in PASS_THROUGH_ACTIONS or name.startswith("utter_"):
             continue
         return name in ASKING_ACTIONS
     return False

@@ -44,9 +44,11 @@ INTENT_PHRASES = {
     "product_search": "finding a product",
     "contact_info": "how to contact us",
 }
-# Never suggested as a guess: they answer a question rather than ask one.
-NOT_SUGGESTED = {names.NLU_FALLBACK, names.AFFIRM, names.DENY, names.OUT_OF_SCOPE,
-                 "other_language"}
+# Never suggested as a guess.
+NOT_SUGGESTED = {names.NLU_FALLBACK, names.OUT_OF_SCOPE, "other_language"}
+# Guessed yes/no answers are checked with a shorter question.
+YES_NO_QUESTIONS = {names.AFFIRM: "Sorry, just to check - is that a yes?",
+                    names.DENY: "Sorry, just to check - is that a no?"}
 
 
 def ticket_text(ticket: escalations.Ticket) -> str:
@@ -98,14 +100,17 @@ class ActionDefaultAskAffirmation(ShopAction):
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         guess = next(
             (r.get("name") for r in ranking
-             if r.get("name") not in NOT_SUGGESTED and r.get("name") in INTENT_PHRASES),
+             if r.get("name") not in NOT_SUGGESTED
+             and (r.get("name") in INTENT_PHRASES or r.get("name") in YES_NO_QUESTIONS)),
             None,
         )
         if guess is None:
             dispatcher.utter_message(text=replies.ASK_REPHRASE)
             return []
+        question = YES_NO_QUESTIONS.get(guess) or (
+            f"Sorry, I'm not sure I follow. Is this about {INTENT_PHRASES[guess]}?")
         dispatcher.utter_message(
-            text=f"Sorry, I'm not sure I follow. Is this about {INTENT_PHRASES[guess]}?",
+            text=question,
             buttons=[{"title": "Yes", "payload": f"/{guess}"},
                      {"title": "No, something else", "payload": f"/{names.OUT_OF_SCOPE}"}],
         )

@@ -207,3 +207,24 @@ async def test_database_down_is_polite_and_never_raises(db_down):
     assert (events, texts(messages)) == (CLEARED, [replies.STORE_UNAVAILABLE])
     events, messages = await confirm("affirm", "cancel", "SH-100002", metadata=token(1))
     assert (events, texts(messages)) == (CLEARED, [replies.STORE_UNAVAILABLE])
+
+
+async def test_yes_clarified_by_the_fallback_still_answers_the_question(services):
+    """A "no" the NLU wasn't sure of, confirmed via the two-stage fallback, still counts."""
+    events = [{"event": "action", "name": "action_handle_order_request"},
+              {"event": "bot", "text": "Shall I cancel it?"},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": "nah", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+              {"event": "action", "name": "action_two_stage_fallback"},
+              {"event": "active_loop", "name": "action_two_stage_fallback"},
+              {"event": "bot", "text": "is that a no?"},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": "/deny", "parse_data": {"intent": {"name": "deny"}}},
+              {"event": "active_loop", "name": None},
+              {"event": "rewind"},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": "nah", "parse_data": {"intent": {"name": "deny"}}}]
+    tracker = make_tracker(intent="deny", text="nah", metadata=token(1), events=events,
+                           slots={"pending_action": "cancel", "order_number": "SH-100002"})
+    result, messages = await run(ActionHandleConfirmation(), tracker)
+    assert (result, texts(messages)) == (CLEARED, ["No problem, SH-100002 stays as it is."])

@@ -61,7 +61,7 @@ async def test_default_fallback_with_database_down_still_reverts(db_down):
 
 async def test_ask_affirmation_names_the_guess_in_plain_words(services):
     ranking = [{"name": "nlu_fallback", "confidence": 0.6},
-               {"name": "affirm", "confidence": 0.3},
+               {"name": "out_of_scope", "confidence": 0.3},
                {"name": "track_refund", "confidence": 0.25}]
     events, messages = await run(ActionDefaultAskAffirmation(),
                                  make_tracker(intent="nlu_fallback", ranking=ranking))
@@ -72,6 +72,10 @@ async def test_ask_affirmation_names_the_guess_in_plain_words(services):
     events, messages = await run(ActionDefaultAskAffirmation(),
                                  make_tracker(intent="nlu_fallback", ranking=ranking[:2]))
     assert texts(messages) == [replies.ASK_REPHRASE]
+    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+        intent="nlu_fallback", ranking=[{"name": "nlu_fallback"}, {"name": "deny"}]))
+    assert messages[0]["text"] == "Sorry, just to check - is that a no?"
+    assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/deny"}
     _, messages = await run(ActionDefaultAskRephrase(), make_tracker())
     assert texts(messages) == [replies.ASK_REPHRASE]
 
