@@ -6,8 +6,15 @@ from typing import Text
 from rasa_sdk.events import UserUtteranceReverted
 
 from actions import names, replies
-from actions.base import Events, ShopAction, recent_user_messages, verified_customer
+from actions.base import (
+    Events,
+    ShopAction,
+    latest_text,
+    recent_user_messages,
+    verified_customer,
+)
 from bot.support import escalations
+from bot.support.text import has_words
 
 # How the two-stage fallback names a guessed intent to the shopper.
 INTENT_PHRASES = {
@@ -98,12 +105,17 @@ class ActionDefaultAskAffirmation(ShopAction):
 
     def act(self, dispatcher, tracker, domain) -> Events:
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        # A yes/no guess only makes sense while a yes/no question is waiting for its answer.
+        yes_no = YES_NO_QUESTIONS if tracker.get_slot(names.SLOT_PENDING_ACTION) else {}
         guess = next(
             (r.get("name") for r in ranking
              if r.get("name") not in NOT_SUGGESTED
-             and (r.get("name") in INTENT_PHRASES or r.get("name") in YES_NO_QUESTIONS)),
+             and (r.get("name") in INTENT_PHRASES or r.get("name") in yes_no)),
             None,
         )
+        if not has_words(latest_text(tracker)):
+            # Nothing to guess from (empty, emoji only): just ask again.
+            guess = None
         if guess is None:
             dispatcher.utter_message(text=replies.ASK_REPHRASE)
             return []

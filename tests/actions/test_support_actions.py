@@ -64,7 +64,8 @@ async def test_ask_affirmation_names_the_guess_in_plain_words(services):
                {"name": "out_of_scope", "confidence": 0.3},
                {"name": "track_refund", "confidence": 0.25}]
     events, messages = await run(ActionDefaultAskAffirmation(),
-                                 make_tracker(intent="nlu_fallback", ranking=ranking))
+                                 make_tracker(intent="nlu_fallback", ranking=ranking,
+                                              text="refnd whre"))
     assert events == []
     assert messages[0]["text"] == "Sorry, I'm not sure I follow. Is this about checking on a refund?"
     assert messages[0]["buttons"] == [{"title": "Yes", "payload": "/track_refund"},
@@ -72,10 +73,21 @@ async def test_ask_affirmation_names_the_guess_in_plain_words(services):
     events, messages = await run(ActionDefaultAskAffirmation(),
                                  make_tracker(intent="nlu_fallback", ranking=ranking[:2]))
     assert texts(messages) == [replies.ASK_REPHRASE]
+    yes_no_ranking = [{"name": "nlu_fallback"}, {"name": "deny"}, {"name": "thank"}]
     _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
-        intent="nlu_fallback", ranking=[{"name": "nlu_fallback"}, {"name": "deny"}]))
+        intent="nlu_fallback", text="nah", ranking=yes_no_ranking,
+        slots={"pending_action": "cancel"}))
     assert messages[0]["text"] == "Sorry, just to check - is that a no?"
     assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/deny"}
+    # No question waiting: a yes/no guess is skipped.
+    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+        intent="nlu_fallback", text="nah", ranking=yes_no_ranking))
+    assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/thank"}
+    # Empty or emoji-only: nothing to guess from.
+    for text in ("", "😀🎉"):
+        _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+            intent="nlu_fallback", text=text, ranking=ranking))
+        assert texts(messages) == [replies.ASK_REPHRASE]
     _, messages = await run(ActionDefaultAskRephrase(), make_tracker())
     assert texts(messages) == [replies.ASK_REPHRASE]
 
