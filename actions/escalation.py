@@ -14,7 +14,7 @@ from actions.base import (
     verified_customer,
 )
 from bot.support import escalations
-from bot.support.text import has_words
+from bot.support.text import has_words, normalise_order_number
 
 # How the two-stage fallback names a guessed intent to the shopper.
 INTENT_PHRASES = {
@@ -97,6 +97,21 @@ class ActionDefaultFallback(ShopAction):
         return [UserUtteranceReverted()]
 
 
+def order_number_payload(tracker) -> str:
+    """The message's order number as payload entities, so a confirmed guess keeps it.
+
+    The two-stage fallback replaces the unclear message with the button's payload and forgets
+    what was extracted from it. Only a normalised ``SH-123456`` goes into the payload, never
+    free user text.
+    """
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") == names.ENTITY_ORDER_NUMBER:
+            number = normalise_order_number(entity.get("value"))
+            if number:
+                return f'{{"{names.ENTITY_ORDER_NUMBER}":"{number}"}}'
+    return ""
+
+
 class ActionDefaultAskAffirmation(ShopAction):
     """First stage of the fallback: "Did you mean <plain words>?" with Yes / No buttons."""
 
@@ -123,7 +138,7 @@ class ActionDefaultAskAffirmation(ShopAction):
             f"Sorry, I'm not sure I follow. Is this about {INTENT_PHRASES[guess]}?")
         dispatcher.utter_message(
             text=question,
-            buttons=[{"title": "Yes", "payload": f"/{guess}"},
+            buttons=[{"title": "Yes", "payload": f"/{guess}{order_number_payload(tracker)}"},
                      {"title": "No, something else", "payload": f"/{names.OUT_OF_SCOPE}"}],
         )
         return []

@@ -83,6 +83,15 @@ async def test_ask_affirmation_names_the_guess_in_plain_words(services):
     _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
         intent="nlu_fallback", text="nah", ranking=yes_no_ranking))
     assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/thank"}
+    # An order number in the unclear message survives the confirmation (normalised only).
+    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+        intent="nlu_fallback", text="cancl sh 100001 pls", ranking=ranking,
+        entities=[{"entity": "order_number", "value": "sh 100001"}]))
+    assert messages[0]["buttons"][0]["payload"] == '/track_refund{"order_number":"SH-100001"}'
+    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+        intent="nlu_fallback", text="x", ranking=ranking,
+        entities=[{"entity": "order_number", "value": '"}{"x'}]))
+    assert messages[0]["buttons"][0]["payload"] == "/track_refund"
     # Empty or emoji-only: nothing to guess from.
     for text in ("", "😀🎉"):
         _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
