@@ -51,8 +51,8 @@ INTENT_PHRASES = {
     "product_search": "finding a product",
     "contact_info": "how to contact us",
 }
-# Never suggested as a guess.
-NOT_SUGGESTED = {names.NLU_FALLBACK, names.OUT_OF_SCOPE, "other_language"}
+# Never suggested as a guess ("inform" says nothing about what the shopper wants done).
+NOT_SUGGESTED = {names.NLU_FALLBACK, names.OUT_OF_SCOPE, "other_language", names.INFORM}
 # Guessed yes/no answers are checked with a shorter question.
 YES_NO_QUESTIONS = {names.AFFIRM: "Sorry, just to check - is that a yes?",
                     names.DENY: "Sorry, just to check - is that a no?"}

@@ -62,6 +62,7 @@ async def test_default_fallback_with_database_down_still_reverts(db_down):
 async def test_ask_affirmation_names_the_guess_in_plain_words(services):
     ranking = [{"name": "nlu_fallback", "confidence": 0.6},
                {"name": "out_of_scope", "confidence": 0.3},
+               {"name": "inform", "confidence": 0.28},
                {"name": "track_refund", "confidence": 0.25}]
     events, messages = await run(ActionDefaultAskAffirmation(),
                                  make_tracker(intent="nlu_fallback", ranking=ranking,
