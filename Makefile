@@ -16,7 +16,13 @@ $(STAMP): requirements.txt constraints.txt scripts/python310.sh
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	@touch $(STAMP)
 
-install: $(STAMP) ## create the Python 3.10 venv and install pinned packages
+NODE_STAMP := node_modules/.package-lock.json
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) ## create the Python 3.10 venv, install pinned Python and npm packages
 
 demo-data: $(STAMP) ## build the demo shop database under var/ if missing
 	$(PY) -m bot demo-data --if-missing

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "bot.store.cli",
     "bot.demo.cli",
     "bot.needs.cli",
+    "bot.web.cli",
 )
 
 EXIT_ERROR = 2

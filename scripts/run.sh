@@ -9,7 +9,10 @@ mkdir -p var
 
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
-CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:8080}
+WEB_PORT=${WEB_PORT:-8080}
+CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:${WEB_PORT}}
+# Origins the socket.io channel accepts (the storefront that embeds the widget).
+export SHOP_CORS_ORIGINS=${SHOP_CORS_ORIGINS:-http://localhost:${WEB_PORT},http://127.0.0.1:${WEB_PORT}}
 if [ -z "${SHOP_IDENTITY_SECRET:-}" ]; then
   echo "SHOP_IDENTITY_SECRET is not set: using a random secret for this run only." >&2
   SHOP_IDENTITY_SECRET=$($PY -c 'import secrets; print(secrets.token_hex(32))')
@@ -38,13 +41,16 @@ $RASA run --model models/shop.tar.gz --endpoints "$endpoints" --credentials cred
   --port "$RASA_PORT" --enable-api --auth-token "$RASA_TOKEN" --cors "$CORS_ORIGINS" \
   > var/rasa.log 2>&1 &
 pids+=($!)
+$PY -m bot web --port "$WEB_PORT" --rasa-url "http://localhost:${RASA_PORT}" > var/web.log 2>&1 &
+pids+=($!)
 
-echo "Starting (logs in var/actions.log and var/rasa.log)..."
+echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log)..."
 $PY -m scripts.wait_http "http://localhost:${ACTIONS_PORT}/health" "http://localhost:${RASA_PORT}/" \
-  --timeout 300
+  "http://localhost:${WEB_PORT}/healthz" --timeout 300
 cat <<MSG
 
 The shop assistant is running.
+  Shop with chat widget:  http://localhost:${WEB_PORT}/   (sign in as a demo customer at the top)
   Chat over REST:   curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"hi"}'
   Socket.io:        ws://localhost:${RASA_PORT}/socket.io  (for the website widget)
   HTTP API:         http://localhost:${RASA_PORT}/status?token=\$RASA_TOKEN

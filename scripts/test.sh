@@ -19,3 +19,7 @@ $RASA test core --e2e --stories tests/test_stories.yml --model models/shop.tar.g
 
 echo "== integration tests (real Rasa server + action server)"
 $PY -m pytest -q -m integration
+
+echo "== browser tests (headless Chromium: storefront + widget + real servers)"
+scripts/ensure_chromium.sh
+$PY -m pytest -q -m browser
