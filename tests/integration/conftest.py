@@ -5,7 +5,9 @@ clock, so eligibility rules see recent orders as recent) and use the SQL tracker
 """
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -14,7 +16,8 @@ import requests
 from bot import servers as srv
 from bot.settings import REPO_ROOT
 
-MODEL = REPO_ROOT / "models" / "shop.tar.gz"
+# SHOP_TEST_MODEL lets a developer test a model trained elsewhere; `make test` uses the default.
+MODEL = Path(os.environ.get("SHOP_TEST_MODEL") or REPO_ROOT / "models" / "shop.tar.gz")
 SECRET = "integration-test-secret"
 RASA_TOKEN = "integration-test-token"
 
@@ -30,7 +33,7 @@ def live_db_url(tmp_path_factory) -> str:
 def servers(live_db_url, tmp_path_factory):
     """(rasa_url, db_url) of a running Rasa server wired to a running action server."""
     if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL.relative_to(REPO_ROOT)}: run `make train` first")
+        pytest.fail(f"no trained model at {MODEL}: run `make models` first")
     work = tmp_path_factory.mktemp("servers")
     env = {"DATABASE_URL": live_db_url, "SHOP_IDENTITY_SECRET": SECRET}
     with srv.action_server(work, env) as actions:
