@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -324,3 +325,7 @@ class Need(Base):
     extractor_version = Column(String(40), nullable=False)
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
+    # Purchase propensity of a verified shopper when the need was captured (null: not scored).
+    propensity_probability = Column(Float)
+    propensity_band = Column(String(10))
+    propensity_model_version = Column(String(40))
