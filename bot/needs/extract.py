@@ -23,13 +23,45 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION = "needs-1.0"
 MAX_CHARS = 2000  # longer messages are cut: a need is stated in a sentence or two, not a novel
 _STRONG_NEED = re.compile(
-    r"\b(looking|lookin|searching|hunting|after (?:a|an|some|something)|do (?:you|u|y'all|you guys) "
+    r"\b(looking|lookin|searching|hunting|after (?:a|an|some|something)"
+    r"(?! (?:week|day|month|year|while|few|couple|fortnight|bit|minute|hour)s?\b)|do (?:you|u|y'all|you guys) "
     r"(?:have|sell|stock|do|carry)|have you got|got any|any chance|wish (?:you|u) had|shame|"
     r"need (?:a|an|some|new|\d)|i want (?:a|an|some|\d)|would like|i'd like|i'd love|"
     r"recommend|gift|present)\b", re.I)
+_GIFT_CUE = re.compile(r"\b(?:gift|gifts|present|presents|pressie|prezzie|something for|"
+                       r"ideas? for|buy (?:for|something)|get (?:for|something))\b", re.I)
 _SCALARS = ("price_min", "price_max", "currency", "quantity", "needed_by")
 _LISTS = ("attributes", "colour", "size", "brand", "recipient", "occasion")
-_LIST_TRIGGER = re.compile(r"(?:\bfor|\bmy|\bour|\bhis|\bher|\bthe|\ba|\ban|\bmi|\bur)\s+$", re.I)
+_LIST_TRIGGER = re.compile(r"(?:\bfor|\bmy|\bour|\bhis|\bher|\bfor the|\bfor a|\bfor an|\bmi|\bur|"
+                           r"\bthe|\ba|\ban)\s+$", re.I)
+# "walking the dog", "feeding the cat": the animal is not who the product is for
+_NOT_RECIPIENT_BEFORE = re.compile(r"\b(?:walk|walking|walks|feed|feeding|take|taking|bath|bathing|"
+                                   r"groom|grooming|with|like|than|and|when|at|is|was)\s+(?:the|a|an|my)\s+$",
+                                   re.I)
+# an activity word used as a verb on an object ("walking the dog", "running a bath")
+_OCCASION_VERB_AFTER = re.compile(r"\s+(?:the|a|an|my|your|his|her|our|their|it|them)\b", re.I)
+# product-phrase words that describe rather than name: dropped from the start of a phrase
+_LEADING_ADJECTIVES = {"decent", "good", "nice", "plain", "proper", "simple", "basic", "cute",
+                       "pretty", "lovely", "fancy", "quality", "great", "best", "cool", "little",
+                       "big", "small", "cheap", "cheapest", "affordable", "budget", "good quality",
+                       "high quality", "new", "another", "second", "spare", "extra", "couple",
+                       "few", "similar", "different", "matching", "nice looking", "stylish",
+                       "smart", "casual", "comfy", "comfortable", "sturdy", "reliable", "kids",
+                       "kid's", "kids'", "children's", "mens", "men's", "womens", "women's",
+                       "ladies", "ladies'", "boys", "boys'", "girls", "girls'"}
+# trailing words a model may swallow into a product phrase ("cotton ideally")
+_TRAILING_NOISE = {"ideally", "preferably", "please", "pls", "plz", "maybe", "perhaps", "too",
+                   "asap", "thanks", "thx", "possibly", "ones", "one", "only", "again", "though"}
+# nouns of shop service questions ("is there a student discount?", "what hours is the chat
+# staffed?"): a phrase the model calls a product but that names no product
+_SERVICE_NOUNS = {"discount", "discounts", "staff", "staffed", "hours", "delivery", "deliveries",
+                  "shipping", "postage", "order", "orders", "refund", "refunds", "return", "returns",
+                  "code", "codes", "voucher", "vouchers", "account", "password", "address",
+                  "store", "shop", "website", "site", "app", "payment", "policy", "status",
+                  "team", "service", "chat", "email", "number", "tracking", "parcel", "invoice",
+                  "receipt", "basket", "checkout", "login", "newsletter", "branch", "price",
+                  "prices", "sale", "offer", "offers", "promotion", "membership", "subscription",
+                  "points", "loyalty", "collection", "slot", "manager", "complaint"}
 
 
 @dataclass
@@ -121,6 +153,7 @@ _WORD_RE = re.compile(r"[A-Za-z]{4,}")
 _NOT_PRODUCT_HEADS = {"one", "ones", "couple", "present", "gift", "version", "pack", "packs",
                       "something", "thing", "things", "stuff", "kind", "pair", "pairs", "set",
                       "mother", "father", "idea", "ideas", "option", "options", "size", "colour"}
+_NOT_PRODUCT_HEADS |= _SERVICE_NOUNS | _TRAILING_NOISE
 
 
 def build_pipeline(model_path: Path | None):
@@ -163,6 +196,8 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
              and not any(s <= m.start and m.end <= e for s, e in materials)]
     not_heads = set(vocab.colours) | set(vocab.attributes) | set(vocab.recipients) \
         | set(vocab.occasions) | _NOT_PRODUCT_HEADS
+    brands = [(m.start, m.end) for m in mentions if m.field == "brand"]
+    brands += [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "BRAND"]
     spans: list[tuple[int, int]] = []
     for ent in doc.ents:
         if ent.label_ != "PRODUCT":
@@ -186,18 +221,40 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
                                               not before[-len(material) - 1].isalnum()):
                 start = len(before) - len(material)
                 break
-        # drop leading colours / determiners / attributes the model may have swallowed
+        # drop leading colours / determiners / attributes / counts / brands / describing words
+        # the model may have swallowed, and trailing "ideally", "please"
         words = doc.text[start:end].split(" ")
-        while len(words) > 1 and (words[0].lower() in vocab.colours or
-                                  words[0].lower() in normalise._DETERMINERS or
-                                  (words[0].lower() in vocab.attributes and
-                                   words[0].lower() not in vocab.materials)):
-            start += len(words[0]) + 1
-            words = words[1:]
+        while len(words) > 1:
+            first = words[0].lower()
+            rest = normalise.squash(" ".join(words[1:]))
+            phrase_known = _known_product_phrase(normalise.squash(" ".join(words)), vocab)
+            if not (first in vocab.colours or first in normalise._DETERMINERS or first.isdigit()
+                    or (first in vocab.attributes and first not in vocab.materials)
+                    or any(b[0] == start for b in brands)
+                    or (first in _LEADING_ADJECTIVES and not phrase_known and rest)):
+                break
+            brand = next((b for b in brands if b[0] == start), None)
+            cut = brand[1] - start + 1 if brand else len(words[0]) + 1
+            if cut >= end - start:
+                break
+            start += cut
+            words = doc.text[start:end].split(" ")
+        while len(words) > 1 and words[-1].lower().strip(".,!?") in _TRAILING_NOISE:
+            end -= len(words[-1]) + 1
+            words = words[:-1]
         if any(_overlap((start, end), f) for f in fixed):
             continue
         fixed.append((start, end))
     return fixed
+
+
+def _known_product_phrase(phrase: str, vocab: NeedVocab) -> bool:
+    """The whole phrase is a product type or product word we know ("smart speaker")."""
+    if not phrase:
+        return False
+    single = normalise.singular(phrase, vocab) if " " not in phrase else \
+        phrase.rsplit(" ", 1)[0] + " " + normalise.singular(phrase.rsplit(" ", 1)[1], vocab)
+    return any(p in vocab.product_types or p in vocab.word_category for p in (phrase, single))
 
 
 def _quantity_before(doc, span: tuple[int, int], skip: list[tuple[int, int]]) -> int | None:
@@ -264,8 +321,11 @@ class NeedExtractor:
                                                            "colour", "attributes", "brand")]
         if not products:
             # a detail without a product ("in blue please", "under 100"): a partial need that a
-            # conversation merges into its open need
-            if not constraints or len(doc) > 14 or order_talk:
+            # conversation merges into its open need; or a gift with no product named yet
+            # ("need a present for my nephew, he turns 8, between 30 and 45")
+            gift = bool(_GIFT_CUE.search(text)) and any(
+                m.field in ("recipient", "occasion") for m in mentions)
+            if order_talk or not (gift or (constraints and len(doc) <= 14)):
                 return []
             needs = [Need(confidence=0.5)]
         else:
@@ -298,11 +358,12 @@ class NeedExtractor:
             if ent.label_ == "OCCASION" and normalise.occasion_form(ent.text) not in occasions \
                     and not ent[-1].lower_ in ("party", "day", "trip", "holiday", "club"):
                 continue
-            if ent.label_ == "ATTRIBUTE" and ent.text.lower() in vocab.recipients:
+            if ent.label_ == "ATTRIBUTE" and (ent.text.lower() in vocab.recipients
+                                              or not _plausible_attribute(ent)):
                 continue
             need = owner(ent.start_char)
             if ent.label_ == "ATTRIBUTE":
-                _add(need.attributes, normalise.attribute_form(ent.text))
+                _add(need.attributes, normalise.attribute_form(_attribute_text(ent)))
             elif ent.label_ == "BRAND":
                 need.brand = need.brand or normalise.brand_form(ent.text)
             elif ent.label_ == "RECIPIENT":
@@ -333,10 +394,15 @@ class NeedExtractor:
                 if not (_LIST_TRIGGER.search(text[:mention.start]) or said.endswith(("'s", "s'"))
                         or text[mention.end:mention.end + 2] in ("'s", "’s")):
                     continue
+                if _NOT_RECIPIENT_BEFORE.search(text[:mention.start]):
+                    continue
                 need.recipient = need.recipient or str(mention.value)
             elif mention.field == "occasion":
                 if in_product:
                     continue
+                said = text[mention.start:mention.end].lower()
+                if said.endswith("ing") and _OCCASION_VERB_AFTER.match(text, mention.end):
+                    continue  # "walking the dog", "running a bath"
                 need.occasion = need.occasion or str(mention.value)
             elif mention.field in _SCALARS:
                 if getattr(need, mention.field) is None:
@@ -348,6 +414,30 @@ class NeedExtractor:
                 need.quantity = _quantity_before(doc, need.span, skip)
             need.confidence = _confidence(need, strong)
         return needs
+
+
+_ATTRIBUTE_JUNK = {"poss", "possible", "ideally", "preferably", "nothing", "needs", "need", "to", "be",
+                   "if", "always", "out", "she", "he", "they", "it", "its", "it's", "that", "this",
+                   "something", "anything", "please", "pls", "maybe", "over", "under", "max",
+                   "more", "less", "than", "ones", "one", "too", "very", "really", "quite"}
+
+
+def _plausible_attribute(ent) -> bool:
+    """An NER attribute that is a describing word, not "needs to", "if poss", "nothing over"."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words = [t.lower_ for t in ent if not t.is_punct]
+    if not words or all(w in STOP_WORDS or w in _ATTRIBUTE_JUNK or w.isdigit() for w in words):
+        return False
+    return words[0] not in _ATTRIBUTE_JUNK and words[-1] not in _ATTRIBUTE_JUNK
+
+
+def _attribute_text(ent) -> str:
+    """Strip a leading count ("4 stoneware" -> "stoneware")."""
+    tokens = list(ent)
+    while len(tokens) > 1 and (tokens[0].like_num or tokens[0].is_punct):
+        tokens = tokens[1:]
+    return ent.doc.text[tokens[0].idx:ent.end_char]
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int] | None) -> bool:

@@ -87,7 +87,8 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 def _product_forms() -> dict[str, str]:
     forms: dict[str, str] = {}
     for word in load_vocab().product_words():
-        for form in (word, word + "s", word + "es"):
+        plurals = (word + "es",) if word.endswith(("s", "x", "z", "ch", "sh")) else (word + "s",)
+        for form in (word, *plurals):
             forms.setdefault(form, form)
     return forms
 
@@ -169,7 +170,10 @@ def recipient_form(text: str) -> str:
 
 def occasion_form(text: str) -> str:
     vocab = load_vocab()
-    said = " ".join(strip_determiners(text.lower().replace("’", "'").split()))
+    full = " ".join(text.lower().replace("’", "'").split())
+    if full in vocab.occasions:  # "new home", "new job": "new" is part of the occasion
+        return vocab.occasions[full]
+    said = " ".join(strip_determiners(full.split()))
     if _ORDINAL_RE.match(said) or said.endswith("birthday"):
         return "birthday"
     return vocab.occasions.get(said, said)

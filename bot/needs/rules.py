@@ -42,9 +42,10 @@ _UNIT = (r"(?:kg|g|l|ltr|litres?|liters?|ml|mah|cm|mm|m|metres?|meters?|inch(?:e
          r"players?|packs?|pairs?|x|%|lbs?|oz|gb|tb|w|v|mp|st|nd|rd|th|sets?|boxes|bags|kids?)")
 _AMOUNT = (
     r"(?P<{p}pre>[£$€]|gbp|usd|eur)?\s?"
-    r"(?:(?P<{p}num>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d{{1,2}})?)(?P<{p}k>k)?|(?P<{p}word>" + _NUM_WORDS_RE + r"))"
+    r"(?:(?P<{p}num>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d{{1,2}})?)(?P<{p}k>k)?(?![\d]|[.,]\d)"
+    r"|(?P<{p}word>" + _NUM_WORDS_RE + r"))"
     r"(?:\s?(?P<{p}suf>£|€|\$|pounds?|quid|euros?|eur|dollars?|bucks|usd|gbp)(?![a-z]))?"
-    r"(?!\s?-?" + _UNIT + r"\b)(?![\d.,])"
+    r"(?!\s?-?" + _UNIT + r"\b)(?![\d])"
 )
 
 
@@ -57,7 +58,9 @@ _MAX_PRE = (r"under|below|less than|lower than|no more than|not more than|not ov
             r"cheaper than|within|budget(?: is| of)?(?: about| around)?|around|about|roughly|"
             r"approx(?:imately)?|~|<=?|for less than|beneath|tops")
 _MAX_POST = r"max(?:imum)?|tops|or less|or under|or below|at most|at the most|budget|or cheaper"
-_MIN_PRE = r"over|above|more than|at least|min(?:imum)?(?: of)?|starting at|from"
+_MIN_PRE = (r"over|above|more than|at least|min(?:imum)?(?: of)?|starting at|from|upwards of|"
+            r"no less than|not less than|north of|in excess of|spend(?:ing)? at least")
+_MIN_POST = r"or more|or above|or over|and up|and upwards|and above|plus|\+|upwards|minimum|min|at least"
 _PATTERNS = [
     ("range", re.compile(
         r"\b(?P<cue>between|from)?\s*" + _amount("a") + r"\s*(?:and|to|-|–|—)\s*" + _amount("b"),
@@ -65,6 +68,7 @@ _PATTERNS = [
     ("max", re.compile(r"(?:(?<=\s)|^)(?P<cue>" + _MAX_PRE + r")\s+" + _amount("a"), re.I)),
     ("max", re.compile(_amount("a") + r"\s*(?P<cue>" + _MAX_POST + r")\b", re.I)),
     ("min", re.compile(r"\b(?P<cue>" + _MIN_PRE + r")\s+" + _amount("a"), re.I)),
+    ("minpost", re.compile(_amount("a") + r"\s*(?P<cue>" + _MIN_POST + r")(?!\w)", re.I)),
     ("bare", re.compile(_amount("a"), re.I)),
 ]
 
@@ -126,13 +130,13 @@ def find_prices(text: str) -> list[Mention]:
                 currency = _currency(match, "a")
                 if amount is None or amount <= 0:
                     continue
-                if kind == "bare" and not currency:
-                    continue
+                if kind in ("bare", "minpost") and not currency:
+                    continue  # "3 or more" is a count, "£30 or more" a price
                 if kind == "min" and not currency and match.group("cue").lower() == "from":
                     continue
                 if match.group("aword") and not currency and kind != "max":
                     continue
-                field = "price_min" if kind == "min" else "price_max"
+                field = "price_min" if kind in ("min", "minpost") else "price_max"
                 mentions.append(Mention(start, end, field, _clean(amount)))
             if currency:
                 mentions.append(Mention(start, end, "currency", currency))
@@ -347,8 +351,9 @@ def _tables() -> dict[str, dict[str, str]]:
     colliding = set(vocab.recipients) | set(vocab.occasions) | {"one size", "down", "tall"}
     attributes = {k: v for k, v in vocab.attributes.items()
                   if k not in colliding and k not in vocab.colours}
-    brands = {k: k for k in vocab.brands}
+    brands = {k: k for k in vocab.brands if k not in vocab.ambiguous_brands}
     return {"colour": vocab.colours, "attributes": attributes, "brand": brands,
+            "brand_cased": {k: k for k in vocab.ambiguous_brands},
             "recipient": {k: v for k, v in vocab.recipients.items() if len(k) > 2},
             "occasion": vocab.occasions}
 
@@ -358,6 +363,15 @@ def find_vocabulary(text: str) -> list[Mention]:
     mentions: list[Mention] = []
     words = words_with_offsets(text)
     for field, table in _tables().items():
+        if field == "brand_cased":
+            # "Apple", "Next", "Hunter": a brand only when capitalised and not opening a sentence
+            for mention in _find_phrases(text, table, "brand", words):
+                said = text[mention.start:mention.end]
+                before = text[:mention.start].rstrip()
+                if (said[:1].isupper() and before and before[-1] not in ".!?") or \
+                        (said.isupper() and len(said) > 2):
+                    mentions.append(mention)
+            continue
         mentions.extend(_find_phrases(text, table, field, words))
     # a longer phrase of another field wins ("light blue" colour over "light" attribute)
     mentions.sort(key=lambda m: (m.start, -(m.end - m.start)))
@@ -386,6 +400,16 @@ def find_brand_phrases(text: str) -> list[Mention]:
     return found
 
 
+_TURNS_RE = re.compile(r"\b(?:turns|turning|turned|will be|is going to be)\s+(?:\d{1,3}|"
+                       + _NUM_WORDS_RE + r")\b(?!\s*(?:%|quid|pounds|dollars|euros|£|\$|€))", re.I)
+
+
+def find_birthday_phrases(text: str) -> list[Mention]:
+    """"he turns 8", "she's turning thirty": a birthday even when the word is not said."""
+    return [Mention(m.start(), m.end(), "occasion", "birthday") for m in _TURNS_RE.finditer(text)
+            if not re.search(r"\b(?:it|this|that|order|parcel|price)\s*$", text[:m.start()], re.I)]
+
+
 def find_all(text: str, today: date | None = None) -> list[Mention]:
     return (find_prices(text) + find_quantities(text) + find_sizes(text) + find_dates(text, today)
-            + find_vocabulary(text) + find_brand_phrases(text))
+            + find_vocabulary(text) + find_brand_phrases(text) + find_birthday_phrases(text))

@@ -27,6 +27,8 @@ class NeedVocab:
     plural_only: frozenset[str]
     need_cues: tuple[str, ...]
     no_need_cues: tuple[str, ...]
+    # brands that are also ordinary words: brands only when capitalised mid-sentence
+    ambiguous_brands: frozenset[str] = frozenset()
 
     def product_words(self) -> frozenset[str]:
         """Every single word of a known product phrase (for typo correction)."""
@@ -60,6 +62,8 @@ def load_vocab(path: Path = VOCAB_PATH) -> NeedVocab:
         for ptype in cat.types:
             type_category.setdefault(ptype, cat.slug)
             product_types.setdefault(ptype.lower(), ptype)
+    for brand in raw.get("brands") or []:
+        brands.setdefault(str(brand).lower(), str(brand).lower())
     for said, ptype in raw["product_synonyms"].items():
         if ptype not in type_category:
             raise ValueError(f"vocab.yml: {said!r} maps to unknown type {ptype!r}")
@@ -83,4 +87,5 @@ def load_vocab(path: Path = VOCAB_PATH) -> NeedVocab:
         plural_only=frozenset(raw["plural_only"]),
         need_cues=tuple(raw["need_cues"]),
         no_need_cues=tuple(raw["no_need_cues"]),
+        ambiguous_brands=frozenset(str(b).lower() for b in raw.get("ambiguous_brands") or []),
     )
