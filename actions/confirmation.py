@@ -1,4 +1,5 @@
-"""Answers to a pending yes/no question: cancel, change address, return, refund, escalate."""
+"""Answers to a pending yes/no question: cancel, change address, return, refund, escalate,
+back-in-stock notice."""
 from __future__ import annotations
 
 from typing import Text
@@ -17,11 +18,16 @@ from actions.escalation import ticket_text
 from actions.orders import clear_order_slots, refusal_text
 from bot.store.errors import NotAllowed, OrderNotFound
 from bot.support import escalations, orders
+from bot.support import needs as shop_needs
 from bot.support.runtime import get_settings
 from bot.support.text import normalise_order_number
 
 # Actions that ask a yes/no question and set pending_action.
-ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT)
+ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT,
+                  names.ACTION_PRODUCT_SEARCH)
+# The only question the product search asks; it never confirms an order change.
+ASKED_BY = {names.PENDING_BACK_IN_STOCK: (names.ACTION_PRODUCT_SEARCH,)}
+ORDER_ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT)
 # Actions that may run between the question and its answer without closing it: listening,
 # plain responses, and the two-stage fallback checking what an unclear "yes"/"no" meant.
 PASS_THROUGH_ACTIONS = {"action_listen", "action_two_stage_fallback",
@@ -33,10 +39,11 @@ KEPT_AS_IS = {
     names.PENDING_REFUND: "OK, I haven't requested a refund for {number}.",
     names.PENDING_ESCALATE_COMPLAINT: "OK. Your complaint is on record and our team reads every "
                                       "one.",
+    names.PENDING_BACK_IN_STOCK: "OK, no notice. Is there anything else I can help with?",
 }
 
 
-def question_is_open(tracker: Tracker) -> bool:
+def question_is_open(tracker: Tracker, pending: str | None = None) -> bool:
     """True when the last action before this message (ignoring plain responses) asked it."""
     # Applied events only: a fallback clarification reverts the unclear message it replaces.
     events = tracker.applied_events()
@@ -50,7 +57,7 @@ def question_is_open(tracker: Tracker) -> bool:
         name = event.get("name") or ""
         if name in PASS_THROUGH_ACTIONS or name.startswith("utter_"):
             continue
-        return name in ASKING_ACTIONS
+        return name in ASKED_BY.get(pending, ORDER_ASKING_ACTIONS)
     return False
 
 
@@ -67,13 +74,21 @@ class ActionHandleConfirmation(ShopAction):
         pending = tracker.get_slot(names.SLOT_PENDING_ACTION)
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         said_yes = intent == names.AFFIRM
-        if not pending or not question_is_open(tracker):
+        if not pending or not question_is_open(tracker, pending):
             dispatcher.utter_message(text=replies.NOTHING_PENDING_AFFIRM if said_yes
                                      else replies.NOTHING_PENDING_DENY)
             return clear_order_slots()
         number = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER)) or ""
         if not said_yes:
             dispatcher.utter_message(text=KEPT_AS_IS.get(pending, "OK.").format(number=number))
+            return clear_order_slots()
+        if pending == names.PENDING_BACK_IN_STOCK:
+            need = tracker.get_slot(names.SLOT_CURRENT_NEED)
+            seq = need.get("_seq") if isinstance(need, dict) else None
+            recorded = verified_customer(tracker) is not None and \
+                shop_needs.request_back_in_stock(tracker.sender_id, seq)
+            dispatcher.utter_message(text=replies.BACK_IN_STOCK_RECORDED if recorded
+                                     else replies.BACK_IN_STOCK_NOT_RECORDED)
             return clear_order_slots()
         if pending == names.PENDING_ESCALATE_COMPLAINT:
             ticket = escalations.escalate(tracker.sender_id, verified_customer(tracker),

@@ -23,6 +23,8 @@ NEWSLETTER_SUBSCRIPTION = "newsletter_subscription"
 LEAVE_REVIEW = "leave_review"
 COMPLAINT = "complaint"
 HUMAN_HANDOFF = "human_handoff"
+PRODUCT_SEARCH = "product_search"
+THANK = "thank"
 
 # order_topic values, filled from the order intents
 TOPIC_TRACK = "track"
@@ -58,6 +60,8 @@ SLOT_ORDER_CAN_CHANGE = "order_can_change"
 SLOT_PENDING_ACTION = "pending_action"
 SLOT_FEEDBACK_TEXT = "feedback_text"
 SLOT_NEWSLETTER_EMAIL = "newsletter_email"
+SLOT_CURRENT_NEED = "current_need"  # the accumulated product need (bot.needs.service)
+SLOT_NEED_QUESTION = "need_question"  # True while the product search waits for an answer
 REQUESTED_SLOT = "requested_slot"
 
 ORDER_FORM_SLOTS = (SLOT_ORDER_NUMBER, SLOT_ORDER_EMAIL, SLOT_NEW_ADDRESS, SLOT_ORDER_CAN_CHANGE)
@@ -68,6 +72,7 @@ PENDING_CHANGE_ADDRESS = "change_address"
 PENDING_RETURN = "return"
 PENDING_REFUND = "refund"
 PENDING_ESCALATE_COMPLAINT = "escalate_complaint"
+PENDING_BACK_IN_STOCK = "back_in_stock"
 
 # --- forms --------------------------------------------------------------------------------
 ORDER_FORM = "order_form"

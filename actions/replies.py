@@ -149,6 +149,28 @@ SOMETHING_WENT_WRONG = (
 ASK_PRODUCT = (
     'Happy to check - which product are you looking for?'
 )
+PRODUCT_NOT_FOUND = (
+    "I couldn't find that in our catalogue, sorry. Try another name for it, or browse the "
+    "categories on our website."
+)
+CLOSEST_ALTERNATIVES = "These are the closest we have:"
+BACK_IN_STOCK_OFFER = (
+    "Would you like me to let you know when something that fits is in stock?"
+)
+BACK_IN_STOCK_SIGN_IN = (
+    "If you sign in and ask again, I can let you know when something that fits is in stock."
+)
+BACK_IN_STOCK_RECORDED = (
+    "Done - we'll let you know when something that fits is in stock."
+)
+BACK_IN_STOCK_NOT_RECORDED = (
+    "Sorry, I couldn't save that request just now - please ask me again in a few minutes."
+)
+
+
+def need_not_understood(thing: str) -> str:
+    return (f"Sorry, I didn't catch that. Tell me more about the {thing} you're looking for "
+            "(size, colour, budget), or what else I can help with.")
 DELETE_ACCOUNT_SIGN_IN = (
     "To close your account, please sign in first and ask me again here, so I know it's "
     'really you. Or email help@example-shop.co.uk from the address on the account.'

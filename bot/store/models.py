@@ -329,3 +329,5 @@ class Need(Base):
     propensity_probability = Column(Float)
     propensity_band = Column(String(10))
     propensity_model_version = Column(String(40))
+    # When the shopper asked to be told once a fitting product is in stock (null: not asked).
+    back_in_stock_requested_at = Column(DateTime)
