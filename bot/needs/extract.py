@@ -204,6 +204,8 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
             continue
         span = (ent.start_char, ent.end_char)
         hits = [k for k in known if _overlap(span, k)]
+        if any(b[0] <= span[0] and span[1] <= b[1] for b in brands):
+            continue  # "KONG" alone is the brand, not a product
         if hits:
             spans.append((min([span[0]] + [k[0] for k in hits]), max(k[1] for k in hits)))
         elif ent[-1].lower_ not in not_heads and not ent[-1].like_num and ent[-1].is_alpha:
@@ -228,6 +230,8 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
             first = words[0].lower()
             rest = normalise.squash(" ".join(words[1:]))
             phrase_known = _known_product_phrase(normalise.squash(" ".join(words)), vocab)
+            if phrase_known and not first.isdigit() and first not in normalise._DETERMINERS:
+                break  # "bluetooth speaker", "smart speaker" are product types as a whole
             if not (first in vocab.colours or first in normalise._DETERMINERS or first.isdigit()
                     or (first in vocab.attributes and first not in vocab.materials)
                     or any(b[0] == start for b in brands)
@@ -403,12 +407,14 @@ class NeedExtractor:
                 said = text[mention.start:mention.end].lower()
                 if said.endswith("ing") and _OCCASION_VERB_AFTER.match(text, mention.end):
                     continue  # "walking the dog", "running a bath"
-                need.occasion = need.occasion or str(mention.value)
+                if need.occasion in (None, "gift"):  # "birthday" says more than "gift"
+                    need.occasion = str(mention.value)
             elif mention.field in _SCALARS:
                 if getattr(need, mention.field) is None:
                     setattr(need, mention.field, mention.value)
         skip = [(m.start, m.end) for m in mentions if m.field in ("attributes", "colour")]
-        skip += [(e.start_char, e.end_char) for e in ents if e.label_ == "ATTRIBUTE"]
+        skip += [(e.end_char - len(_attribute_text(e)), e.end_char) for e in ents
+                 if e.label_ == "ATTRIBUTE"]
         for need in needs:
             if need.span and need.quantity is None:
                 need.quantity = _quantity_before(doc, need.span, skip)

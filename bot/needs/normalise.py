@@ -21,6 +21,7 @@ _BED_SIZES = {"king size": "king", "king": "king", "kingsize": "king", "super ki
               "superking": "super king", "double": "double", "small double": "small double",
               "single": "single", "queen": "king", "queen size": "king"}
 _AGE_RE = re.compile(r"^(?:age|aged)\s*(\d{1,2})\+?$")
+_AGE_RANGE_RE = re.compile(r"^(?:age|aged)\s*(\d{1,2})\s*-\s*(\d{1,2})$")
 _YEARS_OLD_RE = re.compile(r"^(\d{1,2})\s*(?:year|yr)s?\s*olds?(?:\s+(boy|girl))?$")
 _ORDINAL_RE = re.compile(r"^\d{1,3}(?:st|nd|rd|th)$")
 
@@ -100,7 +101,7 @@ def correct_word(word: str) -> str:
     Only unknown words of 4+ letters are touched, and only when one closest known product word
     exists (ties are left alone), so ordinary words are never "corrected" into products.
     """
-    if len(word) < 4 or not word.isalpha() or is_known_word(word):
+    if len(word) < 5 or not word.isalpha() or is_known_word(word):
         return word
     limit = 1 if len(word) < 7 else 2
     best: dict[int, set[str]] = {}
@@ -145,6 +146,9 @@ def size_form(text: str) -> str:
         return _LETTER_SIZES[said]
     if said in _BED_SIZES:
         return _BED_SIZES[said]
+    match = _AGE_RANGE_RE.match(said)
+    if match:
+        return f"{int(match.group(1))}-{int(match.group(2))} years"
     match = _AGE_RE.match(said)
     if match:
         return f"{int(match.group(1))} years"

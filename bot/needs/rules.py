@@ -196,7 +196,9 @@ _SIZE_RES = [
                r"(?:\s*(?:and|or|,|/|&)\s*(?:size\s*)?(?P<v2>" + _SIZE_TOKEN + r"))?", re.I),
     re.compile(r"\b(?P<v>(?:uk|eu)\s?\d{1,2}(?:\.5)?)\b(?!\s?plug)", re.I),
     re.compile(r"\b(?P<v>xxs|xs|xxl|xxxl|3xl|xl|extra large|extra small)\b", re.I),
-    re.compile(r"\b(?P<v>(?:age|aged)\s?\d{1,2})\b(?!\+)", re.I),
+    re.compile(r"\b(?P<v>(?:age|aged)\s?\d{1,2}(?:\s?-\s?\d{1,2})?)\b(?!\+)", re.I),
+    re.compile(r"\b(?:petite|tall|plus)\s(?P<v>\d{1,2})\b(?!\s?(?:-|years|yrs|months|cm|in))", re.I),
+    re.compile(r"\b(?P<v>\d{2}[RSL])\b"),  # suit jackets: 40R, 42L
     re.compile(r"\b(?P<v>\d{1,2}\s?-\s?\d{1,2}\s?(?:years|yrs|months|mths))\b", re.I),
     re.compile(r"\b(?P<v>super king|small double|king size|kingsize|king|double|single|queen size)"
                r"\b(?!\s?(?:room|cream|glazing|check))", re.I),
