@@ -58,6 +58,11 @@ class ActionProductSearch(ShopAction):
             dispatcher.utter_message(text=result.text)
             return events + [SlotSet(names.SLOT_NEED_QUESTION, True),
                              SlotSet(names.SLOT_PENDING_ACTION, None)]
+        if result.queued and not result.products:
+            # The database is down: nothing could be matched, so don't claim we lack it. The
+            # service's outbox keeps the need until the database is back.
+            dispatcher.utter_message(text=replies.need_queued(result.need or {}))
+            return events + closed
         score = needs.score_shopper(customer_id)  # anonymous: never scored
         if score.band is not None and result.need and not result.queued:
             needs.store_score(tracker.sender_id, result.need.get("_seq"), score)

@@ -112,23 +112,7 @@ async def test_delivery_info_from_the_database(services):
     assert messages[0]["text"].startswith("Here's how long delivery takes:")
 
 
-@pytest.mark.parametrize("entities,text,expected", [
-    ([{"entity": "product", "value": "hiking boots"}], "got hiking boots?",
-     "Here's what I found:\n- Fellrunner Waterproof Hiking Boot: £89.99, in stock"),
-    ([], "is the casserole dish in stock",
-     "Here's what I found:\n- Copperfield Cast Iron Casserole Dish: £64.00, out of stock at the "
-     "moment"),
-    ([{"entity": "product", "value": "kettle"}], "a kettle?",
-     "I couldn't find that in our catalogue, sorry. Try another name for it, or browse the "
-     "categories on our website."),
-    ([], "🥾🥾🥾", replies.ASK_PRODUCT),
-    ([], "", replies.ASK_PRODUCT),
-])
-async def test_product_search(services, entities, text, expected):
-    events, messages = await run(ActionProductSearch(),
-                                 make_tracker(intent="product_search", text=text,
-                                              entities=entities))
-    assert (events, texts(messages)) == ([], [expected])
+# Product search (need capture) is tested in test_need_actions.py.
 
 
 async def test_payment_issue_general_and_signed_in(services):
