@@ -51,7 +51,7 @@ def percentile(values: list[float], q: float) -> float:
 def build_baseline(workdir: Path) -> Path:
     """Train a bare assistant on our NLU data: one response per intent, no custom actions."""
     data = workdir / "data"
-    data.mkdir()
+    data.mkdir(parents=True)
     intents, entities = set(), {"order_number", "email", "product"}
     for path in sorted((REPO_ROOT / "nlu_data" / "nlu").glob("*.yml")):
         doc = yaml.safe_load(path.read_text())
