@@ -28,6 +28,14 @@ _STRONG_NEED = re.compile(
     r"(?:have|sell|stock|do|carry)|have you got|got any|any chance|wish (?:you|u) had|shame|"
     r"need (?:a|an|some|new|\d)|i want (?:a|an|some|\d)|would like|i'd like|i'd love|"
     r"recommend|gift|present)\b", re.I)
+# "I'd like a refund", "I want to return", "need a replacement": the want is about an order
+_SERVICE_REQUEST = re.compile(
+    r"\b(?:like|want|need|get|have|wanna|request|after)\s+(?:a |an |my |to |to get a |some )?"
+    r"(?:refund|refunds|replacement|exchange|return label|money back|"
+    r"return|cancel|exchange|swap|complain|track|change my order|send (?:it|this|them) back)\b"
+    r"|\bdo (?:you|u|y'all) (?:do|have|offer|give) (?:a |an |any )?(?:student |nhs |military |"
+    r"blue light |first order )?(?:discount|promo|voucher|price match|gift wrap|next day|"
+    r"free delivery|delivery|click and collect|returns)", re.I)
 _GIFT_CUE = re.compile(r"\b(?:gift|gifts|present|presents|pressie|prezzie|something for|"
                        r"ideas? for|buy (?:for|something)|get (?:for|something))\b", re.I)
 _SCALARS = ("price_min", "price_max", "currency", "quantity", "needed_by")
@@ -45,7 +53,8 @@ _LEADING_ADJECTIVES = {"decent", "good", "nice", "plain", "proper", "simple", "b
                        "pretty", "lovely", "fancy", "quality", "great", "best", "cool", "little",
                        "big", "small", "cheap", "cheapest", "affordable", "budget", "good quality",
                        "high quality", "new", "another", "second", "spare", "extra", "couple",
-                       "few", "similar", "different", "matching", "nice looking", "stylish",
+                       "few", "similar", "dozen", "half", "pair", "two", "three", "four",
+                       "five", "six", "ten", "different", "matching", "nice looking", "stylish",
                        "smart", "casual", "comfy", "comfortable", "sturdy", "reliable", "kids",
                        "kid's", "kids'", "children's", "mens", "men's", "womens", "women's",
                        "ladies", "ladies'", "boys", "boys'", "girls", "girls'"}
@@ -198,6 +207,9 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
         | set(vocab.occasions) | _NOT_PRODUCT_HEADS
     brands = [(m.start, m.end) for m in mentions if m.field == "brand"]
     brands += [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "BRAND"]
+    described = [(m.start, m.end) for m in mentions if m.field in
+                 ("attributes", "colour", "occasion", "recipient", "brand")
+                 and (m.start, m.end) not in known]
     spans: list[tuple[int, int]] = []
     for ent in doc.ents:
         if ent.label_ != "PRODUCT":
@@ -208,7 +220,11 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
             continue  # "KONG" alone is the brand, not a product
         if hits:
             spans.append((min([span[0]] + [k[0] for k in hits]), max(k[1] for k in hits)))
-        elif ent[-1].lower_ not in not_heads and not ent[-1].like_num and ent[-1].is_alpha:
+        elif any(s <= span[0] and span[1] <= e for s, e in described):
+            continue  # "high" of "high waisted", "cruelty-free": a description, not a product
+        elif ent[-1].lower_ not in not_heads and normalise.singular(ent[-1].lower_, vocab) \
+                not in not_heads and not ent[-1].is_stop and not ent[-1].like_num \
+                and ent[-1].is_alpha:
             spans.append(span)
     for k in known:
         if not any(_overlap(k, s) for s in spans):
@@ -319,7 +335,7 @@ class NeedExtractor:
         lowered = text.lower()
         order_talk = bool(_order_talk_re(vocab.no_need_cues).search(lowered))
         strong = bool(_STRONG_NEED.search(text))
-        if order_talk and not strong:
+        if (order_talk and not strong) or _SERVICE_REQUEST.search(text):
             return []
         constraints = [m for m in mentions if m.field in ("price_max", "price_min", "size",
                                                            "colour", "attributes", "brand")]
@@ -374,11 +390,14 @@ class NeedExtractor:
                 need.recipient = need.recipient or normalise.recipient_form(ent.text)
             elif ent.label_ == "OCCASION":
                 need.occasion = need.occasion or normalise.occasion_form(ent.text)
+        prices = [m for m in mentions if m.field in ("price_min", "price_max")]
         for mention in mentions:
             in_product = any(n.span and _inside(mention, n.span) for n in needs)
             need = owner(mention.start)
             if mention.field == "attributes":
                 said = text[mention.start:mention.end].lower()
+                if any(p.start <= mention.start and mention.end <= p.end for p in prices):
+                    continue  # "cheaper" of "no cheaper than £100"
                 if in_product and said not in vocab.materials and mention.value not in vocab.materials:
                     continue
                 _add(need.attributes, str(mention.value))
@@ -425,7 +444,8 @@ class NeedExtractor:
 _ATTRIBUTE_JUNK = {"poss", "possible", "ideally", "preferably", "nothing", "needs", "need", "to", "be",
                    "if", "always", "out", "she", "he", "they", "it", "its", "it's", "that", "this",
                    "something", "anything", "please", "pls", "maybe", "over", "under", "max",
-                   "more", "less", "than", "ones", "one", "too", "very", "really", "quite"}
+                   "more", "less", "than", "ones", "one", "too", "very", "really", "quite",
+                   "decent", "nice", "good", "lovely", "great", "proper"}
 
 
 def _plausible_attribute(ent) -> bool:

@@ -88,7 +88,8 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 def _product_forms() -> dict[str, str]:
     forms: dict[str, str] = {}
     for word in load_vocab().product_words():
-        plurals = (word + "es",) if word.endswith(("s", "x", "z", "ch", "sh")) else (word + "s",)
+        plurals = (word + "es",) if word.endswith(("ss", "x", "z", "ch", "sh")) else \
+            () if word.endswith("s") else (word + "s",)
         for form in (word, *plurals):
             forms.setdefault(form, form)
     return forms

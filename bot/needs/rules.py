@@ -59,7 +59,7 @@ _MAX_PRE = (r"under|below|less than|lower than|no more than|not more than|not ov
             r"approx(?:imately)?|~|<=?|for less than|beneath|tops")
 _MAX_POST = r"max(?:imum)?|tops|or less|or under|or below|at most|at the most|budget|or cheaper"
 _MIN_PRE = (r"over|above|more than|at least|min(?:imum)?(?: of)?|starting at|from|upwards of|"
-            r"no less than|not less than|north of|in excess of|spend(?:ing)? at least")
+            r"no less than|not less than|no cheaper than|not cheaper than|north of|in excess of|spend(?:ing)? at least")
 _MIN_POST = r"or more|or above|or over|and up|and upwards|and above|plus|\+|upwards|minimum|min|at least"
 _PATTERNS = [
     ("range", re.compile(
@@ -114,6 +114,9 @@ def find_prices(text: str) -> list[Mention]:
             before = text[max(0, start - 12):start].lower()
             if re.search(r"(?:size|sz|age|aged|uk|eu|us|x|pack of|set of)\s*$", before):
                 continue
+            if kind == "max" and match.group("cue").lower().startswith(("cheaper", "less", "lower")) and \
+                    re.search(r"\b(?:no|not)\s*$", before):
+                continue  # "no cheaper than £100" is a floor
             if kind == "range":
                 low, high = _value(match, "a"), _value(match, "b")
                 currency = _currency(match, "b") or _currency(match, "a")
