@@ -65,6 +65,25 @@ FEATURES: tuple[Feature, ...] = (
     _f("distinct_products", "has bought {v:.0f} different products"),
     _f("distinct_categories", "has bought from {v:.0f} categories"),
     _f("days_since_first_event", "has been with the shop for {v:.0f} days"),
+    # Short windows, purchase days, time decay and the customer's own rhythm (purchase days).
+    _f("orders_7d", "bought {v:.0f} times in the last 7 days"),
+    _f("orders_14d", "bought {v:.0f} times in the last 14 days"),
+    _f("active_days_30d", "bought on {v:.0f} different days in the last 30 days"),
+    _f("active_days_90d", "bought on {v:.0f} different days in the last 90 days"),
+    _f("active_days_365d", "bought on {v:.0f} different days in the last year"),
+    _f("active_days_total", "bought on {v:.0f} different days in all"),
+    _f("active_weeks_12", "bought in {v:.0f} of the last 12 weeks"),
+    _f("decayed_orders_7d", "recent buying (7-day half-life) scores {v:.2f}"),
+    _f("decayed_orders_30d", "recent buying (30-day half-life) scores {v:.2f}"),
+    _f("decayed_orders_90d", "recent buying (90-day half-life) scores {v:.2f}"),
+    _f("decayed_spend_7d", "recent spending (7-day half-life) is {v:,.2f}", money=True),
+    _f("decayed_spend_30d", "recent spending (30-day half-life) is {v:,.2f}", money=True),
+    _f("decayed_spend_90d", "recent spending (90-day half-life) is {v:,.2f}", money=True),
+    _f("days_until_due", "next purchase is due in {v:.0f} days at the usual pace", log=False),
+    _f("gap_share_longer_than_now", "{v:.0%} of past gaps were longer than the current one",
+       log=False),
+    _f("gap_hazard_30d", "{v:.0%} of past gaps this long ended within 30 more days", log=False),
+    _f("purchase_days_per_month", "buys on {v:.1f} days per month since the first purchase"),
     _f("views_7d", "viewed {v:.0f} products in the last 7 days"),
     _f("views_30d", "viewed {v:.0f} products in the last 30 days"),
     _f("carts_7d", "added {v:.0f} items to the basket in the last 7 days"),
@@ -256,6 +275,8 @@ def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
             keys = np.unique(pc[known] * m + codes[known])
             X[:, col[name]] = _count(keys // m, n)
 
+    _purchase_day_features(X, oc, oage, oamt, last_age, first_age, has, n)
+
     # --- behaviour events
     first_event = np.zeros(n)
     np.maximum.at(first_event, ev.cust, age)
@@ -294,6 +315,52 @@ def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
     behaviour = _count(ev.cust[ev.etype != 0], n)
     eligible = has | (behaviour >= MIN_BEHAVIOUR_EVENTS)
     return X, eligible
+
+
+def _purchase_day_features(X, oc, oage, oamt, last_age, first_age, has, n) -> None:
+    """Short windows, distinct purchase days, exponentially decayed counts/spend, and the
+    customer's rhythm on purchase days: when the next purchase is due at the usual pace, and of
+    the past gaps longer than the current one, the share that ended within 30 more days."""
+    col = FEATURE_INDEX
+    for w in (7, 14):
+        X[:, col[f"orders_{w}d"]] = _count(oc, n, oage <= w)
+    for w in (7, 30, 90):
+        decay = np.exp2(-oage / w)  # half-life w days
+        X[:, col[f"decayed_orders_{w}d"]] = _count(oc, n, decay)
+        X[:, col[f"decayed_spend_{w}d"]] = _count(oc, n, oamt * decay)
+    week = np.floor(oage / 7.0).astype(np.int64)
+    r = week < 12
+    if r.any():
+        X[:, col["active_weeks_12"]] = _count(np.unique(oc[r] * 12 + week[r]) // 12, n)
+    if not len(oc):
+        X[:, col["days_until_due"]] = -NEVER_DAYS
+        return
+    # Distinct purchase days per customer, sorted by customer then days ago (youngest first).
+    day = np.floor(oage).astype(np.int64)
+    span = int(day.max()) + 1
+    keys = np.unique(oc * span + day)
+    kc, kd = keys // span, (keys % span).astype(float)
+    for w in (30, 90, 365):
+        X[:, col[f"active_days_{w}d"]] = _count(kc, n, kd < w)
+    days_total = _count(kc, n)
+    X[:, col["active_days_total"]] = days_total
+    X[:, col["purchase_days_per_month"]] = days_total * 30.0 / np.maximum(first_age, 30.0)
+    since_last = np.floor(np.where(has, last_age, 0.0))
+    same = kc[1:] == kc[:-1]
+    gaps = (kd[1:] - kd[:-1])[same]
+    gc = kc[1:][same]
+    n_gaps = _count(gc, n)
+    mean_gap = _count(gc, n, gaps) / np.maximum(n_gaps, 1)
+    # One purchase day only: due "a year ago" (nothing tells the pace); never bought: long ago.
+    X[:, col["days_until_due"]] = np.where(
+        n_gaps > 0, mean_gap - since_last, np.where(has, -since_last - 365.0, -NEVER_DAYS))
+    now = since_last[gc]
+    longer = gaps > now
+    ended_soon = longer & (gaps <= now + 30.0)
+    n_longer = _count(gc, n, longer)
+    X[:, col["gap_share_longer_than_now"]] = n_longer / np.maximum(n_gaps, 1)
+    # Smoothed towards 0.5 so a customer with no such gap is not certain either way.
+    X[:, col["gap_hazard_30d"]] = (_count(gc, n, ended_soon) + 0.5) / (n_longer + 1.0)
 
 
 def compute_labels(ev: EventArrays, cutoff_ns: int, horizon_days: int) -> np.ndarray:

@@ -113,7 +113,8 @@ def benchmark_table(path: str | Path, label: str, *, seed: int = 7,
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-    config = config or MLPConfig(hidden=(64, 32), dropout=0.2, max_epochs=80, patience=8,
+    config = config or MLPConfig(hidden=(64, 32), dropout=0.2, l2=1e-4, learning_rate=2e-3,
+                                 batch_size=256, max_epochs=80, patience=8,
                                  seed=seed)
     t0 = time.perf_counter()
     df, y = read_table(path, label)

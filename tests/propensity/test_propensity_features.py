@@ -113,3 +113,34 @@ def test_feature_building_is_vectorised_enough(events):
     f = build_features(big, CUT)
     assert len(f) == 50 * len(build_features(events, CUT))
     assert set(FEATURE_INDEX) == set(f.columns)
+
+
+def test_purchase_day_rhythm_and_short_window_features():
+    # Customer a bought 40, 30, 20 (twice, an hour apart) and 3 days before the cutoff:
+    # purchase days every 10 days then a 17-day gap; b bought once, 100 days ago.
+    d = lambda days: CUT - pd.Timedelta(days=days)  # noqa: E731
+    rows = [
+        ("a", d(40), 10, "purchase"), ("a", d(30), 10, "purchase"),
+        ("a", d(20), 5, "purchase"), ("a", d(20) - pd.Timedelta(hours=1), 5, "purchase"),
+        ("a", d(3), 8, "purchase"),
+        ("b", d(100), 50, "purchase"),
+        ("a", CUT + pd.Timedelta(days=1), 99, "purchase"),  # after the cutoff: ignored
+    ]
+    f = build_features(ev(rows), CUT)
+    a, b = f.loc["a"], f.loc["b"]
+    assert a["orders_7d"] == 1 and a["orders_14d"] == 1
+    assert a["active_days_30d"] == 2 and a["active_days_90d"] == 4 and a["active_days_total"] == 4
+    assert a["active_weeks_12"] == 4  # weeks 0, 2, 4, 5 before the cutoff
+    # Gaps between purchase days: 10, 10, 17 (mean 12.33); 3 days since the last one.
+    assert a["days_until_due"] == pytest.approx(37 / 3 - 3)
+    assert a["gap_share_longer_than_now"] == 1.0
+    assert a["gap_hazard_30d"] == pytest.approx(3.5 / 4)
+    assert a["decayed_orders_7d"] == pytest.approx(
+        sum(2 ** (-x / 7) for x in (40, 30, 20, 20 + 1 / 24, 3)))
+    assert a["decayed_spend_30d"] == pytest.approx(
+        10 * 2 ** (-40 / 30) + 10 * 2 ** (-30 / 30) + 5 * 2 ** (-20 / 30)
+        + 5 * 2 ** (-(20 + 1 / 24) / 30) + 8 * 2 ** (-3 / 30))
+    assert a["purchase_days_per_month"] == pytest.approx(4 * 30 / 40)
+    # One purchase day: no pace known, due "a year ago"; no gaps, hazard smoothed to 0.5.
+    assert b["days_until_due"] == pytest.approx(-100 - 365)
+    assert b["gap_hazard_30d"] == 0.5 and b["orders_14d"] == 0 and b["active_days_365d"] == 1

@@ -99,3 +99,19 @@ def test_current_scorer_picks_up_a_promoted_model_without_restart(experiment, tm
     assert current_scorer(reg, max_age_seconds=0).version == v2
     reg.rollback()
     assert current_scorer(reg, max_age_seconds=0).version == v1
+
+
+def test_ensemble_and_single_net_models_save_and_load(experiment, tmp_path):
+    from propensity.model import EnsembleMLP, PropensityModel
+
+    model = experiment.model
+    assert isinstance(model.mlp, EnsembleMLP) and len(model.mlp.members) == 3
+    X = np.random.default_rng(0).random((20, len(model.feature_names))) * 50
+    single = PropensityModel(model.feature_names, model.used, model.mlp.members[0],
+                             model.platt_a, model.platt_b)
+    for m, name in ((model, "ens"), (single, "one")):
+        m.save(tmp_path / name)
+        np.testing.assert_array_equal(PropensityModel.load(tmp_path / name).predict_proba(X),
+                                      m.predict_proba(X))
+    mean = np.mean([mm.logit(X[:, model.used]) for mm in model.mlp.members], axis=0)
+    np.testing.assert_allclose(model.logit(X), mean)
