@@ -42,3 +42,20 @@ def shop(engine):
     with session_scope(engine) as session:
         seed_fixture(session, FIXTURE_NOW)
     return engine
+
+
+UNIT_TEST_SECRET = "unit-test-secret"
+
+
+@pytest.fixture
+def services(shop, db_url, monkeypatch):
+    """Support services pointed at the seeded fixture shop, with the clock at FIXTURE_NOW."""
+    from bot.support import runtime
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("SHOP_IDENTITY_SECRET", UNIT_TEST_SECRET)
+    runtime.reset()
+    runtime.set_clock(lambda: FIXTURE_NOW)
+    yield shop
+    runtime.set_clock(None)
+    runtime.reset()

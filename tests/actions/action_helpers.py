@@ -1,7 +1,7 @@
 """Helpers for action tests: trackers as the action server receives them, running actions."""
 from bot.identity import sign
 
-SECRET = "unit-test-secret"
+SECRET = "unit-test-secret"  # the same as tests/conftest.py UNIT_TEST_SECRET
 
 
 def make_tracker(intent="inform", text="", slots=None, metadata=None, entities=None,
