@@ -1,4 +1,4 @@
-"""``python -m bot needs ...``: extract, evaluate, list, train, build-data."""
+"""``python -m bot needs ...``: extract, evaluate, list, reconcile, train, build-data."""
 from __future__ import annotations
 
 import csv
@@ -32,6 +32,11 @@ def register(subparsers) -> None:
     listing.add_argument("--format", choices=("csv", "json"), default="csv")
     listing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     listing.set_defaults(handler=_list)
+
+    reconcile = sub.add_parser("reconcile",
+                               help="mark needs followed by a purchase as purchased_later")
+    reconcile.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
+    reconcile.set_defaults(handler=_reconcile)
 
     train = sub.add_parser("train", help="build the need NER from bot/needs/data")
     train.add_argument("--if-stale", action="store_true",
@@ -133,6 +138,21 @@ def _list(args) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=_LIST_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
+    return 0
+
+
+def _reconcile(args) -> int:
+    from bot.needs.reconcile import mark_purchased_later
+    from bot.settings import Settings
+    from bot.store.db import make_engine, session_scope
+
+    engine = make_engine(args.database_url or Settings.from_env().database_url)
+    try:
+        with session_scope(engine) as session:
+            updated = mark_purchased_later(session, datetime.utcnow())
+    finally:
+        engine.dispose()
+    print(f"needs marked purchased_later: {updated}")
     return 0
 
 
