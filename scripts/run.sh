@@ -43,8 +43,12 @@ $RASA run --model models/shop.tar.gz --endpoints "$endpoints" --credentials cred
 pids+=($!)
 $PY -m bot web --port "$WEB_PORT" --rasa-url "http://localhost:${RASA_PORT}" > var/web.log 2>&1 &
 pids+=($!)
+# Needs stated in any turn (not only product searches), read from the tracker store off the
+# chat's hot path (docs/needs.md, "Needs from every turn").
+$PY -m bot needs follow > var/follow.log 2>&1 &
+pids+=($!)
 
-echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log)..."
+echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log, var/follow.log)..."
 $PY -m scripts.wait_http "http://localhost:${ACTIONS_PORT}/health" "http://localhost:${RASA_PORT}/" \
   "http://localhost:${WEB_PORT}/healthz" --timeout 300
 cat <<MSG

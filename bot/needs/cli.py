@@ -1,4 +1,4 @@
-"""``python -m bot needs ...``: extract, evaluate, list, reconcile, train, build-data."""
+"""``python -m bot needs ...``: extract, evaluate, list, follow, reconcile, train, build-data."""
 from __future__ import annotations
 
 import csv
@@ -37,6 +37,19 @@ def register(subparsers) -> None:
                                help="mark needs followed by a purchase as purchased_later")
     reconcile.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     reconcile.set_defaults(handler=_reconcile)
+
+    follow = sub.add_parser(
+        "follow", help="capture needs stated in any chat turn from Rasa's SQL tracker store")
+    follow.add_argument("--tracker-url",
+                        help="SQLAlchemy URL of the tracker store (default: from endpoints.yml)")
+    follow.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
+    follow.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    follow.add_argument("--once", action="store_true",
+                        help="process what is there, print a summary and exit")
+    follow.add_argument("--from-end", action="store_true",
+                        help="without a checkpoint, start after the newest event (no backfill)")
+    follow.add_argument("--model", type=Path)
+    follow.set_defaults(handler=_follow)
 
     train = sub.add_parser("train", help="build the need NER from bot/needs/data")
     train.add_argument("--if-stale", action="store_true",
@@ -154,6 +167,46 @@ def _reconcile(args) -> int:
         engine.dispose()
     print(f"needs marked purchased_later: {updated}")
     return 0
+
+
+def _follow(args) -> int:
+    import signal
+    import threading
+
+    from bot.needs.follow import NeedFollower, source_name, tracker_engine, \
+        tracker_url_from_endpoints
+    from bot.settings import Settings
+    from bot.store.db import make_engine
+    from bot.support.needs import outbox
+
+    settings = Settings.from_env()
+    tracker_url = args.tracker_url or tracker_url_from_endpoints()
+    tracker = tracker_engine(tracker_url)
+    shop = make_engine(args.database_url or settings.database_url)
+    follower = NeedFollower(tracker, shop, source=source_name(tracker_url),
+                            extractor=_extractor(args), outbox=outbox(),
+                            identity_secret=settings.identity_secret,
+                            start_at_end=args.from_end)
+    try:
+        if args.once:
+            while follower.poll_once():
+                pass
+            stats = follower.stats
+            print(f"events: {stats.events}, with needs: {stats.captured}, captured in chat: "
+                  f"{stats.handled_in_chat}, malformed: {stats.malformed}, failed: "
+                  f"{stats.failed}, queued: {stats.queued}; checkpoint {follower.checkpoint}")
+            return 0
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        print(f"needs follower: following {source_name(tracker_url)} every {args.interval}s "
+              f"({follower.extractor.version})", flush=True)
+        follower.run(stop, interval=args.interval)
+        print(f"needs follower stopped at event {follower.checkpoint}", flush=True)
+        return 0
+    finally:
+        tracker.dispose()
+        shop.dispose()
 
 
 def _plain(value):

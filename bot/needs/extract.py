@@ -73,6 +73,11 @@ _SERVICE_NOUNS = {"discount", "discounts", "staff", "staffed", "hours", "deliver
                   "points", "loyalty", "collection", "slot", "manager", "complaint"}
 
 
+def has_need_cue(text) -> bool:
+    """The message says the shopper wants something ("looking for", "shame", "wish you had")."""
+    return isinstance(text, str) and bool(_STRONG_NEED.search(text[:MAX_CHARS]))
+
+
 @dataclass
 class Need:
     product: str | None = None

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.needs.extract import Need, NeedExtractor
+from bot.needs.extract import Need, NeedExtractor, has_need_cue
 from bot.needs.redact import redact
 from bot.needs.vocab import load_vocab
 from bot.settings import VAR_DIR
@@ -191,10 +191,13 @@ def _decimal(value):
     return None if value is None else Decimal(str(value))
 
 
-def _open_need(engine: Engine, conversation_id: str) -> dict | None:
+def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = None) -> dict | None:
+    """The conversation's most recently updated need (as it stood at ``as_of`` when given)."""
+    query = select(NeedRow).where(NeedRow.conversation_id == conversation_id)
+    if as_of is not None:
+        query = query.where(NeedRow.updated_at <= as_of)
     with session_scope(engine) as session:
-        row = session.execute(select(NeedRow).where(NeedRow.conversation_id == conversation_id)
-                              .order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
+        row = session.execute(query.order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
                               .limit(1)).scalar_one_or_none()
         if row is None:
             return None
@@ -269,8 +272,17 @@ def _needs_question(need: dict, asked: list[str]) -> str | None:
 def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             previous_need: dict | None = None, *, engine: Engine,
             extractor: NeedExtractor | None = None, outbox: Outbox | None = None,
-            now: datetime | None = None) -> CaptureResult:
-    """Handle one shopper message for need capture; never raises on bad input or a down DB."""
+            now: datetime | None = None, ask: bool = True, seq_base: int | None = None,
+            open_as_of: datetime | None = None,
+            detail_needs_cue: bool = False) -> CaptureResult:
+    """Handle one shopper message for need capture; never raises on bad input or a down DB.
+
+    The keyword options are for captures made away from the chat (``follow.py``): ``ask=False``
+    never asks a question (nobody would read it) and always matches; ``seq_base`` numbers new
+    needs ``seq_base + index`` instead of ``turn * 100 + index``; ``open_as_of`` reads the open
+    need as it stood at that time; ``detail_needs_cue`` keeps a detail without a product ("in
+    size 14") only when the message has a need cue ("shame you don't have it in size 14").
+    """
     extractor = extractor or default_extractor()
     outbox = outbox or Outbox()
     now = now or datetime.utcnow()
@@ -281,11 +293,13 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
     except SQLAlchemyError:
         db_up = False
     needs = [_need_dict(n) for n in extractor.extract(text)]
+    if detail_needs_cue and not any(n.get("product") for n in needs) and not has_need_cue(text):
+        needs = []
     if not needs:
         return CaptureResult(kind="none", need=previous_need)
     if previous_need is None and db_up:
         try:
-            previous_need = _open_need(engine, conversation_id)
+            previous_need = _open_need(engine, conversation_id, open_as_of)
         except SQLAlchemyError:
             db_up = False
     key = message_key(conversation_id, turn, text)
@@ -296,12 +310,12 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
                                              _same_need(previous_need, new)):
             states.append((previous_need["_seq"], merge(previous_need, new)))
         elif new.get("product"):
-            states.append((turn * 100 + index, new))
+            states.append(((turn * 100 if seq_base is None else seq_base) + index, new))
             asked = [] if index == 0 else asked
     if not states:  # a detail with no need open to attach it to
         return CaptureResult(kind="none", need=previous_need)
     seq, primary = states[0]
-    question = _needs_question(primary, asked)
+    question = _needs_question(primary, asked) if ask else None
     result = CaptureResult(kind="question", question=question) if question else None
     logged, queued = [], False
     for index, (need_seq, state) in enumerate(states):

@@ -331,3 +331,16 @@ class Need(Base):
     propensity_model_version = Column(String(40))
     # When the shopper asked to be told once a fitting product is in stock (null: not asked).
     back_in_stock_requested_at = Column(DateTime)
+
+
+class NeedFollowCheckpoint(Base):
+    """How far ``python -m bot needs follow`` read a Rasa tracker store's ``events`` table.
+
+    ``source`` names the followed store (its URL without credentials); ``last_event_id`` is the
+    id of the last event processed, so a restart neither skips nor re-logs a message.
+    """
+
+    __tablename__ = "need_follow_checkpoints"
+    source = Column(String(255), primary_key=True)
+    last_event_id = Column(Integer, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
