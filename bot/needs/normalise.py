@@ -39,9 +39,22 @@ def _lemmas() -> frozenset[str]:
     return frozenset(v for v in _lemma_table().values() if isinstance(v, str))
 
 
+# words shoppers use that the lemma table lacks (function words are spaCy's stop words)
+_EVERYDAY_WORDS = frozenset({"hiya", "heya", "thanx", "thanks", "cheers", "pls", "plz", "please",
+                             "ideally", "preferably", "asap", "tho", "gonna", "wanna", "gotta",
+                             "okay", "hello", "morning", "evening", "below", "above", "under",
+                             "within", "between", "around", "upwards", "cheaper", "pricier",
+                             "skool", "skewl", "innit", "soz", "lol", "tbh", "thx", "ty",
+                             "pressie", "pressies", "prezzie", "prezzies", "bday", "xmas"})
+
+
 def is_known_word(word: str) -> bool:
-    """An English word form (from the lemma table) or one of our product words."""
-    return word in _lemma_table() or word in _lemmas() or word in load_vocab().product_words()
+    """An English word form (lemma table, stop words) or one of our product words: typo
+    correction leaves these alone ("below" is not a misspelt "blow")."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return word in _lemma_table() or word in _lemmas() or word in STOP_WORDS \
+        or word in _EVERYDAY_WORDS or word in load_vocab().product_words()
 
 
 def squash(text: str) -> str:
@@ -95,27 +108,79 @@ def _product_forms() -> dict[str, str]:
     return forms
 
 
-@lru_cache(maxsize=4096)
-def correct_word(word: str) -> str:
-    """A misspelt product word corrected against our product vocabulary ("jaket" -> "jacket").
+@lru_cache(maxsize=1)
+def _describing_forms() -> dict[str, str]:
+    """Single words of materials, colours and attributes -> the word they stand for."""
+    vocab = load_vocab()
+    forms: dict[str, str] = {}
+    for table in (vocab.colours, vocab.attributes, {m: m for m in vocab.materials}):
+        for said, value in table.items():
+            if said.isalpha() and len(said) >= 5:
+                forms.setdefault(said, said if value == said or " " in value else value)
+    return forms
 
-    Only unknown words of 4+ letters are touched, and only when one closest known product word
-    exists (ties are left alone), so ordinary words are never "corrected" into products.
-    """
+
+def closest_form(word: str, forms: dict[str, str],
+                 prefer: frozenset[str] = frozenset()) -> tuple[int, str | None]:
+    """(edit distance, the word ``forms`` maps the closest entry to); None when the word is
+    known, too short, or its closest entries stand for different words."""
     if len(word) < 5 or not word.isalpha() or is_known_word(word):
-        return word
+        return 0, None
     limit = 1 if len(word) < 7 else 2
     best: dict[int, set[str]] = {}
-    for form in _product_forms():
+    for form, value in forms.items():
         if form[0] != word[0] and len(word) < 7:
             continue
         distance = edit_distance(word, form, limit)
         if distance <= limit:
-            best.setdefault(distance, set()).add(form)
+            best.setdefault(distance, set()).add(value)
     if not best:
+        return limit + 1, None
+    nearest = min(best)
+    tied = best[nearest]
+    if len(tied) > 1 and prefer:
+        tied = tied & prefer or tied  # "jumpr": the product "jumper", not "jump" of "jump leads"
+    return (nearest, next(iter(tied))) if len(tied) == 1 else (nearest, None)
+
+
+@lru_cache(maxsize=1)
+def _product_head_forms() -> frozenset[str]:
+    """Product forms that end a product phrase ("jumper", "boots"), preferred in a tie."""
+    vocab = load_vocab()
+    heads = {p.replace("-", " ").split()[-1] for p in list(vocab.product_types)
+             + list(vocab.word_category) if p.strip()}
+    return frozenset(f for f in _product_forms() if f in heads or f.rstrip("s") in heads
+                     or f[:-2] in heads)
+
+
+@lru_cache(maxsize=4096)
+def correct_word(word: str) -> str:
+    """A misspelt product word corrected against our product vocabulary ("jaket" -> "jacket").
+
+    Only unknown words of 5+ letters are touched, only when one closest known product word
+    exists (ties are left alone), and not when a colour, material or attribute word is as
+    close ("cordles" is "cordless", not "candles"), so ordinary words are never "corrected"
+    into products.
+    """
+    distance, product = closest_form(word, _product_forms(), _product_head_forms())
+    if product is None:
         return word
-    closest = best[min(best)]
-    return next(iter(closest)) if len(closest) == 1 else word
+    other, exact = closest_form(word, _describing_forms())
+    if other == 0 and exact is not None:
+        return word  # "bagless" is an attribute word, not a misspelt "bangle"
+    return product if distance < other else word
+
+
+@lru_cache(maxsize=4096)
+def correct_describing_word(word: str) -> str:
+    """A misspelt material, colour or attribute word ("lether", "wireles", "cordles")."""
+    distance, fixed = closest_form(word, _describing_forms())
+    if fixed is None:
+        return word
+    other, exact = closest_form(word, _product_forms())
+    if other == 0 and exact is not None:
+        return word
+    return fixed if distance < other else word
 
 
 def product_form(text: str, *, correct: bool = True) -> str:
@@ -123,7 +188,8 @@ def product_form(text: str, *, correct: bool = True) -> str:
     vocab = load_vocab()
     words = strip_determiners(text.lower().replace("’", "'").split())
     if correct:
-        words = [correct_word(w) for w in words]
+        words = [correct_word(w) if correct_word(w) != w else correct_describing_word(w)
+                 for w in words]
     if not words:
         return ""
     words[-1] = singular(words[-1], vocab)

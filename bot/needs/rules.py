@@ -98,6 +98,13 @@ def _clean(number: float) -> float | int:
     return int(number) if float(number).is_integer() else round(number, 2)
 
 
+# "it can't be over £250", "I don't want to spend more than 50": a ceiling, not a floor
+_NEGATED_BEFORE = re.compile(
+    r"(?:can't|cant|cannot|can not|mustn't|shouldn't|won't|wont|don't|dont|not|never|no)\s+"
+    r"(?:be\s+|go\s+|spend\s+|pay\s+|want to spend\s+|want to pay\s+|wanna spend\s+|"
+    r"going to spend\s+|looking to spend\s+|able to spend\s+)?(?:anything\s+)?$", re.I)
+
+
 def find_prices(text: str) -> list[Mention]:
     """Price constraints: price_min / price_max mentions (and currency when stated)."""
     mentions: list[Mention] = []
@@ -117,6 +124,8 @@ def find_prices(text: str) -> list[Mention]:
             if kind == "max" and match.group("cue").lower().startswith(("cheaper", "less", "lower")) and \
                     re.search(r"\b(?:no|not)\s*$", before):
                 continue  # "no cheaper than £100" is a floor
+            ceiling = kind == "min" and match.group("cue").lower() in ("over", "above", "more than") \
+                and _NEGATED_BEFORE.search(text[max(0, start - 40):start])
             if kind == "range":
                 low, high = _value(match, "a"), _value(match, "b")
                 currency = _currency(match, "b") or _currency(match, "a")
@@ -139,7 +148,7 @@ def find_prices(text: str) -> list[Mention]:
                     continue
                 if match.group("aword") and not currency and kind != "max":
                     continue
-                field = "price_min" if kind in ("min", "minpost") else "price_max"
+                field = "price_min" if kind in ("min", "minpost") and not ceiling else "price_max"
                 mentions.append(Mention(start, end, field, _clean(amount)))
             if currency:
                 mentions.append(Mention(start, end, "currency", currency))
@@ -195,7 +204,7 @@ def find_numbers(text: str) -> list[Mention]:
 _SIZE_TOKEN = (r"(?:uk|eu|us)?\s?(?:\d{1,2}(?:\.5)?(?:\s?-\s?\d{1,2}(?:\.5)?)?(?![\d.])[a-h]{0,2}"
                r"|xxs|xs|xxl|xxxl|3xl|xl|s|m|l|small|medium|large|petite|tall|plus)\b")
 _SIZE_RES = [
-    re.compile(r"\b(?:sizes|size|sz)\s*:?\s*(?P<v>" + _SIZE_TOKEN + r")"
+    re.compile(r"\b(?:sizes|size|sz)\b\s*:?\s*(?P<v>" + _SIZE_TOKEN + r")"
                r"(?:\s*(?:and|or|,|/|&)\s*(?:size\s*)?(?P<v2>" + _SIZE_TOKEN + r"))?", re.I),
     re.compile(r"\b(?P<v>(?:uk|eu)\s?\d{1,2}(?:\.5)?)\b(?!\s?plug)", re.I),
     re.compile(r"\b(?P<v>xxs|xs|xxl|xxxl|3xl|xl|extra large|extra small)\b", re.I),
@@ -208,13 +217,51 @@ _SIZE_RES = [
     re.compile(r"\b(?P<v>petite|plus size|one size)\b", re.I),
     re.compile(r"\b(?P<v>tall)\s(?=sizes?\b)", re.I),
     re.compile(r"\bin\s(?P<v>tall)\b", re.I),
-    re.compile(r"\b(?P<v>medium|large|small)\b(?!\s?(?:enough|size|double))", re.I),
-    re.compile(r"\b(?P<v>\d{2})\s?(?:waist|regular|long|short)\b", re.I),
+    re.compile(r"(?<!too )(?<!too\s\s)\b(?P<v>medium|large|small)\b(?!\s?(?:enough|size|double))",
+               re.I),
+    # "tall jeans", "petite dresses": a fit said before the garment
+    re.compile(r"\b(?P<v>tall|petite)\s(?=(?:[a-z]+\s)?(?:jeans|trousers|leggings|dress(?:es)?|"
+               r"coats?|jackets?|jumpsuits?|chinos|joggers|suits?|shirts?|skirts?)\b)", re.I),
+    re.compile(r"\bchest\s(?P<v>\d{2})\b", re.I),
+    # reading glasses strength ("+1.5", "+2.0")
+    re.compile(r"(?<![\w£$€])(?P<v>\+\d(?:\.\d{1,2})?)(?![\d£$€])"),
+    # bra sizes: band and cup ("34D", "32 DD")
+    re.compile(r"\b(?P<v>(?:28|30|32|34|36|38|40|42|44|46)\s?(?:AA|A|B|C|DD|D|E|FF|F|GG|G|H))\b"),
+    re.compile(r"\b(?P<v>\d{2})\s?(?:waist|regular|long|short|leg|inside leg)\b", re.I),
     re.compile(r"\b(?P<v>\d{2,3}\s?x\s?\d{2,3})\b", re.I),
     re.compile(r"\b(?P<v>\d{2,3}\s?cm)\s(?=wide|long|drop)", re.I),
 ]
 _LETTER_RE = re.compile(r"(?:(?:(?<=\bin )|(?<=\ba )|(?<=, )|(?<=\bsize ))(?P<v>[SML])\b(?!&|')"
                         r"|(?<=\s)(?P<v2>[SML])(?=\s*(?:$|[?.!,])))")
+
+
+_BARE_SIZE_WORDS = {"small", "medium", "large"}
+_NEXT_WORD_RE = re.compile(r"\s+([a-z]+)", re.I)
+_SIZE_FOLLOWERS = {"size", "sizes", "one", "ones", "please", "pls", "plz", "if", "or", "and",
+                   "in", "for", "with", "is", "would", "will", "should", "thanks", "ideally",
+                   "preferably", "fit", "fitting", "but", "as", "too", "then", "x", "pack", "pair"}
+
+
+@lru_cache(maxsize=1)
+def _product_nouns() -> frozenset[str]:
+    vocab = load_vocab()
+    words = set()
+    for phrase in list(vocab.product_types) + list(vocab.word_category):
+        last = phrase.split()[-1]
+        words.update({last, last + "s", last + "es"})
+    return frozenset(words)
+
+
+def _describes_other_thing(text: str, end: int) -> bool:
+    """"a small hallway", "a large family": the size word describes something not sold."""
+    following = _NEXT_WORD_RE.match(text, end)
+    if following is None:
+        return False
+    word = following.group(1).lower()
+    vocab = load_vocab()
+    return word not in _SIZE_FOLLOWERS and word not in _product_nouns() and \
+        word not in vocab.colours and word not in vocab.attributes and \
+        word not in vocab.recipients
 
 
 def find_sizes(text: str) -> list[Mention]:
@@ -226,6 +273,9 @@ def find_sizes(text: str) -> list[Mention]:
                 if group not in pattern.groupindex or not match.group(group):
                     continue
                 start, end = match.span(group)
+                if match.group(group).lower() in _BARE_SIZE_WORDS and \
+                        _describes_other_thing(text, end):
+                    continue
                 if any(start < e and s < end for s, e in taken):
                     continue
                 taken.append((start, end))
@@ -305,14 +355,19 @@ _WORD_SPAN_RE = re.compile(r"[^\s\-–—,!?;:()\"/\[\]]+")
 _INDEXES: dict[int, tuple[dict[str, str], int]] = {}
 
 
-def _index(table: dict[str, str]) -> tuple[dict[str, str], int]:
-    """Phrase lookup for ``table`` keyed by squashed form (tables live as long as the process)."""
+def _index(table: dict[str, str]) -> tuple[dict[str, str], dict[str, int]]:
+    """Phrase lookup for ``table`` keyed by squashed form, and for each first word the longest
+    phrase it starts (tables live as long as the process)."""
     cached = _INDEXES.get(id(table))
     if cached is None or cached[0] is None:
         index: dict[str, str] = {}
         for said, value in table.items():
             index.setdefault(normalise.squash(said.replace("’", "'")), value)
-        cached = (index, max((k.count(" ") + 1 for k in index), default=1))
+        starts: dict[str, int] = {}
+        for key in index:
+            parts = key.split(" ")
+            starts[parts[0]] = max(starts.get(parts[0], 0), len(parts))
+        cached = (index, starts)
         _INDEXES[id(table)] = cached
     return cached
 
@@ -331,14 +386,20 @@ def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
 
 def _find_phrases(text: str, table: dict[str, str], field: str,
                   words: list[tuple[str, int, int]] | None = None) -> list[Mention]:
-    """Leftmost-longest, non-overlapping matches of the table's phrases (n-gram lookups)."""
-    index, longest = _index(table)
+    """Leftmost-longest, non-overlapping matches of the table's phrases (n-gram lookups, tried
+    only from words that start a phrase)."""
+    index, starts = _index(table)
     words = words_with_offsets(text) if words is None else words
+    said = [w for w, _, _ in words]
     found = []
     i = 0
-    while i < len(words):
-        for n in range(min(longest, len(words) - i), 0, -1):
-            key = " ".join(w for w, _, _ in words[i:i + n])
+    while i < len(said):
+        first = said[i]
+        limit = starts.get(first, 0)
+        if first.endswith("'s"):
+            limit = max(limit, starts.get(first[:-2], 0))
+        for n in range(min(limit, len(said) - i), 0, -1):
+            key = " ".join(said[i:i + n])
             if key not in index and key.endswith("'s") and key[:-2] in index:
                 key = key[:-2]  # "grandma's" -> "grandma"
             if key in index:
@@ -359,7 +420,8 @@ def _tables() -> dict[str, dict[str, str]]:
     brands = {k: k for k in vocab.brands if k not in vocab.ambiguous_brands}
     return {"colour": vocab.colours, "attributes": attributes, "brand": brands,
             "brand_cased": {k: k for k in vocab.ambiguous_brands},
-            "recipient": {k: v for k, v in vocab.recipients.items() if len(k) > 2},
+            "recipient": {k: v for k, v in vocab.recipients.items()
+                          if len(k) > 2 or (len(k) == 2 and k != "me")},
             "occasion": vocab.occasions}
 
 
@@ -378,6 +440,7 @@ def find_vocabulary(text: str) -> list[Mention]:
                     mentions.append(mention)
             continue
         mentions.extend(_find_phrases(text, table, field, words))
+    mentions.extend(_misspelt_descriptions(text, words, mentions))
     # a longer phrase of another field wins ("light blue" colour over "light" attribute)
     mentions.sort(key=lambda m: (m.start, -(m.end - m.start)))
     kept: list[Mention] = []
@@ -387,6 +450,28 @@ def find_vocabulary(text: str) -> list[Mention]:
             continue
         kept.append(mention)
     return kept
+
+
+def _misspelt_descriptions(text: str, words, found: list[Mention]) -> list[Mention]:
+    """Unknown words one or two edits from a colour, material or attribute ("wireles")."""
+    vocab = load_vocab()
+    tables = _tables()
+    extra = []
+    for word, start, end in words:
+        if len(word) < 5 or any(m.start <= start < m.end for m in found):
+            continue
+        if text[start:start + 1].isupper() and text[:start].rstrip()[-1:] not in ("", ".", "!", "?"):
+            continue  # a name ("Corby"), not a misspelt word
+        fixed = normalise.correct_describing_word(word)
+        if fixed == word:
+            continue
+        if fixed in tables["colour"]:
+            extra.append(Mention(start, end, "colour", tables["colour"][fixed]))
+        elif fixed in tables["attributes"]:
+            extra.append(Mention(start, end, "attributes", tables["attributes"][fixed]))
+        elif fixed in vocab.materials:
+            extra.append(Mention(start, end, "attributes", fixed))
+    return extra
 
 
 _BRAND_AFTER_RE = re.compile(r"\b(?:from|by|made by|brand)\s+(?P<v>[A-Z][\w&'-]+(?:\s(?:&\s)?[A-Z][\w'-]+)?)")
@@ -415,6 +500,134 @@ def find_birthday_phrases(text: str) -> list[Mention]:
             if not re.search(r"\b(?:it|this|that|order|parcel|price)\s*$", text[:m.start()], re.I)]
 
 
+_ONES_RE = re.compile(r"\b(?P<v>[a-z]{3,}|aaa?)(?:-themed)?\s+ones\b", re.I)
+# words before "ones" that pick rather than describe ("the other ones", "cheaper ones")
+_NOT_ONES_ATTRIBUTE = {"other", "new", "old", "little", "similar", "different", "same", "nice",
+                       "good", "decent", "best", "better", "right", "wrong", "cute", "pretty",
+                       "these", "those", "which", "any", "some", "the", "cheap", "cheaper",
+                       "cheapest", "expensive", "pricey", "big", "bigger", "small", "smaller",
+                       "large", "larger", "older", "younger", "grown", "young", "loved", "last",
+                       "first", "few", "many", "most", "more", "less", "great", "lovely",
+                       "proper", "fancy", "plain", "normal", "regular", "basic", "usual",
+                       "ones", "real", "actual", "both", "all", "two", "three", "four"}
+
+
+def find_described_ones(text: str) -> list[Mention]:
+    """"dinosaur ones", "unicorn-themed ones": what the wanted kind of thing looks like."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    vocab = load_vocab()
+    found = []
+    for match in _ONES_RE.finditer(text):
+        word = match.group("v").lower()
+        if word in STOP_WORDS or word in _NOT_ONES_ATTRIBUTE or word in vocab.colours \
+                or word in vocab.attributes or word in NUMBER_WORDS or word in vocab.recipients:
+            continue
+        found.append(Mention(match.start("v"), match.end("v"), "attributes", word))
+    return found
+
+
+# a device the product must fit ("a case for an iPhone 15", "a charger for my Galaxy S23")
+_DEVICE_RE = re.compile(
+    r"\b(?:for|fits?|fitting|compatible with|works with|that works with|pairs with)\s+"
+    r"(?:an?\s+|my\s+|the\s+|his\s+|her\s+)?"
+    r"(?P<v>(?:iphone|ipad(?:\s(?:pro|air|mini))?|galaxy|samsung galaxy|samsung|pixel|"
+    r"google pixel|macbook(?:\s(?:air|pro))?|kindle|ps[45]|playstation\s?[45]|"
+    r"xbox(?:\sone|\sseries\s[xs])?|nintendo switch|switch|apple watch|airpods)"
+    r"(?:\s?(?:\d{1,2}|[a-z]\d{1,2}|se|xr|xs|x)\b)?(?:\s(?:pro|plus|max|mini|ultra|fe|lite))*)",
+    re.I)
+
+
+_SHOPPING_FOR = re.compile(r"\b(?:looking|lookin|searching|hunting|shopping|out)\s*$", re.I)
+
+
+def find_compatibility(text: str) -> list[Mention]:
+    """Field ``compat``: an attribute of the product it is said with, and never a product."""
+    return [Mention(m.start("v"), m.end("v"), "compat", " ".join(m.group("v").lower().split()))
+            for m in _DEVICE_RE.finditer(text) if not _SHOPPING_FOR.search(text[:m.start()])]
+
+
+_TOG_RE = re.compile(r"\b(?P<v>\d{1,2}(?:\.\d)?\s?-?tog)\b", re.I)
+
+
+def find_tog(text: str) -> list[Mention]:
+    """Duvet and sleeping-bag warmth ("10.5 tog", "2.5 tog")."""
+    return [Mention(m.start("v"), m.end("v"), "attributes",
+                    re.sub(r"\s?-?tog$", " tog", m.group("v").lower())) for m in _TOG_RE.finditer(text)]
+
+
+_MEASURE_RE = re.compile(
+    r"\b(?P<v>\d+(?:\.\d+)?\s?(?:litres?|liters?|ltr|l|ml|kg|mah|w|watts?|gb|tb|hz|denier|"
+    r"seater|inch|\"|cm|mm|m|metres?|meters?|ft|foot|feet|lumens?|lm|psi|rpm|bar|v|volts?|"
+    r"tog)|\d{1,2}\s?-?inch\b)(?![\w-])",
+    re.I)
+
+
+def find_measures(text: str, taken: list[Mention]) -> list[Mention]:
+    """Capacity, weight, power, screen and length figures ("6 litre", "5kg", "144hz", "40
+    denier", "30m"): attributes as said, unless a price, size or count already holds them."""
+    found = []
+    for match in _MEASURE_RE.finditer(text):
+        start, end = match.span("v")
+        if any(m.start < end and start < m.end for m in taken
+               if m.field in ("price_min", "price_max", "size", "quantity", "attributes")):
+            continue
+        said = " ".join(match.group("v").lower().split())
+        if re.search(r"\d(?:in|\"|ft|foot|feet|m)$", said.replace(" ", "")) and \
+                re.search(r"\b(?:i'm|im|i am|he's|she's|he is|she is|tall|height)\s*$",
+                          text[:start], re.I):
+            continue  # "I'm 6ft 4": the shopper's height
+        found.append(Mention(start, end, "attributes", said))
+    return found
+
+
+_ORDINAL_BIRTHDAY_RE = re.compile(
+    r"(?:'s|’s|\bhis|\bher|\bmy|\btheir|\bour|\bthe)\s+(?P<v>\d{1,3}(?:st|nd|rd|th))\b"
+    r"(?!\s+(?:of\b|floor|time|place|anniversary|wedding|year|edition|century|gen))", re.I)
+
+
+def find_ordinal_birthdays(text: str) -> list[Mention]:
+    """"my husband's 40th", "her 18th": a birthday."""
+    return [Mention(m.start("v"), m.end("v"), "occasion", "birthday")
+            for m in _ORDINAL_BIRTHDAY_RE.finditer(text)]
+
+
+_SCENTED_RE = re.compile(r"\b(?P<v>[a-z]{3,}[ -]scented)\b", re.I)
+
+
+def find_scents(text: str) -> list[Mention]:
+    """"vanilla scented", "lavender-scented": the scent is the attribute."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return [Mention(m.start("v"), m.end("v"), "attributes",
+                    m.group("v").lower().replace("-", " "))
+            for m in _SCENTED_RE.finditer(text)
+            if m.group("v").lower().split()[0].split("-")[0] not in STOP_WORDS]
+
+
+_AGED_RECIPIENT_RE = re.compile(
+    r"\b(?P<v>\d{1,2}[ -]?(?:year|yr)s?[ -]?old(?:[ -](?:boy|girl|son|daughter)s?)?)\b", re.I)
+
+
+def find_aged_recipients(text: str) -> list[Mention]:
+    """"a 5 year old girl", "my 10-year-old": who it is for (a trigger word is still needed)."""
+    found = []
+    for match in _AGED_RECIPIENT_RE.finditer(text):
+        said = match.group("v").lower().replace("-", " ")
+        value = "girl" if "girl" in said or "daughter" in said else \
+            "boy" if "boy" in said or "son" in said else "child"
+        found.append(Mention(match.start("v"), match.end("v"), "recipient", value))
+    return found
+
+
 def find_all(text: str, today: date | None = None) -> list[Mention]:
-    return (find_prices(text) + find_quantities(text) + find_sizes(text) + find_dates(text, today)
-            + find_vocabulary(text) + find_brand_phrases(text) + find_birthday_phrases(text))
+    found = (find_prices(text) + find_quantities(text) + find_sizes(text)
+             + find_dates(text, today) + find_vocabulary(text) + find_brand_phrases(text)
+             + find_birthday_phrases(text) + find_described_ones(text)
+             + find_compatibility(text) + find_tog(text) + find_ordinal_birthdays(text)
+             + find_scents(text) + find_aged_recipients(text))
+    found += find_measures(text, found)
+    # within a field, a longer phrase wins ("vanilla scented" over "scented")
+    return [m for m in found if m.field in ("price_min", "price_max", "currency", "needed_by")
+            or not any(o is not m and o.field == m.field and o.start <= m.start and m.end <= o.end
+                       and (o.end - o.start) > (m.end - m.start) for o in found)]

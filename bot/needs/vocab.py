@@ -45,7 +45,8 @@ def load_vocab(path: Path = VOCAB_PATH) -> NeedVocab:
     colours = {c.lower(): c.lower() for c in taxonomy.colours}
     colours.update({c: c for c in raw["extra_colours"]})
     colours.update({k.lower(): v.lower() for k, v in raw["colour_synonyms"].items()})
-    attributes = {m.lower(): m.lower() for m in taxonomy.materials}
+    extra_materials = [str(m).lower() for m in raw.get("extra_materials") or []]
+    attributes = {m.lower(): m.lower() for m in list(taxonomy.materials) + extra_materials}
     for cat in taxonomy.categories:
         attributes.update({f.lower(): f.lower() for f in cat.features})
     attributes.update({str(k).lower(): str(v).lower() for k, v in raw["attribute_synonyms"].items()})
@@ -76,7 +77,8 @@ def load_vocab(path: Path = VOCAB_PATH) -> NeedVocab:
         taxonomy=taxonomy,
         colours=colours,
         materials=frozenset(m.lower() for m in taxonomy.materials) | {"merino", "velvet",
-                                                                       "sheepskin", "bamboo"},
+                                                                       "sheepskin", "bamboo"}
+        | frozenset(extra_materials),
         attributes=attributes,
         recipients=recipients,
         occasions=occasions,

@@ -51,8 +51,9 @@ def test_turning_an_age_is_a_birthday():
 
 
 def test_normal_forms_keep_new_in_occasions():
-    assert normalise.occasion_form("new home") == "new home"
-    assert normalise.occasion_form("housewarming") == "new home"
+    assert normalise.occasion_form("new job") == "new job"
+    assert normalise.occasion_form("new baby") == "new baby"
+    assert normalise.occasion_form("housewarming gift") == "housewarming"
     assert normalise.recipient_form("bro") == "brother"
     assert normalise.recipient_form("kid") == "child"
 
