@@ -330,11 +330,29 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _not_heads() -> frozenset[str]:
+    """Words that cannot end an NER product phrase."""
+    vocab = load_vocab()
+    return frozenset(set(vocab.colours) | set(vocab.attributes) | set(vocab.recipients)
+                     | set(vocab.occasions) | _NOT_PRODUCT_HEADS)
+
+
+@lru_cache(maxsize=1)
+def _not_phrase_heads() -> frozenset[str]:
+    """Words that cannot end a product phrase found after a need cue or opening a message."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    vocab = load_vocab()
+    return frozenset(set(vocab.colours) | set(vocab.recipients) | set(vocab.occasions)
+                     | _NOT_PRODUCT_HEADS | set(STOP_WORDS))
+
+
+@lru_cache(maxsize=1)
 def _materials_longest_first() -> tuple[str, ...]:
     return tuple(sorted(load_vocab().materials, key=len, reverse=True))
 
 
-def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
+def _product_spans(doc, vocab: NeedVocab, text: str | None = None) -> list[tuple[int, int]]:
     """Product phrases: the NER's spans reconciled with vocabulary matches.
 
     A vocabulary match inside or across an NER span fixes where the phrase ends (the model
@@ -343,7 +361,7 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
     are added. A product inside a material ("iron" in "cast iron") is not a product.
     """
     mentions = doc._.need_mentions or []
-    text = doc.text  # doc.text joins the tokens on every access
+    text = doc.text if text is None else text  # doc.text joins the tokens on every access
     materials = [(m.start, m.end) for m in mentions
                  if m.field == "attributes" and m.value in vocab.materials]
     # a product word inside a longer description is not a product ("iron" in "cast iron",
@@ -357,8 +375,7 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
                          for s, e in wider)
              and not any(s <= m.start and m.end <= e for s, e in covering)]
     counts = [(m.start, m.end) for m in mentions if m.field == "quantity"]
-    not_heads = set(vocab.colours) | set(vocab.attributes) | set(vocab.recipients) \
-        | set(vocab.occasions) | _NOT_PRODUCT_HEADS
+    not_heads = _not_heads()
     brands = [(m.start, m.end) for m in mentions if m.field == "brand"]
     doc_ents = list(doc.ents)  # each doc.ents access builds new spans
     brands += [(e.start_char, e.end_char) for e in doc_ents if e.label_ == "BRAND"
@@ -385,15 +402,15 @@ def _product_spans(doc, vocab: NeedVocab) -> list[tuple[int, int]]:
         elif ent[-1].lower_ not in not_heads and normalise.singular(ent[-1].lower_, vocab) \
                 not in not_heads and not ent[-1].is_stop and not ent[-1].like_num \
                 and ent[-1].is_alpha and _plausible_new_product(ent, vocab, text):
-            spans.append(span)
+            spans.append(_run_on(text, span, mentions))
     for k in known:
         if not any(_overlap(k, s) for s in spans):
             spans.append(k)
-    spans += [c for c in _cue_products(doc, mentions, vocab)
+    spans += [c for c in _cue_products(doc, mentions, vocab, text)
               if not any(_overlap(c, s) for s in spans)]
     spans = _compounds(text, sorted(set(spans)), mentions)
     if not spans:
-        spans = _leading_phrase(doc, mentions, vocab)
+        spans = _leading_phrase(doc, mentions, vocab, text)
     # "a microwave with a grill", "a desk with drawers": a feature of the product before it;
     # "a throw for the sofa": where it goes
     spans = [s for s in spans if not ((_WITH_BEFORE.search(text[:s[0]])
@@ -488,6 +505,20 @@ def _product_heads() -> frozenset[str]:
                      for p in list(vocab.product_types) + list(vocab.word_category) if p.strip())
 
 
+def _run_on(text: str, span: tuple[int, int], mentions) -> tuple[int, int]:
+    """An NER product cut short before its head noun ("hamster" of "hamster tunnel please")."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    following = re.match(r" ([a-z]+)\b", text[span[1]:])
+    if following is None:
+        return span
+    word = following.group(1)
+    if word in _PHRASE_STOP or word in STOP_WORDS or word in _NOT_PRODUCT_HEADS or \
+            word.endswith("ly") or any(m.start <= span[1] + 1 < m.end for m in mentions):
+        return span
+    return span[0], span[1] + following.end()
+
+
 def _plausible_new_product(ent, vocab: NeedVocab, text: str) -> bool:
     """An NER product with no vocabulary match: believe it when one of its words is a product
     word we know ("birthday cake tin"), or it is named where shoppers name what they want;
@@ -521,17 +552,15 @@ _PHRASE_STOP = {"for", "with", "in", "that", "that's", "thats", "which", "who", 
                 "here", "this", "these", "those", "one", "ones", "of", "no", "not", "x", "etc"}
 
 
-def _cue_products(doc, mentions, vocab: NeedVocab) -> list[tuple[int, int]]:
+def _cue_products(doc, mentions, vocab: NeedVocab, text: str) -> list[tuple[int, int]]:
     """Product phrases nothing else found: the words right after a need phrase ("do you sell
     [fish food]?", "I'm after a [chess set]"), up to a preposition, a detail or punctuation.
     The head must look like a thing (not a describing, service or function word)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    text = doc.text
     details = [(m.start, m.end) for m in mentions
                if m.field not in ("product", "attributes")]
-    not_heads = set(vocab.colours) | set(vocab.recipients) | set(vocab.occasions) \
-        | _NOT_PRODUCT_HEADS | set(STOP_WORDS)
+    not_heads = _not_phrase_heads()
     found = []
     for cue in _CUE_BEFORE_PRODUCT.finditer(text):
         words = []
@@ -566,13 +595,12 @@ def _trim_phrase(words: list, not_heads: set, vocab: NeedVocab) -> None:
         return
 
 
-def _leading_phrase(doc, mentions, vocab: NeedVocab) -> list[tuple[int, int]]:
+def _leading_phrase(doc, mentions, vocab: NeedVocab, text: str) -> list[tuple[int, int]]:
     """A terse message that opens with the thing ("enamel pie dish please", "hamster wheel
     that's silent", "pizza oven for the garden, under £400"): its first words, when the
     message also gives a detail or a "please"."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    text = doc.text
     if len(doc) > 12:
         return []
     signals = [m for m in mentions if m.field in ("price_min", "price_max", "size", "colour",
@@ -580,8 +608,7 @@ def _leading_phrase(doc, mentions, vocab: NeedVocab) -> list[tuple[int, int]]:
     if not signals and not re.search(r"\b(?:please|pls|plz)\b", text, re.I):
         return []
     details = [(m.start, m.end) for m in mentions if m.field not in ("product", "attributes")]
-    not_heads = set(vocab.colours) | set(vocab.recipients) | set(vocab.occasions) \
-        | _NOT_PRODUCT_HEADS | set(STOP_WORDS)
+    not_heads = _not_phrase_heads()
     words = []
     for match in re.finditer(r"[A-Za-z][A-Za-z'-]*|[^\sA-Za-z]", text):
         word = match.group(0).lower()
@@ -698,7 +725,7 @@ class NeedExtractor:
         if self.today is not None:
             mentions = [m for m in mentions if m.field != "needed_by"] + rules.find_dates(
                 text, self.today)
-        products = _product_spans(doc, vocab)
+        products = _product_spans(doc, vocab, text)
         ents = [e for e in doc.ents if e.label_ != "PRODUCT"]
         lowered = text.lower()
         order_talk = bool(_order_talk_re(vocab.no_need_cues).search(lowered))
@@ -739,6 +766,12 @@ class NeedExtractor:
             products = []  # "hmm", "test", "Warranty": one unknown word is not a product
         constraints = [m for m in mentions if m.field in ("price_max", "price_min", "size",
                                                            "colour", "attributes", "brand")]
+        if products and not strong and not constraints and len(doc) > 4 and not any(
+                m.field in ("quantity", "occasion", "recipient", "compat") for m in mentions) \
+                and not _opens_message(doc, products[0][0]) and not text.rstrip().endswith("?"):
+            # a thing mentioned in passing, with no wish and no detail ("I'm sat at the table",
+            # "'; DROP TABLE needs; --"), is not a need; a terse request opens with the thing
+            return []
         if not products:
             # a detail without a product ("in blue please", "under 100"): a partial need that a
             # conversation merges into its open need; or a gift with no product named yet
@@ -892,6 +925,17 @@ _ATTRIBUTE_JUNK = {"poss", "possible", "ideally", "preferably", "nothing", "need
                    "something", "anything", "please", "pls", "maybe", "over", "under", "max",
                    "more", "less", "than", "ones", "one", "too", "very", "really", "quite",
                    "decent", "nice", "good", "lovely", "great", "proper"}
+
+
+_OPENING_WORDS = {"a", "an", "some", "the", "any", "new", "hi", "hello", "hey", "hiya", "yo",
+                  "morning", "afternoon", "evening", "please", "pls", "ok", "okay", "so", "and",
+                  "also", "oh", "um", "erm", "right"}
+
+
+def _opens_message(doc, start: int) -> bool:
+    """Only greetings, determiners and describing words come before the product phrase."""
+    return all(t.lower_ in _OPENING_WORDS or t.lower_ in _LEADING_ADJECTIVES
+               for t in doc if t.idx < start and not t.is_punct)
 
 
 def _sentence_at(text: str, position: int) -> str:

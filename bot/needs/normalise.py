@@ -54,7 +54,12 @@ def is_known_word(word: str) -> bool:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return word in _lemma_table() or word in _lemmas() or word in STOP_WORDS \
-        or word in _EVERYDAY_WORDS or word in load_vocab().product_words()
+        or word in _EVERYDAY_WORDS or word in _product_word_set()
+
+
+@lru_cache(maxsize=1)
+def _product_word_set() -> frozenset[str]:
+    return load_vocab().product_words()
 
 
 def squash(text: str) -> str:

@@ -105,6 +105,9 @@ _NEGATED_BEFORE = re.compile(
     r"going to spend\s+|looking to spend\s+|able to spend\s+)?(?:anything\s+)?$", re.I)
 
 
+_MAY_HAVE_AMOUNT = re.compile(r"\d|" + _NUM_WORDS_RE, re.I)
+
+
 def find_prices(text: str) -> list[Mention]:
     """Price constraints: price_min / price_max mentions (and currency when stated)."""
     mentions: list[Mention] = []
@@ -113,6 +116,8 @@ def find_prices(text: str) -> list[Mention]:
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in taken)
 
+    if not _MAY_HAVE_AMOUNT.search(text):
+        return mentions  # no digit and no number word: nothing to read
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
@@ -586,8 +591,13 @@ _ORDINAL_BIRTHDAY_RE = re.compile(
     r"(?!\s+(?:of\b|floor|time|place|anniversary|wedding|year|edition|century|gen))", re.I)
 
 
+_HAS_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b", re.I)
+
+
 def find_ordinal_birthdays(text: str) -> list[Mention]:
     """"my husband's 40th", "her 18th": a birthday."""
+    if not _HAS_ORDINAL.search(text):
+        return []
     return [Mention(m.start("v"), m.end("v"), "occasion", "birthday")
             for m in _ORDINAL_BIRTHDAY_RE.finditer(text)]
 
