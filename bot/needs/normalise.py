@@ -125,6 +125,35 @@ def _describing_forms() -> dict[str, str]:
     return forms
 
 
+_DELETION_INDEXES: dict[int, dict[str, tuple[str, ...]]] = {}
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    """``word`` with up to ``depth`` characters deleted (itself included)."""
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+def _deletion_index(forms: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Every form under each string it becomes with up to two deletions. Two strings within
+    edit distance k (swaps included) share such a string with at most k deletions from each,
+    so looking up a word's deletions finds every close form without comparing against all of
+    them (the dicts passed are the cached vocabulary forms, alive as long as the process)."""
+    index = _DELETION_INDEXES.get(id(forms))
+    if index is None:
+        grouped: dict[str, set[str]] = {}
+        for form in forms:
+            for key in _deletions(form, 2):
+                grouped.setdefault(key, set()).add(form)
+        index = {key: tuple(sorted(group)) for key, group in grouped.items()}
+        _DELETION_INDEXES[id(forms)] = index
+    return index
+
+
 def closest_form(word: str, forms: dict[str, str],
                  prefer: frozenset[str] = frozenset()) -> tuple[int, str | None]:
     """(edit distance, the word ``forms`` maps the closest entry to); None when the word is
@@ -133,7 +162,12 @@ def closest_form(word: str, forms: dict[str, str],
         return 0, None
     limit = 1 if len(word) < 7 else 2
     best: dict[int, set[str]] = {}
-    for form, value in forms.items():
+    index = _deletion_index(forms)
+    found: set[str] = set()
+    for key in _deletions(word, limit):
+        found.update(index.get(key, ()))
+    for form in found:
+        value = forms[form]
         if form[0] != word[0] and len(word) < 7:
             continue
         distance = edit_distance(word, form, limit)
