@@ -173,14 +173,26 @@ def _follow(args) -> int:
     import signal
     import threading
 
-    from bot.needs.follow import NeedFollower, source_name, tracker_engine, \
-        tracker_url_from_endpoints
+    from bot.needs.follow import NeedFollower, NotASqlTrackerStore, source_name, \
+        tracker_engine, tracker_url_from_endpoints
     from bot.settings import Settings
     from bot.store.db import make_engine
     from bot.support.needs import outbox
 
     settings = Settings.from_env()
-    tracker_url = args.tracker_url or tracker_url_from_endpoints()
+    stop = threading.Event()
+    if not args.once:  # Ctrl-C / TERM (scripts/run.sh) stop the loop after the current event
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    try:
+        tracker_url = args.tracker_url or tracker_url_from_endpoints()
+    except NotASqlTrackerStore as err:
+        # Not fatal for the other services `make run` started beside this one: say so and idle.
+        print(f"needs follower: {err}; not following (pass --tracker-url)", file=sys.stderr,
+              flush=True)
+        if not args.once:
+            stop.wait()
+        return 0
     tracker = tracker_engine(tracker_url)
     shop = make_engine(args.database_url or settings.database_url)
     follower = NeedFollower(tracker, shop, source=source_name(tracker_url),
@@ -196,9 +208,6 @@ def _follow(args) -> int:
                   f"{stats.handled_in_chat}, malformed: {stats.malformed}, failed: "
                   f"{stats.failed}, queued: {stats.queued}; checkpoint {follower.checkpoint}")
             return 0
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
         print(f"needs follower: following {source_name(tracker_url)} every {args.interval}s "
               f"({follower.extractor.version})", flush=True)
         follower.run(stop, interval=args.interval)

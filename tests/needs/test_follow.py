@@ -318,3 +318,15 @@ def test_reads_what_rasas_own_sql_tracker_store_writes(tmp_path, shop, extractor
     rows = _rows(shop)
     assert [(r["conversation"], r["product"], r["size"], r["customer_id"], r["turn"])
             for r in rows] == [("rasa-1", "parka", ["14"], ALICE_ID, 1)]
+
+
+def test_the_follow_command_once(tracker, shop, db_url, tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("SHOP_NEEDS_OUTBOX", str(tmp_path / "cli-outbox.jsonl"))
+    tracker.turn("s20", "wish you had a waterproof parka in L")
+    tracker.turn("s20", "thanks, bye")
+    assert main(["needs", "follow", "--once", "--tracker-url", f"sqlite:///{tracker.path}",
+                 "--database-url", db_url]) == 0
+    assert "events: 2, with needs: 1" in capsys.readouterr().out
+    assert [r["product"] for r in _rows(shop)] == ["parka"]
