@@ -52,6 +52,32 @@ def recent_user_messages(tracker: Tracker, limit: int = 5) -> list[str]:
     return texts[-limit:]
 
 
+# Events after which the tracker's slots are no longer what the action saw.
+_SLOT_RESETTING_EVENTS = {"restart", "reset_slots", "rewind", "undo", "session_started"}
+
+
+def without_unchanged_slots(events: Events, tracker: Tracker) -> Events:
+    """``events`` minus SlotSets that leave a slot as it already is.
+
+    A no-op SlotSet changes nothing the policies see (states are slot values), but every event
+    is one more row the Rasa server writes to its tracker store and reads back on each later
+    turn, and clearing "every order slot" after each answer was most of an order turn's events.
+    """
+    current = dict(tracker.slots)
+    kept: Events = []
+    for index, event in enumerate(events):
+        kind = event.get("event")
+        if kind in _SLOT_RESETTING_EVENTS:
+            return kept + list(events[index:])
+        if kind == "slot":
+            # Rasa sends every slot; a slot missing here (hand-built trackers) is unset.
+            if current.get(event.get("name")) == event.get("value"):
+                continue
+            current[event.get("name")] = event.get("value")
+        kept.append(event)
+    return kept
+
+
 class ShopAction(Action, ABC):
     """Base action: subclasses implement ``name`` and the synchronous ``act``."""
 
@@ -70,10 +96,12 @@ class ShopAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(None, self.act, dispatcher, tracker, domain)
+            events = await loop.run_in_executor(None, self.act, dispatcher, tracker, domain)
         except StoreUnavailable:
             dispatcher.utter_message(text=replies.STORE_UNAVAILABLE)
+            events = self.on_failure(tracker)
         except Exception:  # noqa: BLE001 - the shopper must never see a traceback
             log.exception("action %s failed", self.name())
             dispatcher.utter_message(text=replies.SOMETHING_WENT_WRONG)
-        return self.on_failure(tracker)
+            events = self.on_failure(tracker)
+        return without_unchanged_slots(events, tracker)

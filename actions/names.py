@@ -62,6 +62,8 @@ SLOT_FEEDBACK_TEXT = "feedback_text"
 SLOT_NEWSLETTER_EMAIL = "newsletter_email"
 SLOT_CURRENT_NEED = "current_need"  # the accumulated product need (bot.needs.service)
 SLOT_NEED_QUESTION = "need_question"  # True while the product search waits for an answer
+# True when action_handle_order_request needs order_form to collect the rest (a rule follows it)
+SLOT_ORDER_DETAILS_MISSING = "order_details_missing"
 REQUESTED_SLOT = "requested_slot"
 
 ORDER_FORM_SLOTS = (SLOT_ORDER_NUMBER, SLOT_ORDER_EMAIL, SLOT_NEW_ADDRESS, SLOT_ORDER_CAN_CHANGE)

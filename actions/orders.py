@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Text
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
@@ -86,36 +86,92 @@ def clear_order_slots(keep_for_confirmation: bool = False) -> Events:
         SlotSet(names.SLOT_PENDING_ACTION, None)]
 
 
+def _ask_in_form(slots: dict) -> Events:
+    """Hand over to order_form (a rule follows ``order_details_missing``) with what is known."""
+    return [SlotSet(slot, value) for slot, value in slots.items()] + [
+        SlotSet(names.SLOT_ORDER_DETAILS_MISSING, True)]
+
+
+def _not_found_ask_again(dispatcher: CollectingDispatcher, requester: Requester) -> Events:
+    """The form validator's answer to a wrong guess: the same words, then ask again."""
+    if requester.verified:
+        dispatcher.utter_message(text=replies.ORDER_NOT_FOUND_ON_ACCOUNT)
+        return _ask_in_form({names.SLOT_ORDER_NUMBER: None})
+    dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
+    return _ask_in_form({names.SLOT_ORDER_NUMBER: None, names.SLOT_ORDER_EMAIL: None})
+
+
+def _end_request(tracker) -> Events:
+    """Answered: drop the hand-over flag and close a form the question arrived in."""
+    events: Events = []
+    if tracker.get_slot(names.SLOT_ORDER_DETAILS_MISSING) is not None:
+        events.append(SlotSet(names.SLOT_ORDER_DETAILS_MISSING, None))
+    if tracker.active_loop.get("name"):
+        events += [ActiveLoop(None), SlotSet(names.REQUESTED_SLOT, None)]
+    return events
+
+
 class ActionHandleOrderRequest(ShopAction):
-    """Answers the order question named by ``order_topic`` for a verified owner."""
+    """Answers the order question named by ``order_topic`` for a verified owner.
+
+    It runs straight after an order intent and again after ``order_form``. Straight after the
+    intent it answers at once when the message already holds everything (a signed-in shopper's
+    "where's SH-100003?": one action call in the turn, no form round trips). Otherwise it sets
+    ``order_details_missing`` and a rule hands over to ``order_form``, which asks for the rest;
+    the wrong-guess answers are the form validator's, so both paths read the same.
+    """
 
     def name(self) -> Text:
         return names.ACTION_HANDLE_ORDER_REQUEST
 
     def on_failure(self, tracker) -> Events:
-        return clear_order_slots()
+        return clear_order_slots() + _end_request(tracker)
 
     def act(self, dispatcher, tracker, domain) -> Events:
+        first_turn = tracker.latest_action_name != names.ORDER_FORM
         topic = tracker.get_slot(names.SLOT_ORDER_TOPIC)
-        number = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER))
+        given = tracker.get_slot(names.SLOT_ORDER_NUMBER)
+        number = normalise_order_number(given)
         requester = order_requester(tracker)
-        if number is None or (not requester.verified and not requester.email):
+        if first_turn:
+            if given is not None and number is None:
+                dispatcher.utter_message(text=replies.INVALID_ORDER_NUMBER)
+                return _ask_in_form({names.SLOT_ORDER_NUMBER: None})
+            if number is None or (not requester.verified and not requester.email):
+                return _ask_in_form({names.SLOT_ORDER_NUMBER: number})
+            if topic == names.TOPIC_CHANGE_ADDRESS and not tracker.get_slot(names.SLOT_NEW_ADDRESS):
+                return self._collect_address(dispatcher, tracker, number, requester)
+        elif number is None or (not requester.verified and not requester.email):
             # The form ended without proof of ownership (e.g. the token expired meanwhile).
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
-            return clear_order_slots()
+            return clear_order_slots() + _end_request(tracker)
         handler = getattr(self, f"_{topic}", None) if topic else None
         if handler is None:
             handler = self._track
         try:
-            return handler(dispatcher, tracker, number, requester)
+            return handler(dispatcher, tracker, number, requester) + _end_request(tracker)
         except OrderNotFound:
+            if first_turn:
+                return _not_found_ask_again(dispatcher, requester)
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
         except NotAllowed as err:
             dispatcher.utter_message(
                 text=refusal_text(err, number, get_settings().return_window_days),
                 buttons=refusal_buttons(err, number) or None,
             )
-        return clear_order_slots()
+        return clear_order_slots() + _end_request(tracker)
+
+    def _collect_address(self, dispatcher, tracker, number: str, requester: Requester) -> Events:
+        """A new address for an order that can still change is collected by the form."""
+        try:
+            orders.check_changeable(number, requester)
+        except OrderNotFound:
+            return _not_found_ask_again(dispatcher, requester)
+        except NotAllowed as err:
+            dispatcher.utter_message(
+                text=refusal_text(err, number, get_settings().return_window_days))
+            return clear_order_slots() + _end_request(tracker)
+        return _ask_in_form({names.SLOT_ORDER_NUMBER: number, names.SLOT_ORDER_CAN_CHANGE: True})
 
     # One method per order_topic value -------------------------------------------------------
 

@@ -6,12 +6,15 @@ SQL tracker store. N concurrent conversations each send a script of turns; we re
 per kind of turn and messages per second.
 
     .venv/bin/python benchmarks/bot_latency.py --conversations 10 --rounds 5 [--json]
+        [--baseline-model var/bench/baseline.tar.gz]   # reuse a baseline trained earlier
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -142,13 +145,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "shop.tar.gz")
+    parser.add_argument("--baseline-model", type=Path, default=None,
+                        help="reuse this trained baseline (trained and saved there if missing)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bot-latency-") as tmp:
         work = Path(tmp)
-        print("training the bare baseline assistant...", file=sys.stderr)
-        baseline_model = build_baseline(work / "baseline")
+        trained = False
+        if args.baseline_model is not None and args.baseline_model.exists():
+            baseline_model = args.baseline_model
+        else:
+            trained = True
+            print("training the bare baseline assistant...", file=sys.stderr)
+            baseline_model = build_baseline(work / "baseline")
+            if args.baseline_model is not None:
+                args.baseline_model.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(baseline_model, args.baseline_model)
         db_url = f"sqlite:///{work / 'shop.db'}"
         srv.seed_live_db(db_url)
         env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": SECRET}
@@ -166,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         100 * (results["ours"]["db"]["p50_ms"] - base_p50) / base_p50, 1
     )
     results["setup"] = {"conversations": args.conversations, "rounds": args.rounds,
-                        "turns": [t for _, t, _ in SCRIPT]}
+                        "turns": [t for _, t, _ in SCRIPT],
+                        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+                        "baseline_reused": args.baseline_model is not None and not trained}
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -180,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r[kind]['p95_ms']:>8} {r['messages_per_second']:>7}")
         print(f"DB-action turn p50 vs baseline (same messages): "
               f"{results['db_turn_p50_overhead_pct']:+.1f}% (target <= +25%)")
+        print(f"load average (1 min) at the end: {results['setup']['load_average_1m_at_end']}")
         if results["ours"]["errors"] or results["baseline"]["errors"]:
             print(f"errors: ours {results['ours']['errors']}, "
                   f"baseline {results['baseline']['errors']}")

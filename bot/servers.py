@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 import requests
+import yaml
 
 from bot.settings import REPO_ROOT
 
@@ -49,11 +50,14 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None) -> Path:
-    text = ""
-    if actions_port is not None:
-        text += f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-    text += f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
-    path.write_text(text)
+    """The project's endpoints.yml with this run's action server port and tracker database."""
+    config = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text())
+    if actions_port is None:
+        config.pop("action_endpoint", None)
+    else:
+        config["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
+    config["tracker_store"]["db"] = str(tracker_db)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot.store.errors import OrderNotFound
 from bot.store.models import (
@@ -22,7 +22,6 @@ from bot.store.models import (
     Feedback,
     NewsletterSubscription,
     Order,
-    OrderLine,
     Product,
     Refund,
     Return,
@@ -32,20 +31,13 @@ OPEN_ESCALATION_STATUSES = ("open", "assigned")
 
 
 def get_order(session: Session, number: str, *, for_update: bool = False) -> Order:
-    """The order with this number (``SH-123456``), or :class:`OrderNotFound`."""
-    stmt = (
-        select(Order)
-        .where(Order.number == number)
-        .options(
-            selectinload(Order.lines).selectinload(OrderLine.product),
-            selectinload(Order.shipments),
-            selectinload(Order.payments),
-            selectinload(Order.invoice),
-            selectinload(Order.returns),
-            selectinload(Order.refunds),
-            selectinload(Order.delivery_option),
-        )
-    )
+    """The order with this number (``SH-123456``), or :class:`OrderNotFound`.
+
+    Only the order row is read: its lines, shipments, payments... load when the caller first
+    touches them inside the same session, so a chat turn reads just what its answer needs and a
+    wrong guess costs one query (this is on every order turn's path).
+    """
+    stmt = select(Order).where(Order.number == number)
     if for_update:
         stmt = stmt.with_for_update()
     order = session.execute(stmt).scalars().first()

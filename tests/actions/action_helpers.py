@@ -5,14 +5,15 @@ SECRET = "unit-test-secret"  # the same as tests/conftest.py UNIT_TEST_SECRET
 
 
 def make_tracker(intent="inform", text="", slots=None, metadata=None, entities=None,
-                 events=None, ranking=None, sender="conv-1", active_loop=None):
+                 events=None, ranking=None, sender="conv-1", active_loop=None,
+                 latest_action="action_listen"):
     """A rasa_sdk Tracker as the action server receives it."""
     from rasa_sdk import Tracker
 
     latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
               "text": text, "metadata": metadata or {}, "intent_ranking": ranking or []}
     return Tracker(sender, dict(slots or {}), latest, list(events or []), False, None,
-                   {"name": active_loop} if active_loop else {}, "action_listen")
+                   {"name": active_loop} if active_loop else {}, latest_action)
 
 
 async def run(action, tracker, domain=None):

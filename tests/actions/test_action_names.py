@@ -49,8 +49,23 @@ def test_action_names_are_pinned():
     assert by_class == PINNED
 
 
+def domain_action_names() -> set[str]:
+    """Action names in domain.yml (an entry is a name, or {name: {send_domain: ...}})."""
+    return {next(iter(a)) if isinstance(a, dict) else a for a in DOMAIN["actions"]}
+
+
 def test_domain_lists_exactly_the_registered_actions():
-    assert set(DOMAIN["actions"]) == set(registered()) == set(PINNED.values())
+    assert domain_action_names() == set(registered()) == set(PINNED.values())
+
+
+def test_only_the_form_validators_get_the_domain():
+    # endpoints.yml enables the selective domain; FormValidationAction reads the domain.
+    assert yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text())["action_endpoint"][
+        "enable_selective_domain"] is True
+    sent = {next(iter(a)) for a in DOMAIN["actions"]
+            if isinstance(a, dict) and next(iter(a.values())).get("send_domain")}
+    assert sent == {names.VALIDATE_ORDER_FORM, names.VALIDATE_FEEDBACK_FORM,
+                    names.VALIDATE_NEWSLETTER_FORM}
 
 
 def test_slots_forms_and_intents_match_the_domain():

@@ -25,7 +25,7 @@ BOOT_CARD = {"id": 1, "name": "Fellrunner Waterproof Hiking Boot", "price": 89.9
              "currency": "GBP", "url": "/p/fellrunner-waterproof-hiking-boot", "image": None}
 MORE_BUTTONS = [{"title": "Something else", "payload": "/product_search"},
                 {"title": "That's all, thanks", "payload": "/thank"}]
-CLOSED = [SlotSet("need_question", None), SlotSet("pending_action", None)]
+# Slots the action sets back to None are sent only when they were set (no-op SlotSets dropped).
 
 
 class FakeScorer:
@@ -81,8 +81,7 @@ async def test_need_over_two_turns_asks_for_the_size_then_shows_cards(needs_env)
     events, messages = await say("I'm looking for hiking boots under 100")
     need = need_slot(events)
     assert need["product"] == "hiking boot" and need["price_max"] == 100 and need["size"] == []
-    assert events == [SlotSet("current_need", need), SlotSet("need_question", True),
-                      SlotSet("pending_action", None)]
+    assert events == [SlotSet("current_need", need), SlotSet("need_question", True)]
     assert messages == [{"text": "What size do you need?", **EMPTY}]
 
     events, messages = await say("size 9", slots={"current_need": need, "need_question": True},
@@ -90,7 +89,7 @@ async def test_need_over_two_turns_asks_for_the_size_then_shows_cards(needs_env)
                                  intent="inform")
     need2 = need_slot(events)
     assert (need2["product"], need2["price_max"], need2["size"]) == ("hiking boot", 100, ["9"])
-    assert events == [SlotSet("current_need", need2)] + CLOSED
+    assert events == [SlotSet("current_need", need2), SlotSet("need_question", None)]
     assert messages == [
         {"text": "Here's what I found for hiking boot:", **EMPTY, "buttons": MORE_BUTTONS},
         {**EMPTY, "text": None, "custom": {"type": "product_cards", "products": [BOOT_CARD]}},
@@ -124,7 +123,7 @@ async def test_unmet_need_is_passed_on_anonymous_gets_no_score(needs_env, monkey
     monkeypatch.setattr(serve, "score_customer", never)
     events, messages = await say("do you have a casserole dish")
     need = need_slot(events)
-    assert events == [SlotSet("current_need", need)] + CLOSED
+    assert events == [SlotSet("current_need", need)]
     # Unscored: alternatives (none in stock in the kitchen category) + the back-in-stock offer,
     # which an anonymous shopper can only take up after signing in.
     assert texts(messages) == [
@@ -139,7 +138,7 @@ async def test_unmet_need_is_passed_on_anonymous_gets_no_score(needs_env, monkey
 async def test_verified_high_band_leads_with_the_best_match_and_stores_the_score(needs_env):
     events, messages = await say("hiking boots in brown size 9", metadata=token(1))
     need = need_slot(events)
-    assert events == [SlotSet("current_need", need)] + CLOSED
+    assert events == [SlotSet("current_need", need)]
     assert needs_env["scorer"].scored == ["1"]
     assert messages[0]["text"].startswith(
         "The best match for you is the Fellrunner Waterproof Hiking Boot. Order today and it can "
@@ -155,8 +154,7 @@ async def test_verified_low_band_unmet_offers_back_in_stock_and_records_yes(need
     needs_env["scorer"].band, needs_env["scorer"].probability = "low", 0.05
     events, messages = await say("do you have a casserole dish", metadata=token(1))
     need = need_slot(events)
-    assert events == [SlotSet("current_need", need), SlotSet("need_question", None),
-                      SlotSet("pending_action", "back_in_stock")]
+    assert events == [SlotSet("current_need", need), SlotSet("pending_action", "back_in_stock")]
     assert texts(messages) == [
         "Sorry, we don't have casserole dish matching that right now. I've passed your request "
         "on to our buying team.",
@@ -194,8 +192,7 @@ async def test_database_down_replies_politely_and_keeps_the_need(needs_env, monk
     runtime.reset()
     events, messages = await say("hiking boots in brown size 9", metadata=token(1))
     need = need_slot(events)
-    assert events == [SlotSet("current_need", need), SlotSet("need_question", None),
-                      SlotSet("pending_action", None)]
+    assert events == [SlotSet("current_need", need)]
     assert texts(messages) == [
         "Sorry, I can't check our catalogue right now. I've noted that you're looking for hiking "
         "boot and passed it on to our team - please ask me again in a few minutes."]

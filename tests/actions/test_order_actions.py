@@ -11,14 +11,24 @@ from bot.store.db import session_scope
 from bot.store.models import Escalation, Order, Refund, Return
 from action_helpers import make_tracker, run, texts, token
 
-CLEARED = [SlotSet(s, None) for s in ("order_number", "order_email", "new_address",
-                                      "order_can_change")] + [SlotSet("pending_action", None)]
-KEPT = [SlotSet("order_can_change", None)]
+ORDER_SLOTS = ("order_number", "order_email", "new_address", "order_can_change", "pending_action")
+
+
+def cleared(*was_set):
+    """The SlotSets that clear the order slots which were set (unchanged slots send nothing)."""
+    return [SlotSet(slot, None) for slot in ORDER_SLOTS if slot in was_set]
+
+
+NUMBER = cleared("order_number")
+NUMBER_EMAIL = cleared("order_number", "order_email")
+NUMBER_PENDING = cleared("order_number", "pending_action")
 
 
 async def handle(topic, number, email=None, metadata=None, **slots):
+    """The action as it runs after order_form has collected and validated the details."""
     tracker = make_tracker(slots={"order_topic": topic, "order_number": number,
-                                  "order_email": email, **slots}, metadata=metadata)
+                                  "order_email": email, **slots}, metadata=metadata,
+                           latest_action="order_form")
     return await run(ActionHandleOrderRequest(), tracker)
 
 
@@ -29,7 +39,7 @@ def order_status(engine, number):
 
 async def test_track_shipped_order(services):
     events, messages = await handle("track", "SH-100003", email="alice@example.com")
-    assert events == CLEARED
+    assert events == NUMBER_EMAIL
     assert texts(messages) == [
         "Order SH-100003 is on its way. It's with DPD (in transit), tracking number "
         "DPD123456789GB, expected Wednesday 17 June. Items: 1 x Copperfield Cast Iron "
@@ -44,8 +54,9 @@ async def test_someone_elses_order_and_wrong_email_get_the_same_answer(services)
         await handle("track", "SH-999999", email="alice@example.com"),       # unknown
         await handle("cancel", "SH-100002", email="ben@example.com"),
     ]
-    for events, messages in results:
-        assert (events, texts(messages)) == (CLEARED, [replies.ORDER_NOT_FOUND])
+    expected_events = [NUMBER, NUMBER_EMAIL, NUMBER_EMAIL, NUMBER_EMAIL, NUMBER_EMAIL]
+    for (events, messages), expected in zip(results, expected_events):
+        assert (events, texts(messages)) == (expected, [replies.ORDER_NOT_FOUND])
 
 
 async def test_forged_token_without_email_is_refused(services):
@@ -53,12 +64,12 @@ async def test_forged_token_without_email_is_refused(services):
 
     forged = {"customer_token": sign(1, "guessed-secret")}
     events, messages = await handle("track", "SH-100003", metadata=forged)
-    assert (events, texts(messages)) == (CLEARED, [replies.ORDER_NOT_FOUND])
+    assert (events, texts(messages)) == (NUMBER, [replies.ORDER_NOT_FOUND])
 
 
 async def test_cancel_asks_for_confirmation_then_cancels(services):
     events, messages = await handle("cancel", "SH-100002", metadata=token(1))
-    assert events == [SlotSet("pending_action", "cancel"), *KEPT]
+    assert events == [SlotSet("pending_action", "cancel")]
     assert messages[0]["text"] == (
         "SH-100002 hasn't shipped yet, so I can cancel it free of charge. You'd get £89.99 back "
         "on your original payment method. Shall I cancel it?")
@@ -66,7 +77,7 @@ async def test_cancel_asks_for_confirmation_then_cancels(services):
     assert order_status(services, "SH-100002") == "paid"  # nothing written before the yes
 
     events, messages = await confirm("affirm", "cancel", "SH-100002", metadata=token(1))
-    assert events == CLEARED
+    assert events == NUMBER_PENDING
     assert texts(messages) == [
         "Done: SH-100002 is cancelled. A refund of £89.99 is on its way to your original "
         "payment method (3-5 working days)."]
@@ -75,7 +86,7 @@ async def test_cancel_asks_for_confirmation_then_cancels(services):
 
 async def test_shipped_order_cannot_be_cancelled(services):
     events, messages = await handle("cancel", "SH-100003", metadata=token(1))
-    assert events == CLEARED
+    assert events == NUMBER
     assert texts(messages) == [
         "SH-100003 has already left our warehouse, so I can't change or cancel it any more. "
         "Once it arrives you can send it back free within our returns window."]
@@ -95,14 +106,14 @@ async def confirm(intent, pending, number, metadata=None, email=None, asked_by=N
 
 async def test_deny_keeps_the_order(services):
     events, messages = await confirm("deny", "cancel", "SH-100002", metadata=token(1))
-    assert (events, texts(messages)) == (CLEARED, ["No problem, SH-100002 stays as it is."])
+    assert (events, texts(messages)) == (NUMBER_PENDING, ["No problem, SH-100002 stays as it is."])
     assert order_status(services, "SH-100002") == "paid"
 
 
 async def test_confirmation_rechecks_ownership(services):
     # The pending cancel was set up for someone else; a later "yes" from Alice changes nothing.
     events, messages = await confirm("affirm", "cancel", "SH-200001", metadata=token(1))
-    assert (events, texts(messages)) == (CLEARED, [replies.ORDER_NOT_FOUND])
+    assert (events, texts(messages)) == (NUMBER_PENDING, [replies.ORDER_NOT_FOUND])
     assert order_status(services, "SH-200001") == "delivered"
 
 
@@ -113,18 +124,18 @@ async def test_stale_yes_does_nothing(services):
                                    {"event": "action", "name": "action_listen"},
                                    {"event": "user", "text": "yes"}])
     events, messages = await run(ActionHandleConfirmation(), tracker)
-    assert (events, texts(messages)) == (CLEARED, [replies.NOTHING_PENDING_AFFIRM])
+    assert (events, texts(messages)) == (NUMBER_PENDING, [replies.NOTHING_PENDING_AFFIRM])
     assert order_status(services, "SH-100002") == "paid"
 
 
 async def test_return_inside_window_is_created_after_yes(services):
     events, messages = await handle("return", "SH-100004", email="alice@example.com")
-    assert events == [SlotSet("pending_action", "return"), *KEPT]
+    assert events == [SlotSet("pending_action", "return")]
     assert texts(messages) == [
         "SH-100004 was delivered on Saturday 6 June, so it's within our returns window (until "
         "Monday 6 July). Shall I start a return for it?"]
     events, messages = await confirm("affirm", "return", "SH-100004", email="alice@example.com")
-    assert events == CLEARED
+    assert events == cleared("order_number", "order_email", "pending_action")
     assert texts(messages)[0].startswith("Your return RT-000002 for SH-100004 is booked.")
     with session_scope(services) as s:
         assert s.execute(select(Return.status).where(Return.id == 2)).scalar_one() == "requested"
@@ -132,7 +143,7 @@ async def test_return_inside_window_is_created_after_yes(services):
 
 async def test_return_window_expired(services):
     events, messages = await handle("return", "SH-100005", metadata=token(1))
-    assert events == CLEARED
+    assert events == NUMBER
     assert texts(messages) == [
         "SH-100005 was delivered on Friday 10 April, and our returns window is 30 days, so it "
         "closed on Sunday 10 May. I'm sorry, I can't accept a return for it now. If something "
@@ -142,7 +153,7 @@ async def test_return_window_expired(services):
 async def test_refund_paths(services):
     events, messages = await handle("refund", "SH-100007", metadata=token(1))
     assert (events, texts(messages)) == (
-        CLEARED, ["A refund of £96.94 for SH-100007 is being processed."])
+        NUMBER, ["A refund of £96.94 for SH-100007 is being processed."])
     events, messages = await handle("refund", "SH-100004", metadata=token(1))
     assert messages[0]["buttons"][0] == {
         "title": "Start a return", "payload": '/return_item{"order_number":"SH-100004"}'}
@@ -151,7 +162,7 @@ async def test_refund_paths(services):
         order = s.execute(select(Order).where(Order.number == "SH-100002")).scalar_one()
         order.status = "cancelled"
     events, messages = await handle("refund", "SH-100002", metadata=token(1))
-    assert events == [SlotSet("pending_action", "refund"), *KEPT]
+    assert events == [SlotSet("pending_action", "refund")]
     assert texts(messages) == ["I can refund £89.99 for SH-100002 to your original payment "
                                "method. Shall I go ahead?"]
     events, messages = await confirm("affirm", "refund", "SH-100002", metadata=token(1))
@@ -177,11 +188,11 @@ async def test_track_refund_and_invoice(services):
 
 async def test_change_order_and_change_address(services):
     events, messages = await handle("change", "SH-100001", metadata=token(1))
-    assert events == CLEARED and [b["payload"] for b in messages[0]["buttons"]] == [
+    assert events == NUMBER and [b["payload"] for b in messages[0]["buttons"]] == [
         "/human_handoff", '/cancel_order{"order_number":"SH-100001"}']
     events, messages = await handle("change_address", "SH-100002", metadata=token(1),
                                     new_address="5 Mill Lane, York YO1 7HH")
-    assert events == [SlotSet("pending_action", "change_address"), *KEPT]
+    assert events == [SlotSet("pending_action", "change_address")]
     events, messages = await confirm("affirm", "change_address", "SH-100002", metadata=token(1),
                                      new_address="5 Mill Lane, York YO1 7HH")
     assert texts(messages) == ["Done: SH-100002 will now go to 5 Mill Lane, York YO1 7HH."]
@@ -192,7 +203,7 @@ async def test_change_order_and_change_address(services):
 async def test_complaint_escalation_confirmed(services):
     events, messages = await confirm("affirm", "escalate_complaint", None,
                                      asked_by="action_record_complaint")
-    assert events == CLEARED
+    assert events == cleared("pending_action")
     assert texts(messages) == [
         "I've passed this conversation to our support team (reference ESC-000001). Someone will "
         "reply here within 4 working hours - you can close this window, we'll email you too if "
@@ -204,9 +215,9 @@ async def test_complaint_escalation_confirmed(services):
 
 async def test_database_down_is_polite_and_never_raises(db_down):
     events, messages = await handle("track", "SH-100003", metadata=token(1))
-    assert (events, texts(messages)) == (CLEARED, [replies.STORE_UNAVAILABLE])
+    assert (events, texts(messages)) == (NUMBER, [replies.STORE_UNAVAILABLE])
     events, messages = await confirm("affirm", "cancel", "SH-100002", metadata=token(1))
-    assert (events, texts(messages)) == (CLEARED, [replies.STORE_UNAVAILABLE])
+    assert (events, texts(messages)) == (NUMBER_PENDING, [replies.STORE_UNAVAILABLE])
 
 
 async def test_yes_clarified_by_the_fallback_still_answers_the_question(services):
@@ -227,4 +238,75 @@ async def test_yes_clarified_by_the_fallback_still_answers_the_question(services
     tracker = make_tracker(intent="deny", text="nah", metadata=token(1), events=events,
                            slots={"pending_action": "cancel", "order_number": "SH-100002"})
     result, messages = await run(ActionHandleConfirmation(), tracker)
-    assert (result, texts(messages)) == (CLEARED, ["No problem, SH-100002 stays as it is."])
+    assert (result, texts(messages)) == (NUMBER_PENDING, ["No problem, SH-100002 stays as it is."])
+
+
+# --- straight after the order intent: answer at once, or hand over to order_form ------------
+
+MISSING = SlotSet("order_details_missing", True)
+
+
+async def first_turn(topic, number=None, email=None, metadata=None, active_loop=None, **slots):
+    """The action as it runs straight after an order intent (before any form)."""
+    tracker = make_tracker(intent="track_order", metadata=metadata, active_loop=active_loop,
+                           slots={"order_topic": topic, "order_number": number,
+                                  "order_email": email, **slots})
+    return await run(ActionHandleOrderRequest(), tracker)
+
+
+async def test_signed_in_with_the_number_is_answered_in_one_action(services):
+    events, messages = await first_turn("track", "SH-100003", metadata=token(1))
+    assert events == NUMBER
+    assert texts(messages)[0].startswith("Order SH-100003 is on its way.")
+
+
+async def test_anonymous_with_number_and_email_is_answered_at_once(services):
+    events, messages = await first_turn("track", "SH-100003", email="alice@example.com")
+    assert events == NUMBER_EMAIL
+    assert texts(messages)[0].startswith("Order SH-100003 is on its way.")
+
+
+async def test_missing_details_hand_over_to_the_form(services):
+    # No number at all; a number without proof of ownership: the form asks for the rest.
+    assert await first_turn("track") == ([MISSING], [])
+    assert await first_turn("cancel", "sh100002") == (
+        [SlotSet("order_number", "SH-100002"), MISSING], [])
+
+
+async def test_invalid_number_is_refused_then_asked_again_by_the_form(services):
+    events, messages = await first_turn("track", "12345", metadata=token(1))
+    assert (events, texts(messages)) == ([SlotSet("order_number", None), MISSING],
+                                         [replies.INVALID_ORDER_NUMBER])
+
+
+async def test_wrong_guess_at_once_reads_like_the_forms_answer(services):
+    # Someone else's order, signed in: the validator's words, then the form asks again.
+    events, messages = await first_turn("track", "SH-200001", metadata=token(1))
+    assert (events, texts(messages)) == ([SlotSet("order_number", None), MISSING],
+                                         [replies.ORDER_NOT_FOUND_ON_ACCOUNT])
+    # Anonymous, wrong email and unknown number: one answer, both details asked again.
+    for number, email in (("SH-100003", "ben@example.com"), ("SH-999999", "alice@example.com")):
+        events, messages = await first_turn("track", number, email=email)
+        assert (events, texts(messages)) == (
+            [SlotSet("order_number", None), SlotSet("order_email", None), MISSING],
+            [replies.ORDER_NOT_FOUND])
+
+
+async def test_change_address_collects_the_address_in_the_form_unless_refused(services):
+    events, messages = await first_turn("change_address", "SH-100002", metadata=token(1))
+    assert (events, messages) == (
+        [SlotSet("order_can_change", True), MISSING], [])
+    events, messages = await first_turn("change_address", "SH-100003", metadata=token(1))
+    assert events == NUMBER
+    assert texts(messages) == [
+        "SH-100003 has already left our warehouse, so I can't change or cancel it any more. "
+        "Once it arrives you can send it back free within our returns window."]
+
+
+async def test_answer_at_once_closes_a_form_the_question_arrived_in(services):
+    from rasa_sdk.events import ActiveLoop
+
+    events, messages = await first_turn("track", "SH-100003", metadata=token(1),
+                                        active_loop="feedback_form", order_details_missing=True)
+    assert events == NUMBER + [SlotSet("order_details_missing", None), ActiveLoop(None)]
+    assert texts(messages)[0].startswith("Order SH-100003 is on its way.")

@@ -189,11 +189,16 @@ async def test_feedback_and_complaint_are_stored(services):
 
 
 async def test_form_stopped_clears_every_form_slot(services):
-    events, messages = await run(ActionFormStopped(), make_tracker(intent="deny"))
+    every = ("order_number", "order_email", "new_address", "order_can_change", "feedback_text",
+             "newsletter_email", "pending_action", "order_details_missing")
+    tracker = make_tracker(intent="deny", slots={slot: "x" for slot in every})
+    events, messages = await run(ActionFormStopped(), tracker)
     assert texts(messages) == [replies.FORM_STOPPED]
-    assert events == [SlotSet(s, None) for s in (
-        "order_number", "order_email", "new_address", "order_can_change", "feedback_text",
-        "newsletter_email", "pending_action")]
+    assert events == [SlotSet(slot, None) for slot in every]
+    # Only what was set is cleared: an unset slot gets no (no-op) SlotSet.
+    events, _ = await run(ActionFormStopped(), make_tracker(intent="deny",
+                                                            slots={"order_email": "a@b.co"}))
+    assert events == [SlotSet("order_email", None)]
     _, messages = await run(ActionAskOrderEmail(), make_tracker())
     assert texts(messages) == [replies.ASK_ORDER_EMAIL]
 
