@@ -24,7 +24,7 @@ EXTRACTOR_VERSION = "needs-1.0"
 MAX_CHARS = 2000  # longer messages are cut: a need is stated in a sentence or two, not a novel
 _STRONG_NEED = re.compile(
     r"\b(looking|lookin|searching|hunting|show me|what (?:have you got|do you have)|come in|"
-    r"comes in|available in|"
+    r"comes in|available in|in stock|still available|available|any left|"
     r"if you (?:have|sell|stock|do|carry)|would love|wish (?:you|u) (?:sold|did|stocked|made|"
     r"carried)|do (?:you|u) (?:also|still|even|currently|ever) (?:have|sell|stock|do|carry)|"
     r"after (?:a|an|some|something)"

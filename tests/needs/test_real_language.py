@@ -222,3 +222,8 @@ def test_a_bare_number_after_the_product(extractor):
 def test_a_wish_inside_a_complaint_is_a_need(extractor):
     needs = extractor.extract("not a complaint but I wish you sold vegan walking boots")
     assert [n.product for n in needs] == ["walking boot"] and needs[0].attributes == ["vegan"]
+
+
+@pytest.mark.parametrize("text", ["is the parka in stock", "is the Northvale parka still available?"])
+def test_a_stock_question_about_one_product_is_a_need(extractor, text):
+    assert _products(extractor, text) == ["parka"]
