@@ -4,7 +4,8 @@
 2. one customer end to end from the shop DB: query + features + score + reasons (score_customer)
 3. batch: 100,000 synthetic customers (about 1M events): features + scores (score_events)
 
-    .venv/bin/python benchmarks/propensity_serving.py [--calls 3000] [--customers 100000] [--json]
+    .venv/bin/python benchmarks/propensity_serving.py [--calls 3000] [--customers 100000]
+        [--registry models/propensity] [--database-url URL] [--json]
 """
 from __future__ import annotations
 
@@ -51,9 +52,10 @@ def main(argv=None) -> int:
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--registry", default=None, help="registry folder (default models/propensity)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    scorer = current_scorer()
+    scorer = current_scorer(args.registry)
     if scorer is None:
         print("no current model: run `python -m propensity train` first", file=sys.stderr)
         return 2

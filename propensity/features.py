@@ -7,7 +7,7 @@ sort, for one customer (the serving path) or a million events (training) with th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -73,17 +73,42 @@ FEATURES: tuple[Feature, ...] = (
     _f("active_days_365d", "bought on {v:.0f} different days in the last year"),
     _f("active_days_total", "bought on {v:.0f} different days in all"),
     _f("active_weeks_12", "bought in {v:.0f} of the last 12 weeks"),
-    _f("decayed_orders_7d", "recent buying (7-day half-life) scores {v:.2f}"),
-    _f("decayed_orders_30d", "recent buying (30-day half-life) scores {v:.2f}"),
-    _f("decayed_orders_90d", "recent buying (90-day half-life) scores {v:.2f}"),
-    _f("decayed_spend_7d", "recent spending (7-day half-life) is {v:,.2f}", money=True),
-    _f("decayed_spend_30d", "recent spending (30-day half-life) is {v:,.2f}", money=True),
-    _f("decayed_spend_90d", "recent spending (90-day half-life) is {v:,.2f}", money=True),
+    _f("decayed_orders_7d", "recent buying with a 7-day half-life scores {v:.2f}"),
+    _f("decayed_orders_30d", "recent buying with a 30-day half-life scores {v:.2f}"),
+    _f("decayed_orders_90d", "recent buying with a 90-day half-life scores {v:.2f}"),
+    _f("decayed_spend_7d", "recent spending with a 7-day half-life is {v:,.2f}", money=True),
+    _f("decayed_spend_30d", "recent spending with a 30-day half-life is {v:,.2f}", money=True),
+    _f("decayed_spend_90d", "recent spending with a 90-day half-life is {v:,.2f}", money=True),
     _f("days_until_due", "next purchase is due in {v:.0f} days at the usual pace", log=False),
-    _f("gap_share_longer_than_now", "{v:.0%} of past gaps were longer than the current one",
+    _f("gap_share_longer_than_now", "had {v:.0%} of past gaps longer than the current one",
        log=False),
-    _f("gap_hazard_30d", "{v:.0%} of past gaps this long ended within 30 more days", log=False),
+    _f("gap_hazard_30d", "ended {v:.0%} of past gaps this long within 30 more days", log=False),
     _f("purchase_days_per_month", "buys on {v:.1f} days per month since the first purchase"),
+    # The last order, and what kind of products are bought:
+    # repeat buying of the same products, and when each regularly bought product is due.
+    _f("last_order_value", "last order was worth {v:,.2f}", money=True),
+    _f("last_order_lines", "last order had {v:.0f} different lines"),
+    _f("last_order_items", "last order had {v:.0f} items"),
+    _f("last_vs_avg_order_value", "last order compared with the usual order", log=False),
+    _f("repeat_product_share", "bought {v:.0%} of its products again on another day", log=False),
+    _f("purchase_days_per_product", "buys each product on {v:.1f} different days on average"),
+    _f("last_order_repeat_share", "last order was {v:.0%} products bought before", log=False),
+    _f("avg_item_price", "pays {v:,.2f} per item on average", money=True),
+    _f("items_per_line", "buys {v:.0f} of each product per order line on average"),
+    _f("order_value_cv", "order value varies by {v:.0%} of the usual order", log=False),
+    _f("regular_products", "has {v:.0f} products bought on more than one day"),
+    _f("min_product_due_days", "a regularly bought product is due in {v:.0f} days", log=False),
+    _f("mean_product_due_days", "regularly bought products are due in {v:.0f} days on average",
+       log=False),
+    _f("share_products_due_30d", "has {v:.0%} of its regular products falling due within 30 days",
+       log=False),
+    _f("products_due_30d", "has {v:.0f} regular products falling due within 30 days"),
+    # Point-in-time product signals from the whole shop (the customer's own purchases left out).
+    _f("product_buyers_30d", "other shoppers bought these products lately", log=False),
+    _f("product_buyer_trend", "these products sell to more or fewer shoppers than before",
+       log=False),
+    _f("share_products_bought_by_others_30d",
+       "buys products that other shoppers bought in the last 30 days, {v:.0%} of them", log=False),
     _f("views_7d", "viewed {v:.0f} products in the last 7 days"),
     _f("views_30d", "viewed {v:.0f} products in the last 30 days"),
     _f("carts_7d", "added {v:.0f} items to the basket in the last 7 days"),
@@ -92,7 +117,8 @@ FEATURES: tuple[Feature, ...] = (
     _f("days_since_last_view", "last browsed {v:.0f} days ago"),
     _f("needs_30d", "asked us for {v:.0f} products in the last 30 days"),
     _f("unmet_needs_30d", "asked for {v:.0f} products we could not match in the last 30 days"),
-    _f("catalogue_needs_30d", "asked for {v:.0f} products in categories we sell (last 30 days)"),
+    _f("catalogue_needs_30d",
+       "asked for {v:.0f} products in categories we sell in the last 30 days"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -113,6 +139,7 @@ class EventArrays:
     category: np.ndarray  # int64 code, -1 when unknown
     etype: np.ndarray  # 0 purchase, 1 view, 2 cart, 3 other
     category_names: np.ndarray
+    product_ids: np.ndarray | None = None  # product id (str) per product code
 
     @classmethod
     def from_frame(cls, events: pd.DataFrame, ids: pd.Index | None = None) -> "EventArrays":
@@ -121,7 +148,7 @@ class EventArrays:
             ids = pd.Index(uniques)
         else:
             codes = ids.get_indexer(events["customer_id"])
-        product, _ = pd.factorize(events["product_id"])
+        product, product_ids = pd.factorize(events["product_id"])
         category, cat_names = pd.factorize(events["category"])
         etype = events["event_type"].map(_TYPE_CODES).fillna(3).to_numpy(np.int64)
         return cls(
@@ -134,12 +161,13 @@ class EventArrays:
             category=np.asarray(category, dtype=np.int64),
             etype=etype,
             category_names=np.asarray(cat_names, dtype=object),
+            product_ids=np.asarray(product_ids, dtype=object).astype(str),
         )
 
     def take(self, mask: np.ndarray) -> "EventArrays":
         return EventArrays(self.ids, self.cust[mask], self.t_ns[mask], self.amount[mask],
                            self.qty[mask], self.product[mask], self.category[mask],
-                           self.etype[mask], self.category_names)
+                           self.etype[mask], self.category_names, self.product_ids)
 
 
 @dataclass
@@ -170,16 +198,85 @@ class NeedArrays:
         )
 
 
+# Windows of the shop-wide product signals: buyers in the last 30 days, and in the 90 before.
+PRODUCT_RECENT_DAYS = 30.0
+PRODUCT_BEFORE_DAYS = 120.0
+
+
+@dataclass
+class ProductStats:
+    """Distinct buyers of each product in the shop before a cutoff: in the last
+    ``PRODUCT_RECENT_DAYS`` and in the ``PRODUCT_BEFORE_DAYS - PRODUCT_RECENT_DAYS`` before.
+
+    Batch feature building computes these from the events it is given; serving one customer
+    gets them from the shop DB (``serve.product_stats``), since one customer's events cannot
+    tell what everybody else buys."""
+
+    ids: pd.Index  # product id (str)
+    buyers_recent: np.ndarray
+    buyers_before: np.ndarray
+    cutoff_ns: int | None = None
+    _lookup: dict | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_events(cls, ev: "EventArrays", cutoff_ns: int) -> "ProductStats":
+        m = (ev.etype == 0) & (ev.t_ns < cutoff_ns) & (ev.product >= 0)
+        recent, before = _product_buyers(ev.cust[m], ev.product[m],
+                                         (cutoff_ns - ev.t_ns[m]) / NS_PER_DAY,
+                                         len(ev.product_ids) if ev.product_ids is not None
+                                         else int(ev.product.max(initial=-1)) + 1)
+        ids = ev.product_ids if ev.product_ids is not None else np.arange(len(recent)).astype(str)
+        return cls(pd.Index(ids), recent, before, cutoff_ns)
+
+    def positions(self, product_ids) -> np.ndarray:
+        """Index of each product id in ``ids`` (-1 when unknown); a dict, built once, is much
+        cheaper than ``Index.get_indexer`` for the few products of one customer."""
+        if self._lookup is None:
+            self._lookup = {str(p): i for i, p in enumerate(self.ids)}
+        get = self._lookup.get
+        return np.fromiter((get(str(p), -1) for p in product_ids), dtype=np.int64,
+                           count=len(product_ids))
+
+
+def _product_buyers(cust, prod, age, n_products):
+    """Distinct buyers per product code in the recent window (age <= PRODUCT_RECENT_DAYS) and
+    the earlier one (PRODUCT_RECENT_DAYS < age <= PRODUCT_BEFORE_DAYS)."""
+    m = int(cust.max(initial=0)) + 1
+    out = []
+    for w in (age <= PRODUCT_RECENT_DAYS,
+              (age > PRODUCT_RECENT_DAYS) & (age <= PRODUCT_BEFORE_DAYS)):
+        pairs = np.unique(prod[w] * m + cust[w])
+        out.append(_count(pairs // m, n_products))
+    return out[0], out[1]
+
+
 def _count(codes, n, weights=None):
     return np.bincount(codes, weights=weights, minlength=n).astype(float)
 
 
+def _starts(change: np.ndarray) -> np.ndarray:
+    """Start index of each run, given ``change[i]`` = "row i+1 starts a new run"."""
+    return np.flatnonzero(np.concatenate(([True], change)))
+
+
+def _reduce_at(ufunc, out: np.ndarray, codes: np.ndarray, values: np.ndarray) -> None:
+    """``ufunc.at(out, codes, values)``; one customer (serving) takes a plain reduction, which
+    costs a fraction of ``ufunc.at``'s per-call overhead."""
+    if len(out) == 1:
+        if len(values):
+            out[0] = ufunc(out[0], ufunc.reduce(values))
+    else:
+        ufunc.at(out, codes, values)
+
+
 def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
-                     needs: NeedArrays | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     needs: NeedArrays | None = None,
+                     products: ProductStats | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Feature matrix (one row per customer code) and a mask of customers with enough history.
 
     Only events with ``t_ns < cutoff_ns`` are read, so an event at or after the cutoff can never
-    change a feature.
+    change a feature. ``products``: shop-wide product buyers at the cutoff; computed from ``ev``
+    when not given (batch), given by the caller when ``ev`` holds one customer (serving).
     """
     n = len(ev.ids)
     X = np.zeros((n, len(FEATURES)), dtype=float)
@@ -195,12 +292,12 @@ def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
     pc, pt, pa, pq, page = pc[order], pt[order], pa[order], pq[order], page[order]
     pprod, pcat = ev.product[p][order], ev.category[p][order]
     if len(pc):
-        starts = np.flatnonzero(np.r_[True, (pc[1:] != pc[:-1]) | (pt[1:] != pt[:-1])])
+        starts = _starts((pc[1:] != pc[:-1]) | (pt[1:] != pt[:-1]))
         oc = pc[starts]
         oage = page[starts]
         oamt = np.add.reduceat(pa, starts)
         oqty = np.add.reduceat(np.nan_to_num(pq, nan=0.0), starts)
-        olines = np.diff(np.r_[starts, len(pc)]).astype(float)
+        olines = np.diff(np.append(starts, len(pc))).astype(float)
     else:
         oc = np.zeros(0, np.int64)
         oage = oamt = oqty = olines = np.zeros(0)
@@ -212,8 +309,8 @@ def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
     first_age = np.zeros(n)
     if len(oc):
         # Orders are sorted by time within customer: last occasion is the youngest.
-        ends = np.flatnonzero(np.r_[oc[1:] != oc[:-1], True])
-        firsts = np.r_[0, ends[:-1] + 1]
+        firsts = _starts(oc[1:] != oc[:-1])
+        ends = np.append(firsts[1:] - 1, len(oc) - 1)
         last_age[oc[ends]] = oage[ends]
         first_age[oc[firsts]] = oage[firsts]
     X[:, col["days_since_last_purchase"]] = last_age
@@ -227,7 +324,7 @@ def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
     X[:, col["spend_total"]] = spend_total
     X[:, col["avg_order_value"]] = spend_total / safe_orders
     max_val = np.zeros(n)
-    np.maximum.at(max_val, oc, oamt)
+    _reduce_at(np.maximum, max_val, oc, oamt)
     X[:, col["max_order_value"]] = max_val
 
     # --- intervals between purchase occasions
@@ -276,10 +373,12 @@ def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
             X[:, col[name]] = _count(keys // m, n)
 
     _purchase_day_features(X, oc, oage, oamt, last_age, first_age, has, n)
+    _order_and_product_features(X, ev, cutoff_ns, n, oc, oamt, oqty, olines, pc, pt, pprod, page,
+                                products)
 
     # --- behaviour events
     first_event = np.zeros(n)
-    np.maximum.at(first_event, ev.cust, age)
+    _reduce_at(np.maximum, first_event, ev.cust, age)
     X[:, col["days_since_first_event"]] = first_event
     v = ev.etype == 1
     c = ev.etype == 2
@@ -301,7 +400,7 @@ def compute_features(ev: EventArrays, cutoff_ns: int, *, horizon_days: int = 30,
         X[:, col["abandoned_carts_30d"]] = _count(cc, n, (~bought_soon) & (cage <= 30))
     last_view = np.full(n, np.inf)
     if v.any():
-        np.minimum.at(last_view, ev.cust[v], age[v])
+        _reduce_at(np.minimum, last_view, ev.cust[v], age[v])
     X[:, col["days_since_last_view"]] = np.minimum(last_view, NEVER_DAYS)
 
     # --- captured needs (zero when the shop has no needs log)
@@ -361,6 +460,102 @@ def _purchase_day_features(X, oc, oage, oamt, last_age, first_age, has, n) -> No
     X[:, col["gap_share_longer_than_now"]] = n_longer / np.maximum(n_gaps, 1)
     # Smoothed towards 0.5 so a customer with no such gap is not certain either way.
     X[:, col["gap_hazard_30d"]] = (_count(gc, n, ended_soon) + 0.5) / (n_longer + 1.0)
+
+
+def _order_and_product_features(X, ev, cutoff_ns, n, oc, oamt, oqty, olines, pc, pt, pprod, page,
+                                products) -> None:
+    """The last order; repeat buying of the same products and when each regularly bought product
+    is due at the customer's own pace for it; how much the shop as a whole buys those products
+    now (other customers only)."""
+    col = FEATURE_INDEX
+    X[:, col["min_product_due_days"]] = -NEVER_DAYS
+    X[:, col["mean_product_due_days"]] = -NEVER_DAYS
+    if not len(oc):
+        return
+    ends = np.append(_starts(oc[1:] != oc[:-1])[1:] - 1, len(oc) - 1)
+    last_c = oc[ends]
+    n_orders = _count(oc, n)
+    spend = _count(oc, n, oamt)
+    items = _count(oc, n, oqty)
+    lines = _count(oc, n, olines)
+    avg = spend / np.maximum(n_orders, 1)
+    X[last_c, col["last_order_value"]] = oamt[ends]
+    X[last_c, col["last_order_lines"]] = olines[ends]
+    X[last_c, col["last_order_items"]] = oqty[ends]
+    X[last_c, col["last_vs_avg_order_value"]] = np.log1p(oamt[ends]) - np.log1p(avg[last_c])
+    X[:, col["avg_item_price"]] = np.where(items > 0, spend / np.maximum(items, 1e-9), 0.0)
+    X[:, col["items_per_line"]] = items / np.maximum(lines, 1)
+    sq = _count(oc, n, oamt * oamt) / np.maximum(n_orders, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = np.where(avg > 0, np.sqrt(np.maximum(sq - avg * avg, 0.0)) / np.maximum(avg, 1e-9), 0)
+    X[:, col["order_value_cv"]] = np.clip(cv, 0.0, 10.0)
+
+    known = pprod >= 0
+    if not known.any():
+        return
+    lc, lp, lage, lt = pc[known], pprod[known], page[known], pt[known]
+    n_prod = int(lp.max()) + 1
+    day = np.floor(lage).astype(np.int64)
+    span = int(day.max()) + 1
+    # Distinct (customer, product, purchase day), then per (customer, product) pair: how many
+    # days, the latest and the earliest day (days before the cutoff).
+    keys = np.unique((lc * n_prod + lp) * span + day)
+    pair, kday = keys // span, keys % span
+    starts = _starts(pair[1:] != pair[:-1])
+    pairs = pair[starts]
+    days = np.diff(np.append(starts, len(pair))).astype(float)
+    youngest = kday[starts].astype(float)
+    oldest = kday[np.append(starts[1:] - 1, len(pair) - 1)].astype(float)
+    p_cust, p_prod = pairs // n_prod, pairs % n_prod
+    n_pairs = _count(p_cust, n)
+    safe = np.maximum(n_pairs, 1)
+    X[:, col["repeat_product_share"]] = _count(p_cust, n, days > 1) / safe
+    X[:, col["purchase_days_per_product"]] = _count(p_cust, n, days) / safe
+    # Lines of the last order whose product the customer had bought on an earlier day.
+    last_t = np.full(n, np.iinfo(np.int64).min)
+    _reduce_at(np.maximum, last_t, lc, lt)
+    in_last = lt == last_t[lc]
+    pos = np.searchsorted(pairs, lc[in_last] * n_prod + lp[in_last])
+    repeat = oldest[pos] > day[in_last]
+    n_last = _count(lc[in_last], n)
+    X[:, col["last_order_repeat_share"]] = _count(lc[in_last], n, repeat) / np.maximum(n_last, 1)
+    # Regularly bought products (two or more days): due = usual gap for it - days since bought.
+    reg = days > 1
+    due = (oldest - youngest) / np.maximum(days - 1, 1) - youngest
+    rc, rdue = p_cust[reg], due[reg]
+    n_reg = _count(rc, n)
+    X[:, col["regular_products"]] = n_reg
+    min_due = np.full(n, np.inf)
+    _reduce_at(np.minimum, min_due, rc, rdue)
+    X[:, col["min_product_due_days"]] = np.where(n_reg > 0, min_due, -NEVER_DAYS)
+    X[:, col["mean_product_due_days"]] = np.where(
+        n_reg > 0, _count(rc, n, rdue) / np.maximum(n_reg, 1), -NEVER_DAYS)
+    soon = _count(rc, n, rdue <= 30.0)
+    X[:, col["products_due_30d"]] = soon
+    X[:, col["share_products_due_30d"]] = soon / np.maximum(n_reg, 1)
+
+    # Shop-wide buyers of each product, minus this customer's own purchases of it.
+    if products is None:
+        products = ProductStats.from_events(ev, cutoff_ns)
+        si = p_prod
+    elif ev.product_ids is not None and len(products.ids):
+        si = products.positions(ev.product_ids[:n_prod])[p_prod]
+    else:
+        si = np.full(len(p_prod), -1)
+    # Index -1 (a product the shop-wide counts do not know) picks the appended 0.
+    recent = np.append(products.buyers_recent, 0.0)[si]
+    before = np.append(products.buyers_before, 0.0)[si]
+    pk = lc * n_prod + lp
+    own_recent = np.isin(pairs, pk[lage <= PRODUCT_RECENT_DAYS])
+    own_before = np.isin(pairs, pk[(lage > PRODUCT_RECENT_DAYS) & (lage <= PRODUCT_BEFORE_DAYS)])
+    others_recent = np.maximum(recent - (own_recent & (si >= 0)), 0.0)
+    others_before = np.maximum(before - (own_before & (si >= 0)), 0.0)
+    hot = np.log1p(others_recent)
+    X[:, col["product_buyers_30d"]] = _count(p_cust, n, hot) / safe
+    X[:, col["product_buyer_trend"]] = _count(
+        p_cust, n, hot - np.log1p(others_before * PRODUCT_RECENT_DAYS
+                                  / (PRODUCT_BEFORE_DAYS - PRODUCT_RECENT_DAYS))) / safe
+    X[:, col["share_products_bought_by_others_30d"]] = _count(p_cust, n, others_recent > 0) / safe
 
 
 def compute_labels(ev: EventArrays, cutoff_ns: int, horizon_days: int) -> np.ndarray:

@@ -23,8 +23,11 @@ from propensity.features import (
     FEATURE_INDEX,
     FEATURES,
     NEVER_DAYS,
+    PRODUCT_BEFORE_DAYS,
+    PRODUCT_RECENT_DAYS,
     EventArrays,
     NeedArrays,
+    ProductStats,
     build_features,
     compute_features,
 )
@@ -103,6 +106,37 @@ def _special_reason(name: str, v: float) -> str | None:
         return "has never bought"
     if name == "days_since_last_view" and v >= NEVER_DAYS:
         return "has not browsed the shop recently"
+    if name == "last_vs_avg_order_value":
+        if v > 0.1:
+            return "last order was bigger than usual"
+        if v < -0.1:
+            return "last order was smaller than usual"
+        return "last order was about the usual size"
+    if name == "product_buyers_30d":
+        buyers = float(np.expm1(min(v, 20.0)))
+        if buyers < 0.5:
+            return "buys products few other shoppers bought in the last 30 days"
+        who = "shopper" if round(buyers) == 1 else "shoppers"
+        return f"buys products that about {buyers:.0f} other {who} each bought in the last 30 days"
+    if name == "product_buyer_trend":
+        if v > 0.1:
+            return "buys products that sell to more shoppers now than in the 3 months before"
+        if v < -0.1:
+            return "buys products that sell to fewer shoppers now than in the 3 months before"
+        return "buys products that sell as well now as in the 3 months before"
+    if name in ("min_product_due_days", "mean_product_due_days"):
+        if v <= -NEVER_DAYS:
+            return "has no product it buys regularly"
+        if v < 0:
+            what = ("a regular product is" if name == "min_product_due_days"
+                    else "regular products are")
+            return f"{what} {_plural(-v, 'day', 'days')} overdue" + (
+                " on average" if name == "mean_product_due_days" else "")
+    if name == "share_products_bought_by_others_30d":
+        return (f"buys products that other shoppers bought in the last 30 days, "
+                f"{v:.0%} of them")
+    if name == "regular_products" and v == 0:
+        return "has no product it buys regularly"
     if name.startswith("spend") and v == 0:
         return "has not spent anything " + FEATURES[FEATURE_INDEX[name]].reason.split(" ", 2)[2]
     return None
@@ -122,9 +156,9 @@ def reason_text(feature_index: int, value: float) -> str:
             return _ZERO_PHRASES[verb] + " in " + feat.reason.split(" in ", 1)[1].replace("{v:.0f} ", "")
     text = re.sub(r"\b1 times\b", "once", text)
     text = re.sub(r"\b1 days\b", "1 day", text)
-    return re.sub(r"\b1 (products|items|categories)\b",
-                  lambda m: "1 " + {"products": "product", "items": "item",
-                                    "categories": "category"}[m.group(1)], text)
+    singular = {"products": "product", "items": "item", "categories": "category", "lines": "line"}
+    return re.sub(r"\b1 (different |regular )?(products|items|categories|lines)\b",
+                  lambda m: "1 " + (m.group(1) or "") + singular[m.group(2)], text)
 
 
 class Scorer:
@@ -134,37 +168,49 @@ class Scorer:
         self.model = model
         self.version = version
         self.meta = meta or {}
+        # Feature rows come in today's FEATURE_NAMES order; a model trained when the list was
+        # different reads its own columns by name (a feature it needs that no longer exists
+        # cannot be served: KeyError, and current_scorer keeps the previous version).
+        cols = [FEATURE_INDEX[name] for name in model.feature_names]
+        self._cols = None if cols == list(range(len(FEATURE_INDEX))) else np.asarray(cols)
         self._baseline = np.asarray(model.baseline_values, dtype=float)
         self._used = np.asarray(model.used, dtype=int)
+        self._feature_index = np.asarray(cols, dtype=int)  # model column -> FEATURES index
 
     @classmethod
     def load(cls, folder: str | Path, version: str | None = None, meta: dict | None = None):
         folder = Path(folder)
         return cls(PropensityModel.load(folder), version or folder.name, meta)
 
+    def _model_row(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return x if self._cols is None else x[self._cols]
+
     def probability(self, x: np.ndarray) -> float:
-        return float(self.model.predict_proba(x.reshape(1, -1))[0])
+        return float(self.model.predict_proba(self._model_row(x).reshape(1, -1))[0])
 
     def reasons(self, x: np.ndarray, k: int = 3) -> tuple[Reason, ...]:
         """Top-k features by occlusion: the log-odds change when a feature is set to the
         training median instead of this customer's value; all candidates in one matrix product."""
+        return self._explain(self._model_row(x), k)[1]
+
+    def _explain(self, x: np.ndarray, k: int) -> tuple[float, tuple[Reason, ...]]:
+        """(logit of x, top-k reasons) from one forward pass: row 0 is x itself."""
         cand = self._used[x[self._used] != self._baseline[self._used]]
-        if not len(cand):
-            return ()
-        rows = np.repeat(x.reshape(1, -1), len(cand) + 1, axis=0)
-        rows[np.arange(1, len(cand) + 1), cand] = self._baseline[cand]
-        z = self.model.logit(rows)
+        z = self.model.occluded_logits(x, cand, self._baseline[cand])
         effects = z[0] - z[1:]
         top = np.argsort(-np.abs(effects), kind="stable")[:k]
-        return tuple(
-            Reason(FEATURES[cand[i]].name, float(x[cand[i]]), float(effects[i]),
-                   reason_text(int(cand[i]), x[cand[i]]))
+        feat = self._feature_index[cand]
+        return float(z[0]), tuple(
+            Reason(FEATURES[feat[i]].name, float(x[cand[i]]), float(effects[i]),
+                   reason_text(int(feat[i]), x[cand[i]]))
             for i in top if abs(effects[i]) > 1e-6
         )
 
     def score_row(self, customer_id: str, x: np.ndarray) -> Score:
-        p = self.probability(x)
-        return Score(str(customer_id), p, self.model.band(p), self.version, self.reasons(x))
+        z, reasons = self._explain(self._model_row(x), 3)
+        p = float(self.model.probability_from_logit(z))
+        return Score(str(customer_id), p, self.model.band(p), self.version, reasons)
 
     def score_frame(self, features: pd.DataFrame) -> pd.DataFrame:
         """Vectorised scores for a features frame (index customer_id)."""
@@ -216,45 +262,102 @@ def current_scorer(registry: Registry | str | Path | None = None, *,
 
 # --- one customer from the shop database ------------------------------------------------------
 
+# Kinds in the one history query: purchase / view / cart / other behaviour (the feature codes),
+# and a captured need.
+_NEED_KIND = 9
+# Shop-wide product buyers (ProductStats) are computed at a time and reused for calls up to this
+# much later: one aggregate query every few minutes instead of one per chat turn. Popularity over
+# 30- and 90-day windows barely moves in that time.
+PRODUCT_STATS_MAX_AGE = dt.timedelta(minutes=10)
+
+
 class _Queries:
-    """Statements for one customer's history, built once per engine (compiled-cache friendly)."""
+    """One statement for one customer's whole history (order lines, behaviour events and, when
+    the table exists, captured needs) as a UNION ALL, built once per engine. Timestamps come
+    back as the stored text on SQLite (numpy parses it faster than SQLAlchemy's per-row
+    datetime processing)."""
 
     def __init__(self, engine):
-        from sqlalchemy import Float, MetaData, Table, bindparam, cast, inspect, literal, select
+        from sqlalchemy import (
+            Float,
+            Integer,
+            MetaData,
+            String,
+            Table,
+            bindparam,
+            case,
+            cast,
+            inspect,
+            literal,
+            null,
+            select,
+            type_coerce,
+            union_all,
+        )
 
         from bot.store.models import Event, Order, OrderLine, Product
 
         cid, until = bindparam("cid"), bindparam("until")
-        self.orders = (
-            select(Order.placed_at, OrderLine.quantity * cast(OrderLine.unit_price, Float),
-                   OrderLine.quantity,
-                   OrderLine.product_id, Product.category_id)
+
+        def when(col):
+            return type_coerce(col, String) if engine.dialect.name == "sqlite" else col
+
+        none_int, none_txt = cast(null(), Integer), cast(null(), String)
+        orders = (
+            select(literal(0, Integer).label("kind"), when(Order.placed_at).label("t"),
+                   (OrderLine.quantity * cast(OrderLine.unit_price, Float)).label("amount"),
+                   cast(OrderLine.quantity, Float).label("qty"),
+                   OrderLine.product_id.label("product"), Product.category_id.label("category"),
+                   none_txt.label("status"), none_txt.label("need_category"))
             .join(OrderLine, OrderLine.order_id == Order.id)
             .join(Product, Product.id == OrderLine.product_id)
             .where(Order.customer_id == cid, Order.status != "cancelled", Order.placed_at < until)
         )
-        self.events = (
-            select(Event.occurred_at, cast(Event.amount, Float), Event.quantity, Event.product_id,
-                   Product.category_id, Event.event_type)
-            .outerjoin(Product, Product.id == Event.product_id)
+        # Behaviour features read only the type and time of views and cart adds (amounts,
+        # products and categories are purchase features): no join, no unused columns.
+        kind = case((Event.event_type == "view", 1), (Event.event_type == "cart", 2), else_=3)
+        none_float = cast(null(), Float)
+        events = (
+            select(kind, when(Event.occurred_at), none_float, none_float, none_int, none_int,
+                   none_txt, none_txt)
             .where(Event.customer_id == cid, Event.event_type != "purchase",
                    Event.occurred_at < until)
         )
-        self.needs = None
+        parts = [orders, events]
         if inspect(engine).has_table("needs"):
             t = Table("needs", MetaData(), autoload_with=engine)
             if {"customer_id", "created_at"} <= set(t.c.keys()):
-                cols = [t.c.created_at]
-                cols.append(t.c.status if "status" in t.c else None)
-                cols.append(t.c.category if "category" in t.c else None)
-                cols = [c if c is not None else literal(None) for c in cols]
-                self.needs = select(*cols).where(t.c.customer_id == cid, t.c.created_at < until)
+                parts.append(
+                    select(literal(_NEED_KIND, Integer), when(t.c.created_at),
+                           cast(null(), Float), cast(null(), Float), none_int, none_int,
+                           cast(t.c.status, String) if "status" in t.c else none_txt,
+                           cast(t.c.category, String) if "category" in t.c else none_txt)
+                    .where(t.c.customer_id == cid, t.c.created_at < until))
+        self.history = union_all(*parts)
         from propensity.data import load_catalogue_categories
 
         self.catalogue = load_catalogue_categories(engine)
+        p_from, r_from = bindparam("before_from"), bindparam("recent_from")
+        buyer = Order.customer_id
+        self.product_buyers = (
+            select(OrderLine.product_id,
+                   func_count_distinct(case((Order.placed_at >= r_from, buyer))),
+                   func_count_distinct(case((Order.placed_at < r_from, buyer))))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.status != "cancelled", Order.placed_at >= p_from,
+                   Order.placed_at < until)
+            .group_by(OrderLine.product_id)
+        )
+
+
+def func_count_distinct(expr):
+    from sqlalchemy import distinct, func
+
+    return func.count(distinct(expr))
 
 
 _queries: dict[int, _Queries] = {}
+_product_stats: dict[int, tuple[dt.datetime, ProductStats]] = {}
 
 
 def _engine(engine_or_url):
@@ -265,41 +368,70 @@ def _engine(engine_or_url):
     return engine_or_url
 
 
-def _ns(values) -> np.ndarray:
-    return np.array(values, dtype="datetime64[ns]").reshape(-1).view(np.int64)
-
-
-def customer_features(engine, customer_id: int, now: dt.datetime) -> tuple[np.ndarray, bool]:
-    """One customer's feature row at ``now`` and whether the history is enough to score."""
+def _queries_for(engine) -> _Queries:
     q = _queries.get(id(engine))
     if q is None:
         q = _queries[id(engine)] = _Queries(engine)
-    params = {"cid": customer_id, "until": now}
+    return q
+
+
+def product_stats(engine, now: dt.datetime, *, max_age: dt.timedelta = PRODUCT_STATS_MAX_AGE
+                  ) -> ProductStats:
+    """Shop-wide distinct buyers per product at ``now`` (one aggregate query), reused for calls
+    up to ``max_age`` later; never computed from anything at or after ``now``."""
+    cached = _product_stats.get(id(engine))
+    if cached is not None and dt.timedelta(0) <= now - cached[0] <= max_age:
+        return cached[1]
+    q = _queries_for(engine)
+    params = {"until": now, "recent_from": now - dt.timedelta(days=PRODUCT_RECENT_DAYS),
+              "before_from": now - dt.timedelta(days=PRODUCT_BEFORE_DAYS)}
     with engine.connect() as conn:
-        orders = conn.execute(q.orders, params).fetchall()
-        events = conn.execute(q.events, params).fetchall()
-        needs = conn.execute(q.needs, params).fetchall() if q.needs is not None else []
-    n = len(orders) + len(events)
-    t = _ns([r[0] for r in orders] + [r[0] for r in events])
-    amount = np.array([float(r[1] or 0) for r in orders] + [float(r[1] or 0) for r in events])
-    qty = np.array([np.nan if r[2] is None else float(r[2]) for r in orders + events], dtype=float)
-    prod = np.array([-1 if r[3] is None else int(r[3]) for r in orders + events], dtype=np.int64)
-    cat = np.array([-1 if r[4] is None else int(r[4]) for r in orders + events], dtype=np.int64)
-    codes = {"purchase": 0, "view": 1, "cart": 2}
-    etype = np.array([0] * len(orders) + [codes.get(r[5], 3) for r in events], dtype=np.int64)
-    ev = EventArrays(np.array([str(customer_id)], dtype=object), np.zeros(n, np.int64), t,
-                     amount, qty, prod, cat, etype, np.array([], dtype=object))
+        rows = conn.execute(q.product_buyers, params).all()
+    ids = pd.Index([str(int(r[0])) for r in rows])
+    stats = ProductStats(ids, np.array([r[1] for r in rows], dtype=float),
+                         np.array([r[2] for r in rows], dtype=float),
+                         int(np.datetime64(now, "ns").view(np.int64)))
+    _product_stats[id(engine)] = (now, stats)
+    return stats
+
+
+def customer_features(engine, customer_id: int, now: dt.datetime) -> tuple[np.ndarray, bool]:
+    """One customer's feature row at ``now`` and whether the history is enough to score:
+    one query for the history, shop-wide product buyers from ``product_stats``."""
+    q = _queries_for(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(q.history, {"cid": customer_id, "until": now}).all()
+    cols = list(zip(*rows)) if rows else [()] * 8
+    kind = np.array(cols[0], dtype=np.int64)
+    is_need = kind == _NEED_KIND
+    ev_rows = ~is_need
+    t = np.array(cols[1], dtype="datetime64[ns]").view(np.int64)
+    amount = np.nan_to_num(np.array(cols[2], dtype=float)[ev_rows], nan=0.0)
+    qty = np.array(cols[3], dtype=float)[ev_rows]
+    prod = np.array(cols[4], dtype=float)[ev_rows]
+    cat = np.array(cols[5], dtype=float)[ev_rows]
+    known = ~np.isnan(prod)
+    product_ids, codes = np.unique(prod[known].astype(np.int64), return_inverse=True)
+    product = np.full(len(prod), -1, dtype=np.int64)
+    product[known] = codes
+    n = int(ev_rows.sum())
+    ev = EventArrays(np.array([str(customer_id)], dtype=object), np.zeros(n, np.int64),
+                     t[ev_rows], amount, qty, product,
+                     np.where(np.isnan(cat), -1, cat).astype(np.int64), kind[ev_rows],
+                     np.array([], dtype=object), product_ids.astype(str))
     na = None
-    if needs:
+    if is_need.any():
+        status = [str(s or "").lower() for s, k in zip(cols[6], kind) if k == _NEED_KIND]
+        cats = [c for c, k in zip(cols[7], kind) if k == _NEED_KIND]
         na = NeedArrays(
-            cust=np.zeros(len(needs), np.int64),
-            t_ns=_ns([r[0] for r in needs]),
-            unmet=np.array([str(r[1] or "").lower() == "unmet" for r in needs]),
-            in_catalogue=np.array([bool(r[2]) and (not q.catalogue or str(r[2]).lower() in q.catalogue)
-                                   for r in needs]),
+            cust=np.zeros(len(status), np.int64), t_ns=t[is_need],
+            unmet=np.array([s == "unmet" for s in status]),
+            in_catalogue=np.array([bool(c) and (not q.catalogue or str(c).lower() in q.catalogue)
+                                   for c in cats]),
         )
     cutoff_ns = int(np.datetime64(now, "ns").view(np.int64))
-    X, eligible = compute_features(ev, cutoff_ns, needs=na)
+    stats = product_stats(engine, now) if known.any() else None
+    X, eligible = compute_features(ev, cutoff_ns, needs=na, products=stats)
     return X[0], bool(eligible[0])
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from propensity.baselines import baseline_models
 from propensity.evaluate import metrics
 from propensity.features import FEATURE_NAMES, build_snapshots
-from propensity.model import EnsembleMLP, MLPConfig, NumpyMLP, PropensityModel, fit_keras_mlp, fit_platt
+from propensity.model import MLPConfig, PropensityModel, export_keras, fit_keras_mlp, fit_platt
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +77,8 @@ def fit_propensity_mlp(snap: pd.DataFrame, config: MLPConfig | None = None,
     # Features constant on the training rows carry no signal the net could learn; dropping them
     # keeps an unseen value at serving time from feeding untrained weights.
     used = [i for i in range(X_all.shape[1]) if np.ptp(X_tr[:, i]) > 0]
-    members, infos = [], []
-    for k in range(max(1, config.ensemble)):
-        keras_model, info = fit_keras_mlp(X_tr[:, used], y_tr, X_val[:, used], y_val,
-                                          replace(config, seed=config.seed + 1000 * k))
-        members.append(NumpyMLP.from_keras(keras_model))
-        infos.append(info)
-    mlp = members[0] if len(members) == 1 else EnsembleMLP(members)
-    info = {"epochs_run": infos[0]["epochs_run"], "best_epoch": infos[0]["best_epoch"],
-            "members": [i["best_epoch"] for i in infos]}
+    keras_model, info = fit_keras_mlp(X_tr[:, used], y_tr, X_val[:, used], y_val, config)
+    mlp = export_keras(keras_model)
     a, b = fit_platt(mlp.logit(X_val[:, used]), y_val)
     model = PropensityModel(
         feature_names=list(FEATURE_NAMES), used=used, mlp=mlp, platt_a=a, platt_b=b,
@@ -172,8 +165,9 @@ def evaluate_model(model: PropensityModel, events: pd.DataFrame, test_cutoff, *,
     """Metrics of a trained model on one cutoff of a log."""
     snap = build_snapshots(events, [test_cutoff], horizon_days=horizon_days, needs=needs,
                            catalogue=catalogue)
+    # By name: a model trained when the feature list was different reads its own columns.
     return metrics(snap["label"].to_numpy(int),
-                   model.predict_proba(snap[list(FEATURE_NAMES)].to_numpy(float)))
+                   model.predict_proba(snap[list(model.feature_names)].to_numpy(float)))
 
 
 def train_and_register(events: pd.DataFrame, *, registry, source: dict, train_cutoffs=None,

@@ -6,6 +6,7 @@ from propensity.features import (
     FEATURE_INDEX,
     FEATURE_NAMES,
     EventArrays,
+    ProductStats,
     build_features,
     build_snapshots,
     compute_features,
@@ -99,10 +100,12 @@ def test_need_features_are_zero_without_a_needs_log_and_counted_with_one():
 
 def test_one_customer_alone_gets_the_same_features_as_in_the_batch(events):
     batch = build_features(events, CUT)
+    # Serving sees one customer's events plus the shop-wide product buyers (from the DB).
+    shop = ProductStats.from_events(EventArrays.from_frame(events), int(CUT.value))
     for cid in batch.index[:20]:
         alone = events[events["customer_id"] == cid]
         arr = EventArrays.from_frame(alone)
-        X, ok = compute_features(arr, int(CUT.value))
+        X, ok = compute_features(arr, int(CUT.value), products=shop)
         assert ok[0]
         np.testing.assert_allclose(X[0], batch.loc[cid, list(FEATURE_NAMES)].to_numpy(float))
 
@@ -144,3 +147,48 @@ def test_purchase_day_rhythm_and_short_window_features():
     # One purchase day: no pace known, due "a year ago"; no gaps, hazard smoothed to 0.5.
     assert b["days_until_due"] == pytest.approx(-100 - 365)
     assert b["gap_hazard_30d"] == 0.5 and b["orders_14d"] == 0 and b["active_days_365d"] == 1
+
+
+def test_last_order_repeat_products_and_when_regular_products_are_due():
+    d = lambda days: CUT - pd.Timedelta(days=days)  # noqa: E731
+    rows = [  # (customer, when, amount, product, quantity)
+        ("a", d(50), 10, "p1", 2), ("a", d(50), 5, "p2", 1),
+        ("a", d(30), 10, "p1", 2),
+        ("a", d(10), 10, "p1", 2), ("a", d(10), 30, "p3", 10),
+    ]
+    df = ev([(c, t, amt, "purchase") for c, t, amt, _, _ in rows])
+    df["product_id"] = [r[3] for r in rows]
+    df["quantity"] = [float(r[4]) for r in rows]
+    a = build_features(df, CUT).loc["a"]
+    assert a["last_order_value"] == 40 and a["last_order_lines"] == 2
+    assert a["last_order_items"] == 12
+    assert a["last_vs_avg_order_value"] == pytest.approx(np.log1p(40) - np.log1p(65 / 3))
+    assert a["avg_item_price"] == pytest.approx(65 / 17) and a["items_per_line"] == 17 / 5
+    # p1 on 3 days, p2 and p3 once; in the last order p1 is a repeat, p3 is not.
+    assert a["repeat_product_share"] == pytest.approx(1 / 3)
+    assert a["purchase_days_per_product"] == pytest.approx(5 / 3)
+    assert a["last_order_repeat_share"] == 0.5
+    # p1 every 20 days, last bought 10 days ago: due in 10 days.
+    assert a["regular_products"] == 1 and a["min_product_due_days"] == 10
+    assert a["mean_product_due_days"] == 10 and a["products_due_30d"] == 1
+    assert a["share_products_due_30d"] == 1.0
+
+
+def test_product_signals_count_other_shoppers_only_and_point_in_time():
+    d = lambda days: CUT - pd.Timedelta(days=days)  # noqa: E731
+    rows = [("a", d(5), "p1"), ("a", d(60), "p2"),  # a's own purchases
+            ("b", d(10), "p1"), ("c", d(20), "p1"), ("b", d(50), "p2"),  # others
+            ("c", CUT + pd.Timedelta(days=1), "p2")]  # after the cutoff: never counted
+    df = ev([(c, t, 5, "purchase") for c, t, _ in rows])
+    df["product_id"] = [r[2] for r in rows]
+    f = build_features(df, CUT)
+    a = f.loc["a"]
+    # p1: 2 other buyers in the last 30 days; p2: none lately, 1 other in the 90 days before.
+    assert a["product_buyers_30d"] == pytest.approx((np.log1p(2) + 0) / 2)
+    assert a["share_products_bought_by_others_30d"] == 0.5
+    assert a["product_buyer_trend"] == pytest.approx(
+        (np.log1p(2) - 0 + 0 - np.log1p(1 / 3)) / 2)
+    # Alone, without the shop-wide counts, a sees nobody else.
+    alone = EventArrays.from_frame(df[df["customer_id"] == "a"])
+    X, _ = compute_features(alone, int(CUT.value))
+    assert X[0, FEATURE_INDEX["product_buyers_30d"]] == 0

@@ -21,16 +21,54 @@ def test_experiment_reports_every_model_with_the_contract_metrics(experiment):
 
 
 def test_numpy_export_matches_the_keras_model(events, cutoffs):
-    from propensity.model import NumpyMLP, fit_keras_mlp
+    from propensity.model import EnsembleMLP, export_keras, fit_keras_mlp
 
     train, test = cutoffs
     X = build_features(events, test)[list(FEATURE_NAMES)].to_numpy(float)
     X = X[:, np.ptp(X, axis=0) > 0]  # as in training: constant columns are dropped
     y = (np.arange(len(X)) % 3 == 0).astype(int)
-    model, _ = fit_keras_mlp(X, y, X, y, TINY)
-    np.testing.assert_allclose(NumpyMLP.from_keras(model).logit(X),
-                               model(X.astype("float32"), training=False).numpy()[:, 0],
-                               rtol=1e-4, atol=2e-4)
+    model, info = fit_keras_mlp(X, y, X, y, TINY)
+    towers = model(X.astype("float32"), training=False).numpy()
+    assert towers.shape == (len(X), TINY.ensemble)
+    exported = export_keras(model)
+    assert isinstance(exported, EnsembleMLP) and len(exported.members) == TINY.ensemble
+    # Each exported member is its tower, and the ensemble logit is their mean.
+    for k, member in enumerate(exported.members):
+        np.testing.assert_allclose(member.logit(X), towers[:, k], rtol=1e-4, atol=2e-4)
+    np.testing.assert_allclose(exported.logit(X), towers.mean(axis=1), rtol=1e-4, atol=2e-4)
+    assert len(info["members"]) == TINY.ensemble
+
+
+def test_each_tower_keeps_its_own_best_epoch(events, cutoffs):
+    """Early stopping per tower: a tower's weights are those of its best validation epoch, so
+    training longer never makes a tower worse on the validation slice."""
+    from dataclasses import replace
+
+    from propensity.model import export_keras, fit_keras_mlp, roc_auc
+
+    train, test = cutoffs
+    X = build_features(events, test)[list(FEATURE_NAMES)].to_numpy(float)
+    X = X[:, np.ptp(X, axis=0) > 0]
+    rng = np.random.default_rng(0)
+    y = (X[:, 0] < np.median(X[:, 0])).astype(int) ^ (rng.random(len(X)) < 0.2)
+    fit, val = np.arange(len(X)) % 2 == 0, np.arange(len(X)) % 2 == 1
+    cfg = replace(TINY, ensemble=3, max_epochs=6, patience=6)
+    short, _ = fit_keras_mlp(X[fit], y[fit], X[val], y[val], replace(cfg, max_epochs=1))
+    long, info = fit_keras_mlp(X[fit], y[fit], X[val], y[val], cfg)
+    for a, b in zip(export_keras(short).members, export_keras(long).members):
+        assert roc_auc(y[val], b.logit(X[val])) >= roc_auc(y[val], a.logit(X[val])) - 1e-9
+    assert all(1 <= e <= 6 for e in info["members"])
+
+
+def test_roc_auc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    from propensity.model import roc_auc
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    s = np.round(rng.random(300) + 0.3 * y, 1)  # ties included
+    assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s))
 
 
 def test_save_load_round_trip_gives_identical_scores(experiment, events, cutoffs, tmp_path):
@@ -105,7 +143,7 @@ def test_ensemble_and_single_net_models_save_and_load(experiment, tmp_path):
     from propensity.model import EnsembleMLP, PropensityModel
 
     model = experiment.model
-    assert isinstance(model.mlp, EnsembleMLP) and len(model.mlp.members) == 3
+    assert isinstance(model.mlp, EnsembleMLP) and len(model.mlp.members) == TINY.ensemble
     X = np.random.default_rng(0).random((20, len(model.feature_names))) * 50
     single = PropensityModel(model.feature_names, model.used, model.mlp.members[0],
                              model.platt_a, model.platt_b)

@@ -1,6 +1,8 @@
 import datetime as dt
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -173,3 +175,56 @@ def test_policy_uses_the_band():
     assert offer_for(None, "matched").max_products == 3
     assert offer_for("🙂", "matched") == offer_for(None, "matched")
     assert offer_for("high", None).kind == NO_OFFER
+
+
+def test_every_feature_has_a_plain_words_sentence():
+    for i, name in enumerate(FEATURE_NAMES):
+        for v in (0, 1, 2.5, 12, -3, 0.3, 730, -730):
+            text = reason_text(i, v)
+            assert re.fullmatch(r"[a-z][a-z0-9 ,.+%-]*", text), (name, v, text)
+            assert "_" not in text and "{" not in text
+
+
+def test_shop_wide_product_buyers_from_the_db_match_the_batch_path(engine):
+    from propensity.features import EventArrays, ProductStats
+    from propensity.serve import product_stats
+
+    cutoff = int(pd.Timestamp(NOW).value)
+    batch = ProductStats.from_events(EventArrays.from_frame(load_events_from_db(engine)), cutoff)
+    db = product_stats(engine, NOW, max_age=dt.timedelta(0))
+    for pid in batch.ids:
+        i, j = batch.ids.get_loc(pid), db.ids.get_loc(pid)
+        assert (db.buyers_recent[j], db.buyers_before[j]) == (
+            batch.buyers_recent[i], batch.buyers_before[i])
+    # Customer 1 bought product 1 every 10 days up to NOW (the order after NOW never counts).
+    assert db.buyers_recent[db.ids.get_loc("1")] == 1
+
+
+def test_product_stats_are_reused_for_a_while_and_never_from_the_future(engine):
+    from propensity.serve import product_stats
+
+    first = product_stats(engine, NOW)
+    assert product_stats(engine, NOW + dt.timedelta(minutes=5)) is first
+    later = product_stats(engine, NOW + dt.timedelta(minutes=11))
+    assert later is not first
+    # An earlier "now" than the cached one must not reuse counts that saw later orders.
+    assert product_stats(engine, NOW) is not later
+
+
+def test_a_model_trained_on_an_older_feature_list_reads_its_columns_by_name(experiment):
+    from propensity.model import PropensityModel
+
+    m = experiment.model
+    unused = [i for i in range(len(FEATURE_NAMES)) if i not in m.used]
+    assert unused  # the synthetic shop has no needs log: those features are constant
+    # The same net, saved when the list lacked the unused features (as an older model would).
+    keep = [i for i in range(len(FEATURE_NAMES)) if i not in unused[:3]]
+    old = PropensityModel([FEATURE_NAMES[i] for i in keep], [keep.index(i) for i in m.used],
+                          m.mlp, m.platt_a, m.platt_b, m.bands,
+                          [m.baseline_values[i] for i in keep])
+    x = np.abs(np.random.default_rng(0).normal(size=len(FEATURE_NAMES))) * 5
+    new, s = Scorer(m, "new").score_row("1", x), Scorer(old, "old").score_row("1", x)
+    assert s.probability == pytest.approx(new.probability, abs=1e-12)
+    assert [r.feature for r in s.reasons] == [r.feature for r in new.reasons]
+    for r in s.reasons:
+        assert r.value == x[FEATURE_NAMES.index(r.feature)]
