@@ -44,24 +44,27 @@ class MLPConfig:
     ensemble: int = 8  # independent towers in one Keras model; logits averaged
 
 
-# TensorFlow threads for training. One each: on these shared 2-core machines two threads spend
-# more time waiting for each other than computing (measured: 9-11 s vs 13-14 s for the same fit
-# while other jobs ran), and the nets are small enough that one core is not the bottleneck.
+# TensorFlow threads for the transaction-log MLP. One each: on these shared 2-core machines two
+# threads spent more time waiting for each other than computing (measured: 9-11 s vs 13-14 s for
+# the same fit while other jobs ran); the towers are small enough that one core keeps up.
 TF_THREADS = 1
 
 
-def _tf():
+def _tf(threads: int | None = None):
+    """TensorFlow, imported on first use. ``threads`` fixes the intra/inter-op thread counts if
+    TF has not started yet in this process (they cannot change later); None keeps TF's default
+    (the tabular mode, whose timing was measured that way)."""
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    if not _TF_CONFIGURED:
-        _TF_CONFIGURED.append(True)
+    if threads is not None and not _TF_CONFIGURED:
+        _TF_CONFIGURED.append(threads)
         try:
-            tf.config.threading.set_intra_op_parallelism_threads(TF_THREADS)
-            tf.config.threading.set_inter_op_parallelism_threads(TF_THREADS)
-        except RuntimeError:  # TF already initialised by someone else in this process
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TF already running in this process: keep its threads
             logger.debug("TensorFlow threads already fixed; keeping them")
     return tf
 
@@ -186,7 +189,7 @@ def fit_keras_mlp(X_train, y_train, X_val, y_val, config: MLPConfig):
     A custom loop around one traced training step: the data is small, so ``model.fit``'s
     per-epoch machinery would cost more than the arithmetic.
     """
-    tf = _tf()
+    tf = _tf(TF_THREADS)
     tf.keras.utils.set_random_seed(config.seed)
     try:
         tf.config.experimental.enable_op_determinism()
