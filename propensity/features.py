@@ -433,6 +433,7 @@ def _purchase_day_features(X, oc, oage, oamt, last_age, first_age, has, n) -> No
         X[:, col["active_weeks_12"]] = _count(np.unique(oc[r] * 12 + week[r]) // 12, n)
     if not len(oc):
         X[:, col["days_until_due"]] = -NEVER_DAYS
+        X[:, col["gap_hazard_30d"]] = 0.5  # as the smoothing below gives a customer without gaps
         return
     # Distinct purchase days per customer, sorted by customer then days ago (youngest first).
     day = np.floor(oage).astype(np.int64)

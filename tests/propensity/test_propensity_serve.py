@@ -228,3 +228,68 @@ def test_a_model_trained_on_an_older_feature_list_reads_its_columns_by_name(expe
     assert [r.feature for r in s.reasons] == [r.feature for r in new.reasons]
     for r in s.reasons:
         assert r.value == x[FEATURE_NAMES.index(r.feature)]
+
+
+@pytest.fixture(scope="module")
+def browsing_shop(tmp_path_factory):
+    """A seeded shop in SQLite: 60 customers with orders over a year and long browsing
+    histories (views and cart adds, many older than 30 days, some customers browse only)."""
+    rng = np.random.default_rng(5)
+    url = f"sqlite:///{tmp_path_factory.mktemp('browse') / 'shop.db'}"
+    eng = create_engine(url, future=True)
+    Base.metadata.create_all(eng)
+    t0 = NOW - dt.timedelta(days=365)
+    with Session(eng) as s, s.begin():
+        for c in range(1, 4):
+            s.add(Category(id=c, slug=f"c{c}", name=f"C{c}"))
+        for p in range(1, 16):
+            s.add(Product(id=p, sku=f"S{p}", name=f"P{p}", slug=f"p{p}", category_id=p % 3 + 1,
+                          product_type="thing", brand="B", price=10 + p, created_at=t0))
+        s.add(DeliveryOption(id=1, code="std", name="Standard", price=3, min_days=2, max_days=4))
+        n = 0
+        for cid in range(1, 61):
+            s.add(Customer(id=cid, email=f"b{cid}@example.com", first_name="A", last_name="B",
+                           created_at=t0))
+            for _ in range(int(rng.poisson(4)) if cid % 5 else 0):  # every 5th only browses
+                n += 1
+                when = t0 + dt.timedelta(days=float(rng.uniform(0, 375)))  # some after NOW
+                s.add(Order(id=n, number=f"SH-{200000 + n}", customer_id=cid, email="x@e.com",
+                            status="cancelled" if rng.random() < 0.1 else "delivered",
+                            placed_at=when, updated_at=when, subtotal=20, shipping_cost=0,
+                            total=20, delivery_option_id=1, shipping_address="1 St"))
+                for p in rng.choice(np.arange(1, 16), int(rng.integers(1, 4)), replace=False):
+                    s.add(OrderLine(order_id=n, product_id=int(p), quantity=int(rng.integers(1, 3)),
+                                    unit_price=10 + int(p)))
+            for _ in range(int(rng.integers(0, 40))):
+                kind = "view" if rng.random() < 0.8 else "cart"
+                s.add(Event(customer_id=cid, product_id=int(rng.integers(1, 16)), event_type=kind,
+                            occurred_at=t0 + dt.timedelta(days=float(rng.uniform(0, 370)))))
+        # Browsers with only old events, at the edge of "enough history": 3 views, 2 views,
+        # 3 cart adds, all more than 30 days ago.
+        for cid, kinds in ((61, ["view"] * 3), (62, ["view"] * 2), (63, ["cart"] * 3)):
+            s.add(Customer(id=cid, email=f"b{cid}@example.com", first_name="A", last_name="B",
+                           created_at=t0))
+            for k, kind in enumerate(kinds):
+                s.add(Event(customer_id=cid, product_id=1, event_type=kind,
+                            occurred_at=NOW - dt.timedelta(days=40 + 20 * k)))
+    return eng
+
+
+def test_one_customer_from_the_db_gets_the_batch_features(browsing_shop):
+    """The serving query fetches only what the behaviour features read (recent events, the
+    oldest, the latest view, a few latest) and shop-wide product counts by aggregate: the
+    features must equal those built from every row, for every customer."""
+    from propensity.features import build_features
+    from propensity.serve import customer_features
+
+    batch = build_features(load_events_from_db(browsing_shop, until=NOW), NOW,
+                           eligible_only=False)
+    assert len(batch) >= 50
+    eligible = build_features(load_events_from_db(browsing_shop, until=NOW), NOW).index
+    assert {"61", "63"} <= set(eligible) and "62" not in eligible
+    for cid in range(1, 64):
+        x, ok = customer_features(browsing_shop, cid, NOW)
+        assert ok == (str(cid) in eligible), f"customer {cid}"
+        if str(cid) in batch.index:
+            np.testing.assert_allclose(x, batch.loc[str(cid), list(FEATURE_NAMES)].to_numpy(float),
+                                       rtol=1e-12, atol=1e-9, err_msg=f"customer {cid}")
