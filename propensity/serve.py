@@ -434,7 +434,7 @@ def product_stats(engine, now: dt.datetime, *, max_age: dt.timedelta = PRODUCT_S
     """Shop-wide distinct buyers per product at ``now`` (one aggregate query), reused for calls
     up to ``max_age`` later; never computed from anything at or after ``now``."""
     cached = _product_stats.get(id(engine))
-    if cached is not None and dt.timedelta(0) <= now - cached[0] <= max_age:
+    if cached is not None and dt.timedelta(0) <= now - cached[0] < max_age:
         return cached[1]
     q = _queries_for(engine)
     params = {"until": now, "recent_from": now - dt.timedelta(days=PRODUCT_RECENT_DAYS),
