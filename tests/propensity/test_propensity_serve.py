@@ -211,7 +211,8 @@ def test_product_stats_are_reused_for_a_while_and_never_from_the_future(engine):
     assert product_stats(engine, NOW) is not later
 
 
-def test_a_model_trained_on_an_older_feature_list_reads_its_columns_by_name(experiment):
+def test_a_model_trained_on_an_older_feature_list_reads_its_columns_by_name(experiment, events,
+                                                                             cutoffs):
     from propensity.model import PropensityModel
 
     m = experiment.model
@@ -228,6 +229,10 @@ def test_a_model_trained_on_an_older_feature_list_reads_its_columns_by_name(expe
     assert [r.feature for r in s.reasons] == [r.feature for r in new.reasons]
     for r in s.reasons:
         assert r.value == x[FEATURE_NAMES.index(r.feature)]
+    # Promotion evaluates the current (possibly older) model on today's features the same way.
+    from propensity.train import evaluate_model
+
+    assert evaluate_model(old, events, cutoffs[1]) == evaluate_model(m, events, cutoffs[1])
 
 
 @pytest.fixture(scope="module")
