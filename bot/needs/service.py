@@ -128,9 +128,10 @@ def _same_need(previous: dict, new: dict) -> bool:
 
 
 def _record(conversation_id, customer_id, turn, text, need, seq, key, status, matched,
-            version, now) -> dict:
+            version, now, new: bool = False) -> dict:
     return {
-        "conversation_id": conversation_id, "need_seq": seq, "customer_id": customer_id,
+        "conversation_id": conversation_id, "need_seq": seq, "new": new,
+        "customer_id": customer_id,
         "turn": turn, "text": redact(text)[:4000], "last_message_key": key,
         **{k: need.get(k) for k in _FIELDS}, "confidence": need.get("confidence") or 0,
         "matched_product_ids": matched, "status": status, "extractor_version": version,
@@ -161,19 +162,46 @@ def log_need(engine: Engine, record: dict) -> None:
     for attempt in range(2):
         try:
             with session_scope(engine) as session:
-                row = session.execute(select(NeedRow).where(
-                    NeedRow.conversation_id == record["conversation_id"],
-                    NeedRow.need_seq == record["need_seq"])).scalar_one_or_none()
+                seq = record["need_seq"]
+                row = _need_row(session, record["conversation_id"], seq)
+                if (row is not None and record.get("new")
+                        and row.last_message_key != record["last_message_key"]):
+                    # Turn numbers restart with each Rasa session, so a new need can meet an
+                    # earlier session's row at the same number: never overwrite it.
+                    seq = _seq_for_new_need(session, record)
+                    row = _need_row(session, record["conversation_id"], seq)
                 if row is None:
                     session.add(NeedRow(conversation_id=record["conversation_id"],
-                                        need_seq=record["need_seq"], created_at=now, **values))
+                                        need_seq=seq, created_at=now, **values))
                 elif row.last_message_key != record["last_message_key"]:
                     for key, value in values.items():
                         setattr(row, key, value)
-            return
+            return seq
         except IntegrityError:  # a concurrent retry inserted it first: update instead
             if attempt:
                 raise
+    return record["need_seq"]  # pragma: no cover - the loop returns or raises
+
+
+def _need_row(session, conversation_id: str, seq: int):
+    return session.execute(select(NeedRow).where(
+        NeedRow.conversation_id == conversation_id,
+        NeedRow.need_seq == seq)).scalar_one_or_none()
+
+
+def _seq_for_new_need(session, record: dict) -> int:
+    """This message's row if it was logged before (a retry), else a number after all others.
+
+    The index of the need within its message (``seq % 100``) is kept, so the several needs of one
+    message stay apart and a retry finds each of them again.
+    """
+    index = record["need_seq"] % 100
+    rows = session.execute(select(NeedRow.need_seq, NeedRow.last_message_key).where(
+        NeedRow.conversation_id == record["conversation_id"])).all()
+    for seq, key in rows:
+        if key == record["last_message_key"] and seq % 100 == index:
+            return seq
+    return (max(seq for seq, _ in rows) // 100 + 1) * 100 + index
 
 
 def flush_outbox(engine: Engine, outbox: Outbox) -> int:
@@ -304,21 +332,21 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             db_up = False
     key = message_key(conversation_id, turn, text)
     asked = list((previous_need or {}).get("_asked") or [])
-    states: list[tuple[int, dict]] = []
+    states: list[tuple[int, dict, bool]] = []  # (need_seq, need, is it a new need?)
     for index, new in enumerate(needs):
         if previous_need and index == 0 and (not new.get("product") or
                                              _same_need(previous_need, new)):
-            states.append((previous_need["_seq"], merge(previous_need, new)))
+            states.append((previous_need["_seq"], merge(previous_need, new), False))
         elif new.get("product"):
-            states.append(((turn * 100 if seq_base is None else seq_base) + index, new))
+            states.append(((turn * 100 if seq_base is None else seq_base) + index, new, True))
             asked = [] if index == 0 else asked
     if not states:  # a detail with no need open to attach it to
         return CaptureResult(kind="none", need=previous_need)
-    seq, primary = states[0]
+    seq, primary, _ = states[0]
     question = _needs_question(primary, asked) if ask else None
     result = CaptureResult(kind="question", question=question) if question else None
     logged, queued = [], False
-    for index, (need_seq, state) in enumerate(states):
+    for index, (need_seq, state, is_new) in enumerate(states):
         matched: list[dict] = []
         if db_up and not (question and index == 0):
             try:
@@ -329,11 +357,13 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             primary_cards = matched
         status = "matched" if matched else "unmet"
         record = _record(conversation_id, customer_id, turn, text, state, need_seq, key, status,
-                         [c["id"] for c in matched], extractor.version, now)
+                         [c["id"] for c in matched], extractor.version, now, new=is_new)
         try:
             if not db_up:
                 raise SQLAlchemyError("database unavailable")
-            log_need(engine, record)
+            need_seq = log_need(engine, record)
+            if index == 0:
+                seq = need_seq
         except SQLAlchemyError:
             log.warning("needs DB unavailable; queued need %s/%s", conversation_id, need_seq)
             outbox.append(record)

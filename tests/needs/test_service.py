@@ -96,3 +96,18 @@ def test_database_down_queues_then_flushes(shop, extractor, outbox, tmp_path):
     assert outbox.pending() == []
     rows = _rows(shop)
     assert len(rows) == 1 and rows[0]["product"] == "parka" and rows[0]["size"] == ["L"]
+
+
+def test_a_new_session_never_overwrites_an_earlier_sessions_need(shop, extractor, outbox):
+    # Rasa restarts turn numbers with each session of a conversation: both messages are turn 1.
+    capture("c9", 1, 1, "do you have a black parka size M", engine=shop, extractor=extractor,
+            outbox=outbox, now=FIXTURE_NOW)
+    later = capture("c9", 1, 1, "I'm after a red wool scarf", engine=shop, extractor=extractor,
+                    outbox=outbox, now=FIXTURE_NOW)
+    rows = _rows(shop)
+    assert [(r["seq"], r["product"]) for r in rows] == [(100, "parka"), (200, "wool scarf")]
+    assert later.need["_seq"] == 200  # the chat's slot points at the row written
+    # A retry of the later message finds its own row again: nothing new, nothing overwritten.
+    capture("c9", 1, 1, "I'm after a red wool scarf", engine=shop, extractor=extractor,
+            outbox=outbox, now=FIXTURE_NOW)
+    assert _rows(shop) == rows
