@@ -2,10 +2,12 @@
 
 The baseline is built from the same NLU data and config.yml, with one plain response per intent
 and no custom actions, so the difference is what our actions (database, identity) add. Both use the
-SQL tracker store. N concurrent conversations each send a script of turns; we report p50/p95 latency
-per kind of turn and messages per second.
+SQL tracker store and the same input channels (credentials.yml). N concurrent conversations each
+send a script of turns; we report p50/p95 latency per kind of turn and messages per second. The
+two assistants are measured in alternating blocks (baseline, ours, ours, baseline, ...) while all
+servers run, so a change in the machine's background load falls on both alike.
 
-    .venv/bin/python benchmarks/bot_latency.py --conversations 10 --rounds 5 [--json]
+    .venv/bin/python benchmarks/bot_latency.py --conversations 8 --rounds 4 [--blocks 3] [--json]
         [--baseline-model var/bench/baseline.tar.gz]   # reuse a baseline trained earlier
 """
 from __future__ import annotations
@@ -95,6 +97,7 @@ def build_baseline(workdir: Path) -> Path:
 
 
 async def run_load(rasa_url: str, conversations: int, rounds: int) -> dict:
+    """One block: ``conversations`` concurrent conversations, each ``rounds`` x SCRIPT."""
     latencies: dict[str, list[float]] = {"utter": [], "db": []}
     errors = 0
     token = sign(1, SECRET, ttl_seconds=24 * 3600)
@@ -121,14 +124,20 @@ async def run_load(rasa_url: str, conversations: int, rounds: int) -> dict:
         # One warm-up conversation so model loading and first-call costs are not measured.
         await conversation(session)
         latencies = {"utter": [], "db": []}
+        errors = 0
         start = time.perf_counter()
         await asyncio.gather(*(conversation(session) for _ in range(conversations)))
         wall = time.perf_counter() - start
+    return {"latencies": latencies, "errors": errors, "wall": wall}
+
+
+def summarise(blocks: list[dict]) -> dict:
+    latencies = {kind: [x for b in blocks for x in b["latencies"][kind]] for kind in ("utter", "db")}
     total = sum(len(v) for v in latencies.values())
     return {
         "messages": total,
-        "errors": errors,
-        "messages_per_second": round(total / wall, 2),
+        "errors": sum(b["errors"] for b in blocks),
+        "messages_per_second": round(total / sum(b["wall"] for b in blocks), 2),
         **{
             kind: {
                 "n": len(vals),
@@ -144,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--blocks", type=int, default=3,
+                        help="measurement blocks per assistant, alternating baseline and ours so "
+                             "both meet the same background load")
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "shop.tar.gz")
     parser.add_argument("--baseline-model", type=Path, default=None,
                         help="reuse this trained baseline (trained and saved there if missing)")
@@ -165,20 +177,26 @@ def main(argv: list[str] | None = None) -> int:
         db_url = f"sqlite:///{work / 'shop.db'}"
         srv.seed_live_db(db_url)
         env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": SECRET}
-        results = {}
-        with srv.rasa_server(work, baseline_model, env, None, TOKEN) as base:
-            print("measuring the baseline...", file=sys.stderr)
-            results["baseline"] = asyncio.run(run_load(base.url, args.conversations, args.rounds))
-        with srv.action_server(work, env) as actions:
-            with srv.rasa_server(work, args.model, env, urlparse(actions.url).port, TOKEN) as ours:
-                print("measuring our assistant...", file=sys.stderr)
-                results["ours"] = asyncio.run(run_load(ours.url, args.conversations, args.rounds))
+        blocks: dict[str, list[dict]] = {"baseline": [], "ours": []}
+        # All three servers run throughout; only the one being measured gets traffic.
+        with srv.rasa_server(work, baseline_model, env, None, TOKEN) as base, \
+                srv.action_server(work, env) as actions, \
+                srv.rasa_server(work, args.model, env, urlparse(actions.url).port, TOKEN) as ours:
+            urls = {"baseline": base.url, "ours": ours.url}
+            for block in range(args.blocks):
+                order = ("baseline", "ours") if block % 2 == 0 else ("ours", "baseline")
+                for name in order:
+                    print(f"block {block + 1}/{args.blocks}: {name}", file=sys.stderr)
+                    blocks[name].append(
+                        asyncio.run(run_load(urls[name], args.conversations, args.rounds)))
+        results = {name: summarise(b) for name, b in blocks.items()}
 
     base_p50 = results["baseline"]["db"]["p50_ms"]
     results["db_turn_p50_overhead_pct"] = round(
         100 * (results["ours"]["db"]["p50_ms"] - base_p50) / base_p50, 1
     )
     results["setup"] = {"conversations": args.conversations, "rounds": args.rounds,
+                        "blocks": args.blocks,
                         "turns": [t for _, t, _ in SCRIPT],
                         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
                         "baseline_reused": args.baseline_model is not None and not trained}
@@ -186,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
     else:
         print(f"{args.conversations} concurrent conversations x {args.rounds} rounds x "
-              f"{len(SCRIPT)} turns, REST channel, SQL tracker store")
+              f"{len(SCRIPT)} turns, {args.blocks} alternating blocks per assistant, REST "
+              "channel, SQL tracker store")
         print(f"{'assistant':<10} {'turn':<6} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7}")
         for name in ("baseline", "ours"):
             r = results[name]
