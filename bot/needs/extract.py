@@ -167,27 +167,8 @@ def _product_table() -> dict[str, str]:
 def _order_talk_re(cues: tuple[str, ...]) -> re.Pattern:
     # the cues as a prefix tree ("my (?:order|refund|...)"): the same strings, but re tries one
     # branch per character instead of every cue at every position (several times faster)
-    return re.compile(r"(?<!\w)(?:" + _trie_pattern(c.lower() for c in cues) + r")(?!\w)", re.I)
-
-
-def _trie_pattern(phrases) -> str:
-    """A regex matching exactly the given strings, factored by common prefixes."""
-    trie: dict = {}
-    for phrase in phrases:
-        node = trie
-        for char in phrase:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        branches = [re.escape(char) + build(child) for char, child in sorted(node.items())
-                    if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie)
+    return re.compile(r"(?<!\w)(?:" + rules.trie_pattern(c.lower() for c in cues) + r")(?!\w)",
+                      re.I)
 
 
 def find_vocab_products(text: str) -> list[rules.Mention]:

@@ -23,6 +23,37 @@ class Mention:
     value: object
 
 
+# Characters other than ASCII that shoppers type and that case-insensitive matching only ever
+# matches as themselves (unlike "ſ", which re.I matches as "s", or the Kelvin sign as "k")
+_UNUSUAL_CHAR = re.compile(r"[^\x00-\x7f£€’‘“”–—…]")
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What several extractors read from one message, worked out once per message."""
+    lower: str
+    words: tuple[tuple[str, int, int], ...]  # as from words_with_offsets
+    has_digit: bool  # a match of \d
+    may_have_amount: bool  # a digit or a number word: a price or count can be read
+    plain: bool  # no unusual characters (see may_contain)
+
+    def may_contain(self, *needles: str) -> bool:
+        """Whether a lower-case needle may occur in the text in any case. False only when
+        none does, which is then also true for a re.I pattern made of the needle."""
+        return not self.plain or any(needle in self.lower for needle in needles)
+
+
+@lru_cache(maxsize=8)
+def read(text: str) -> Reading:
+    """The reading of ``text``; the rule component's extractors all ask for the same text, so
+    it is worked out once (cached for the last few texts)."""
+    return Reading(lower=text.lower(), words=tuple(words_with_offsets(text)),
+                   has_digit=_DIGIT.search(text) is not None,
+                   may_have_amount=_MAY_HAVE_AMOUNT.search(text) is not None,
+                   plain=_UNUSUAL_CHAR.search(text) is None)
+
+
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
@@ -36,7 +67,33 @@ CURRENCIES = {
     "$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
     "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
 }
-_NUM_WORDS_RE = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+
+
+def trie_pattern(phrases) -> str:
+    """A regex matching exactly the given strings, factored by common prefixes.
+
+    Same matches as the alternation of the strings longest first (at any position the strings
+    that match are prefixes of one another, and both forms try them longest first), but re
+    follows one branch per character instead of trying every string at every position."""
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items())
+                    if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+_NUM_WORDS_RE = "(?:" + trie_pattern(NUMBER_WORDS) + ")"
 _UNIT = (r"(?:kg|g|l|ltr|litres?|liters?|ml|mah|cm|mm|m|metres?|meters?|inch(?:es)?|in|\"|ft|"
          r"years?|yrs?|y/?o|months?|mths?|pieces?|pcs?|person|people|seater|slices?|tog|"
          r"players?|packs?|pairs?|x|%|lbs?|oz|gb|tb|w|v|mp|st|nd|rd|th|sets?|boxes|bags|kids?)")
@@ -106,6 +163,18 @@ _NEGATED_BEFORE = re.compile(
 
 
 _MAY_HAVE_AMOUNT = re.compile(r"\d|" + _NUM_WORDS_RE, re.I)
+_NOT_PRICE_BEFORE = re.compile(r"(?:size|sz|age|aged|uk|eu|us|x|pack of|set of)\s*$")
+_NO_BEFORE = re.compile(r"\b(?:no|not)\s*$")
+# What the text must hold for each pattern to give a mention (a pattern that cannot is not run:
+# its matches would all be dropped, and a dropped match takes no room from the others): the
+# currency said (symbol, code, word, or "a tenner"), which "range" may replace by its cue
+# "between"/"from", and "bare" and "minpost" always need; or the cue after the amount.
+_CURRENCY_SAID = ("£", "$", "€", "gbp", "usd", "eur", "pound", "quid", "dollar", "buck",
+                  "tenner", "fiver")
+_PATTERN_NEEDS = [_CURRENCY_SAID + ("between", "from"), None,
+                  ("max", "tops", "or less", "or under", "or below", "at most", "at the most",
+                   "budget", "or cheaper"),
+                  None, _CURRENCY_SAID, _CURRENCY_SAID]
 
 
 def find_prices(text: str) -> list[Mention]:
@@ -116,18 +185,21 @@ def find_prices(text: str) -> list[Mention]:
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in taken)
 
-    if not _MAY_HAVE_AMOUNT.search(text):
+    reading = read(text)
+    if not reading.may_have_amount:
         return mentions  # no digit and no number word: nothing to read
-    for kind, pattern in _PATTERNS:
+    for (kind, pattern), needs in zip(_PATTERNS, _PATTERN_NEEDS):
+        if needs is not None and not reading.may_contain(*needs):
+            continue
         for match in pattern.finditer(text):
             start, end = match.span()
             if not free(start, end) or not text[start:end].strip():
                 continue
             before = text[max(0, start - 12):start].lower()
-            if re.search(r"(?:size|sz|age|aged|uk|eu|us|x|pack of|set of)\s*$", before):
+            if _NOT_PRICE_BEFORE.search(before):
                 continue
             if kind == "max" and match.group("cue").lower().startswith(("cheaper", "less", "lower")) and \
-                    re.search(r"\b(?:no|not)\s*$", before):
+                    _NO_BEFORE.search(before):
                 continue  # "no cheaper than £100" is a floor
             ceiling = kind == "min" and match.group("cue").lower() in ("over", "above", "more than") \
                 and _NEGATED_BEFORE.search(text[max(0, start - 40):start])
@@ -180,7 +252,10 @@ def _count(word: str) -> int | None:
 
 def find_quantities(text: str) -> list[Mention]:
     """Explicit quantities ("a dozen", "two packs", "x3", "pack of 6")."""
-    mentions = []
+    mentions: list[Mention] = []
+    reading = read(text)
+    if not (reading.may_have_amount or reading.may_contain("dozen", "couple", "pair of")):
+        return mentions  # every quantity pattern needs a number or one of these words
     for match in _QTY_RE.finditer(text):
         if match.group("dozen"):
             value = 6 if match.group("dozen").lower().startswith("half") else 12
@@ -208,36 +283,62 @@ def find_numbers(text: str) -> list[Mention]:
 
 _SIZE_TOKEN = (r"(?:uk|eu|us)?\s?(?:\d{1,2}(?:\.5)?(?:\s?-\s?\d{1,2}(?:\.5)?)?(?![\d.])[a-h]{0,2}"
                r"|xxs|xs|xxl|xxxl|3xl|xl|s|m|l|small|medium|large|petite|tall|plus)\b")
+
+
+def _needs_digit(text: str, reading: Reading) -> bool:
+    return reading.has_digit
+
+
+def _needs_words(*needles: str):
+    return lambda text, reading: reading.may_contain(*needles)
+
+
+def _needs_capital_sml(text: str, reading: Reading) -> bool:
+    return "S" in text or "M" in text or "L" in text
+
+
+# each pattern with what a text must hold for it to match at all (most messages name no size,
+# and the patterns that cannot match are not run)
 _SIZE_RES = [
-    re.compile(r"\b(?:sizes|size|sz)\b\s*:?\s*(?P<v>" + _SIZE_TOKEN + r")"
-               r"(?:\s*(?:and|or|,|/|&)\s*(?:size\s*)?(?P<v2>" + _SIZE_TOKEN + r"))?", re.I),
-    re.compile(r"\b(?P<v>(?:uk|eu)\s?\d{1,2}(?:\.5)?)\b(?!\s?plug)", re.I),
-    re.compile(r"\b(?P<v>xxs|xs|xxl|xxxl|3xl|xl|extra large|extra small)\b", re.I),
-    re.compile(r"\b(?P<v>(?:age|aged)\s?\d{1,2}(?:\s?-\s?\d{1,2})?)\b(?!\+)", re.I),
-    re.compile(r"\b(?:petite|tall|plus)\s(?P<v>\d{1,2})\b(?!\s?(?:-|years|yrs|months|cm|in))", re.I),
-    re.compile(r"\b(?P<v>\d{2}[RSL])\b"),  # suit jackets: 40R, 42L
-    re.compile(r"\b(?P<v>\d{1,2}\s?-\s?\d{1,2}\s?(?:years|yrs|months|mths))\b", re.I),
-    re.compile(r"\b(?P<v>super king|small double|king size|kingsize|king|double|single|queen size)"
-               r"\b(?!\s?(?:room|cream|glazing|check))", re.I),
-    re.compile(r"\b(?P<v>petite|plus size|one size)\b", re.I),
-    re.compile(r"\b(?P<v>tall)\s(?=sizes?\b)", re.I),
-    re.compile(r"\bin\s(?P<v>tall)\b", re.I),
-    re.compile(r"(?<!too )(?<!too\s\s)\b(?P<v>medium|large|small)\b(?!\s?(?:enough|size|double))",
-               re.I),
+    (_needs_words("size", "sz"),
+     re.compile(r"\b(?:sizes|size|sz)\b\s*:?\s*(?P<v>" + _SIZE_TOKEN + r")"
+                r"(?:\s*(?:and|or|,|/|&)\s*(?:size\s*)?(?P<v2>" + _SIZE_TOKEN + r"))?", re.I)),
+    (_needs_digit, re.compile(r"\b(?P<v>(?:uk|eu)\s?\d{1,2}(?:\.5)?)\b(?!\s?plug)", re.I)),
+    (_needs_words("xs", "xl", "extra"),
+     re.compile(r"\b(?P<v>xxs|xs|xxl|xxxl|3xl|xl|extra large|extra small)\b", re.I)),
+    (_needs_digit, re.compile(r"\b(?P<v>(?:age|aged)\s?\d{1,2}(?:\s?-\s?\d{1,2})?)\b(?!\+)", re.I)),
+    (_needs_digit, re.compile(r"\b(?:petite|tall|plus)\s(?P<v>\d{1,2})\b"
+                              r"(?!\s?(?:-|years|yrs|months|cm|in))", re.I)),
+    (_needs_digit, re.compile(r"\b(?P<v>\d{2}[RSL])\b")),  # suit jackets: 40R, 42L
+    (_needs_digit, re.compile(r"\b(?P<v>\d{1,2}\s?-\s?\d{1,2}\s?(?:years|yrs|months|mths))\b", re.I)),
+    (_needs_words("king", "double", "single", "queen size"),
+     re.compile(r"\b(?P<v>super king|small double|king size|kingsize|king|double|single|"
+                r"queen size)\b(?!\s?(?:room|cream|glazing|check))", re.I)),
+    (_needs_words("petite", "plus size", "one size"),
+     re.compile(r"\b(?P<v>petite|plus size|one size)\b", re.I)),
+    (_needs_words("tall"), re.compile(r"\b(?P<v>tall)\s(?=sizes?\b)", re.I)),
+    (_needs_words("tall"), re.compile(r"\bin\s(?P<v>tall)\b", re.I)),
+    (_needs_words("medium", "large", "small"),
+     re.compile(r"(?<!too )(?<!too\s\s)\b(?P<v>medium|large|small)\b(?!\s?(?:enough|size|double))",
+                re.I)),
     # "tall jeans", "petite dresses": a fit said before the garment
-    re.compile(r"\b(?P<v>tall|petite)\s(?=(?:[a-z]+\s)?(?:jeans|trousers|leggings|dress(?:es)?|"
-               r"coats?|jackets?|jumpsuits?|chinos|joggers|suits?|shirts?|skirts?)\b)", re.I),
-    re.compile(r"\bchest\s(?P<v>\d{2})\b", re.I),
+    (_needs_words("tall", "petite"),
+     re.compile(r"\b(?P<v>tall|petite)\s(?=(?:[a-z]+\s)?(?:jeans|trousers|leggings|dress(?:es)?|"
+                r"coats?|jackets?|jumpsuits?|chinos|joggers|suits?|shirts?|skirts?)\b)", re.I)),
+    (_needs_digit, re.compile(r"\bchest\s(?P<v>\d{2})\b", re.I)),
     # reading glasses strength ("+1.5", "+2.0")
-    re.compile(r"(?<![\w£$€])(?P<v>\+\d(?:\.\d{1,2})?)(?![\d£$€])"),
+    (_needs_digit, re.compile(r"(?<![\w£$€])(?P<v>\+\d(?:\.\d{1,2})?)(?![\d£$€])")),
     # bra sizes: band and cup ("34D", "32 DD")
-    re.compile(r"\b(?P<v>(?:28|30|32|34|36|38|40|42|44|46)\s?(?:AA|A|B|C|DD|D|E|FF|F|GG|G|H))\b"),
-    re.compile(r"\b(?P<v>\d{2})\s?(?:waist|regular|long|short|leg|inside leg)\b", re.I),
-    re.compile(r"\b(?P<v>\d{2,3}\s?x\s?\d{2,3})\b", re.I),
-    re.compile(r"\b(?P<v>\d{2,3}\s?cm)\s(?=wide|long|drop)", re.I),
+    (_needs_digit, re.compile(r"\b(?P<v>(?:28|30|32|34|36|38|40|42|44|46)\s?"
+                              r"(?:AA|A|B|C|DD|D|E|FF|F|GG|G|H))\b")),
+    (_needs_digit, re.compile(r"\b(?P<v>\d{2})\s?(?:waist|regular|long|short|leg|inside leg)\b", re.I)),
+    (_needs_digit, re.compile(r"\b(?P<v>\d{2,3}\s?x\s?\d{2,3})\b", re.I)),
+    (_needs_digit, re.compile(r"\b(?P<v>\d{2,3}\s?cm)\s(?=wide|long|drop)", re.I)),
+    # a letter on its own ("in M", "a L", "size S"), matched case-sensitively
+    (_needs_capital_sml,
+     re.compile(r"(?:(?:(?<=\bin )|(?<=\ba )|(?<=, )|(?<=\bsize ))(?P<v>[SML])\b(?!&|')"
+                r"|(?<=\s)(?P<v2>[SML])(?=\s*(?:$|[?.!,])))")),
 ]
-_LETTER_RE = re.compile(r"(?:(?:(?<=\bin )|(?<=\ba )|(?<=, )|(?<=\bsize ))(?P<v>[SML])\b(?!&|')"
-                        r"|(?<=\s)(?P<v2>[SML])(?=\s*(?:$|[?.!,])))")
 
 
 _BARE_SIZE_WORDS = {"small", "medium", "large"}
@@ -272,7 +373,10 @@ def _describes_other_thing(text: str, end: int) -> bool:
 def find_sizes(text: str) -> list[Mention]:
     mentions: list[Mention] = []
     taken: list[tuple[int, int]] = []
-    for pattern in _SIZE_RES + [_LETTER_RE]:
+    reading = read(text)
+    for needs, pattern in _SIZE_RES:
+        if not needs(text, reading):
+            continue
         for match in pattern.finditer(text):
             for group in ("v", "v2"):
                 if group not in pattern.groupindex or not match.group(group):
@@ -340,8 +444,16 @@ def _resolve_date(what: str, today: date) -> date | None:
     return None
 
 
+# a deadline names one of these or a day number ("the 14th")
+_DATE_WORDS = ("tomorrow", "tonight", "asap", "week", "christmas", "xmas", "new year", "easter",
+               *_WEEKDAYS, *_MONTHS)
+
+
 def find_dates(text: str, today: date | None = None) -> list[Mention]:
     """Deadlines ("by Friday", "before Christmas", "tomorrow") resolved to dates."""
+    reading = read(text)
+    if not (reading.has_digit or reading.may_contain(*_DATE_WORDS)):
+        return []  # before asking the clock for today, which is slower than the check
     today = today or date.today()
     mentions = []
     for match in _DATE_RE.finditer(text):
@@ -389,31 +501,64 @@ def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
     return words
 
 
+_SCAN_INDEXES: dict[tuple[int, ...], tuple] = {}
+
+
+def _scan_index(tables) -> tuple[list[dict[str, str]], dict[str, tuple[int, ...]]]:
+    """Each table's phrase lookup, and for every word that starts a phrase in any of them the
+    longest phrase it starts in each table (0: none)."""
+    key = tuple(id(table) for _, table in tables)
+    cached = _SCAN_INDEXES.get(key)
+    if cached is None or any(a is not b for a, (_, b) in zip(cached[0], tables)):
+        indexes = [_index(table) for _, table in tables]
+        starters: dict[str, list[int]] = {}
+        for k, (_, starts) in enumerate(indexes):
+            for word, longest in starts.items():
+                starters.setdefault(word, [0] * len(tables))[k] = longest
+        cached = (tuple(table for _, table in tables), [index for index, _ in indexes],
+                  {word: tuple(longest) for word, longest in starters.items()})
+        _SCAN_INDEXES[key] = cached
+    return cached[1], cached[2]
+
+
+def find_phrases_in(words, tables) -> list[list[Mention]]:
+    """For each ``(field, table)`` the leftmost-longest, non-overlapping matches of the table's
+    phrases in ``words`` (n-gram lookups, tried only from words that start a phrase).
+
+    One pass for all tables, with the same result as one scan per table: a table's scan
+    resumes after its own last match, and a word that starts no phrase of any table (most
+    words) is looked up once instead of once per table."""
+    indexes, starters = _scan_index(tables)
+    said = [w for w, _, _ in words]
+    found: list[list[Mention]] = [[] for _ in tables]
+    resume = [0] * len(tables)
+    for i, first in enumerate(said):
+        longest = starters.get(first)
+        if first.endswith("'s") and first[:-2] in starters:  # "grandma's"
+            other = starters[first[:-2]]
+            longest = other if longest is None else tuple(map(max, longest, other))
+        if longest is None:
+            continue
+        for k, limit in enumerate(longest):
+            if limit == 0 or i < resume[k]:
+                continue
+            index = indexes[k]
+            for n in range(min(limit, len(said) - i), 0, -1):
+                key = " ".join(said[i:i + n])
+                if key not in index and key.endswith("'s") and key[:-2] in index:
+                    key = key[:-2]  # "grandma's" -> "grandma"
+                if key in index:
+                    found[k].append(Mention(words[i][1], words[i + n - 1][2], tables[k][0],
+                                            index[key]))
+                    resume[k] = i + n
+                    break
+    return found
+
+
 def _find_phrases(text: str, table: dict[str, str], field: str,
                   words: list[tuple[str, int, int]] | None = None) -> list[Mention]:
-    """Leftmost-longest, non-overlapping matches of the table's phrases (n-gram lookups, tried
-    only from words that start a phrase)."""
-    index, starts = _index(table)
-    words = words_with_offsets(text) if words is None else words
-    said = [w for w, _, _ in words]
-    found = []
-    i = 0
-    while i < len(said):
-        first = said[i]
-        limit = starts.get(first, 0)
-        if first.endswith("'s"):
-            limit = max(limit, starts.get(first[:-2], 0))
-        for n in range(min(limit, len(said) - i), 0, -1):
-            key = " ".join(said[i:i + n])
-            if key not in index and key.endswith("'s") and key[:-2] in index:
-                key = key[:-2]  # "grandma's" -> "grandma"
-            if key in index:
-                found.append(Mention(words[i][1], words[i + n - 1][2], field, index[key]))
-                i += n
-                break
-        else:
-            i += 1
-    return found
+    """Leftmost-longest, non-overlapping matches of one table's phrases."""
+    return find_phrases_in(read(text).words if words is None else words, ((field, table),))[0]
 
 
 @lru_cache(maxsize=1)
@@ -430,21 +575,28 @@ def _tables() -> dict[str, dict[str, str]]:
             "occasion": vocab.occasions}
 
 
+@lru_cache(maxsize=1)
+def _scanned_tables() -> tuple[tuple[str, dict[str, str]], ...]:
+    """``_tables()`` as (field of the mentions, table); "brand_cased" finds brands."""
+    return tuple(("brand" if field == "brand_cased" else field, table)
+                 for field, table in _tables().items())
+
+
 def find_vocabulary(text: str) -> list[Mention]:
     """Colours, attributes, brands, recipients and occasions named in the vocabularies."""
     mentions: list[Mention] = []
-    words = words_with_offsets(text)
-    for field, table in _tables().items():
+    words = read(text).words
+    for field, found in zip(_tables(), find_phrases_in(words, _scanned_tables())):
         if field == "brand_cased":
             # "Apple", "Next", "Hunter": a brand only when capitalised and not opening a sentence
-            for mention in _find_phrases(text, table, "brand", words):
+            for mention in found:
                 said = text[mention.start:mention.end]
                 before = text[:mention.start].rstrip()
                 if (said[:1].isupper() and before and before[-1] not in ".!?") or \
                         (said.isupper() and len(said) > 2):
                     mentions.append(mention)
             continue
-        mentions.extend(_find_phrases(text, table, field, words))
+        mentions.extend(found)
     mentions.extend(_misspelt_descriptions(text, words, mentions))
     # a longer phrase of another field wins ("light blue" colour over "light" attribute)
     mentions.sort(key=lambda m: (m.start, -(m.end - m.start)))
@@ -501,6 +653,8 @@ _TURNS_RE = re.compile(r"\b(?:turns|turning|turned|will be|is going to be)\s+(?:
 
 def find_birthday_phrases(text: str) -> list[Mention]:
     """"he turns 8", "she's turning thirty": a birthday even when the word is not said."""
+    if not read(text).may_have_amount:
+        return []
     return [Mention(m.start(), m.end(), "occasion", "birthday") for m in _TURNS_RE.finditer(text)
             if not re.search(r"\b(?:it|this|that|order|parcel|price)\s*$", text[:m.start()], re.I)]
 
@@ -522,7 +676,9 @@ def find_described_ones(text: str) -> list[Mention]:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     vocab = load_vocab()
-    found = []
+    found: list[Mention] = []
+    if not read(text).may_contain("ones"):
+        return found
     for match in _ONES_RE.finditer(text):
         word = match.group("v").lower()
         if word in STOP_WORDS or word in _NOT_ONES_ATTRIBUTE or word in vocab.colours \
@@ -557,6 +713,8 @@ _TOG_RE = re.compile(r"\b(?P<v>\d{1,2}(?:\.\d)?\s?-?tog)\b", re.I)
 
 def find_tog(text: str) -> list[Mention]:
     """Duvet and sleeping-bag warmth ("10.5 tog", "2.5 tog")."""
+    if not read(text).has_digit:
+        return []
     return [Mention(m.start("v"), m.end("v"), "attributes",
                     re.sub(r"\s?-?tog$", " tog", m.group("v").lower())) for m in _TOG_RE.finditer(text)]
 
@@ -568,19 +726,23 @@ _MEASURE_RE = re.compile(
     re.I)
 
 
+_LENGTH_SAID = re.compile(r"\d(?:in|\"|ft|foot|feet|m)$")
+_HEIGHT_BEFORE = re.compile(r"\b(?:i'm|im|i am|he's|she's|he is|she is|tall|height)\s*$", re.I)
+
+
 def find_measures(text: str, taken: list[Mention]) -> list[Mention]:
     """Capacity, weight, power, screen and length figures ("6 litre", "5kg", "144hz", "40
     denier", "30m"): attributes as said, unless a price, size or count already holds them."""
-    found = []
+    found: list[Mention] = []
+    if not read(text).has_digit:
+        return found
     for match in _MEASURE_RE.finditer(text):
         start, end = match.span("v")
         if any(m.start < end and start < m.end for m in taken
                if m.field in ("price_min", "price_max", "size", "quantity", "attributes")):
             continue
         said = " ".join(match.group("v").lower().split())
-        if re.search(r"\d(?:in|\"|ft|foot|feet|m)$", said.replace(" ", "")) and \
-                re.search(r"\b(?:i'm|im|i am|he's|she's|he is|she is|tall|height)\s*$",
-                          text[:start], re.I):
+        if _LENGTH_SAID.search(said.replace(" ", "")) and _HEIGHT_BEFORE.search(text[:start]):
             continue  # "I'm 6ft 4": the shopper's height
         found.append(Mention(start, end, "attributes", said))
     return found
@@ -609,6 +771,8 @@ def find_scents(text: str) -> list[Mention]:
     """"vanilla scented", "lavender-scented": the scent is the attribute."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
+    if not read(text).may_contain("scented"):
+        return []
     return [Mention(m.start("v"), m.end("v"), "attributes",
                     m.group("v").lower().replace("-", " "))
             for m in _SCENTED_RE.finditer(text)
@@ -621,7 +785,9 @@ _AGED_RECIPIENT_RE = re.compile(
 
 def find_aged_recipients(text: str) -> list[Mention]:
     """"a 5 year old girl", "my 10-year-old": who it is for (a trigger word is still needed)."""
-    found = []
+    found: list[Mention] = []
+    if not read(text).has_digit:
+        return found
     for match in _AGED_RECIPIENT_RE.finditer(text):
         said = match.group("v").lower().replace("-", " ")
         value = "girl" if "girl" in said or "daughter" in said else \
@@ -638,6 +804,9 @@ def find_all(text: str, today: date | None = None) -> list[Mention]:
              + find_scents(text) + find_aged_recipients(text))
     found += find_measures(text, found)
     # within a field, a longer phrase wins ("vanilla scented" over "scented")
+    by_field: dict[str, list[Mention]] = {}
+    for mention in found:
+        by_field.setdefault(mention.field, []).append(mention)
     return [m for m in found if m.field in ("price_min", "price_max", "currency", "needed_by")
-            or not any(o is not m and o.field == m.field and o.start <= m.start and m.end <= o.end
-                       and (o.end - o.start) > (m.end - m.start) for o in found)]
+            or not any(o is not m and o.start <= m.start and m.end <= o.end
+                       and (o.end - o.start) > (m.end - m.start) for o in by_field[m.field])]
