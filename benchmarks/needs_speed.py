@@ -1,6 +1,6 @@
 """Need-extraction speed: throughput through nlp.pipe + assembly, and per-message latency.
 
-    python benchmarks/needs_speed.py [--repeat 20] [--json]
+    python benchmarks/needs_speed.py [--repeat 20] [--model DIR] [--json]
 
 Messages are our held-out test texts (bot/needs/data/test.jsonl), repeated. Targets: >= 1,000
 messages/s and p95 < 5 ms for one message (`extract(text)`), on one process. The machine's load
@@ -33,10 +33,11 @@ def _percentiles(values: list[float]) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--model", type=Path, help="trained model dir (default models/needs)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     texts = [r["text"] for r in read_jsonl(TEST_PATH)]
-    extractor = NeedExtractor()
+    extractor = NeedExtractor(args.model) if args.model else NeedExtractor()
     for text in texts:  # warm up caches
         extractor.extract(text)
     batch = texts * args.repeat

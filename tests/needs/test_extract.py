@@ -48,6 +48,27 @@ def test_bad_input_never_crashes_and_states_no_need(extractor, text):
     assert extractor.extract(text) == []
 
 
+@pytest.mark.parametrize("text", [
+    "Suche Laufschuhe unter 100 Euro", "cerco una giacca", "Je voudrais une veste rouge",
+    "mon colis n'est pas arrivé", "buenas tardes, necesito ayuda con mi cuenta",
+])
+def test_another_language_states_no_need(extractor, text):
+    assert extractor.extract(text) == []
+
+
+def test_an_english_message_is_not_taken_for_another_language(extractor):
+    # "ideal" and "die" are in other languages' function-word lists, "u" in one; all English
+    assert extractor.extract("Want vichy ideal white")
+    need = _one(extractor, "u got pickleball paddles?")
+    assert "paddle" in need.product
+
+
+def test_one_message_and_a_batch_give_the_same_needs(extractor):
+    texts = ["need a tent and two sleeping bags for a festival", "in blue pls", "thanks!",
+             "Ich suche eine Jacke", "do u have jaket in navy xl"]
+    assert [extractor.extract(t) for t in texts] == list(extractor.extract_many(texts))
+
+
 def test_rules_only_fallback_without_a_model(tmp_path):
     extractor = NeedExtractor(tmp_path / "no-model")
     assert extractor.version.endswith("+rules")
