@@ -954,17 +954,14 @@ def _foreign_function_words() -> frozenset[str]:
     word ("ideal", "die", "son" are), no single letter ("u") and no word of our vocabularies."""
     import importlib
 
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     vocab = load_vocab()
-    ours = set(STOP_WORDS) | set(vocab.product_words())
-    for table in (vocab.colours, vocab.attributes, vocab.recipients, vocab.occasions,
-                  vocab.brands, vocab.product_types, vocab.word_category):
-        for phrase in table:
-            ours.update(phrase.split())
+    ours = {word for table in (vocab.colours, vocab.attributes, vocab.recipients,
+                               vocab.occasions, vocab.brands)
+            for phrase in table for word in phrase.split()}
     words: set[str] = set()
     for lang in ("de", "fr", "es", "it", "pt", "nl"):
         words |= importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS
+    # is_known_word covers English stop words, English word forms and every product word
     return frozenset(w for w in words - ours if len(w) > 1 and not normalise.is_known_word(w))
 
 
