@@ -23,6 +23,9 @@ What they add to Rasa's own channels:
 * custom JSON (``json_message``) reaches the browser as one payload, e.g.
   ``{"type": "product_cards", ...}``; Rasa's own socket.io channel passes it to ``emit`` as keyword
   arguments (RasaHQ/rasa#3823) and fails on any key but ``data``/``room``.
+
+Importing this module also applies ``bot.web.rasa_patches`` (the action-response validator is
+built once instead of on every custom-action call).
 """
 from __future__ import annotations
 
@@ -49,8 +52,13 @@ from bot.web.guard import (
     parse_origins,
     valid_session_id,
 )
+from bot.web import rasa_patches
 
 logger = logging.getLogger(__name__)
+
+# Rasa imports this module when it loads credentials.yml: the one place our code runs inside the
+# Rasa server's process before the first turn.
+rasa_patches.apply()
 
 # Engine.IO refuses frames bigger than this before they are parsed.
 MAX_FRAME_BYTES = 64 * 1024
