@@ -9,6 +9,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = REPO_ROOT / "var"
 
 
+DEFAULT_NEEDS_OUTBOX = VAR_DIR / "needs_outbox.jsonl"
+
+
 def default_database_url() -> str:
     return f"sqlite:///{VAR_DIR / 'shop.db'}"
 
@@ -24,6 +27,8 @@ class Settings:
     return_window_days: int = 30
     # Escalations are answered within this many working hours (told to the shopper).
     escalation_response_hours: int = 4
+    # Where captured needs wait (one JSON line each) while the shop database is down.
+    needs_outbox: Path = DEFAULT_NEEDS_OUTBOX
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -34,4 +39,5 @@ class Settings:
             identity_ttl_seconds=int(env.get("SHOP_IDENTITY_TTL", "3600")),
             return_window_days=int(env.get("SHOP_RETURN_WINDOW_DAYS", "30")),
             escalation_response_hours=int(env.get("SHOP_ESCALATION_HOURS", "4")),
+            needs_outbox=Path(env.get("SHOP_NEEDS_OUTBOX") or DEFAULT_NEEDS_OUTBOX),
         )

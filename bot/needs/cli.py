@@ -175,9 +175,9 @@ def _follow(args) -> int:
 
     from bot.needs.follow import NeedFollower, NotASqlTrackerStore, source_name, \
         tracker_engine, tracker_url_from_endpoints
+    from bot.needs.service import Outbox
     from bot.settings import Settings
     from bot.store.db import make_engine
-    from bot.support.needs import outbox
 
     settings = Settings.from_env()
     stop = threading.Event()
@@ -196,7 +196,7 @@ def _follow(args) -> int:
     tracker = tracker_engine(tracker_url)
     shop = make_engine(args.database_url or settings.database_url)
     follower = NeedFollower(tracker, shop, source=source_name(tracker_url),
-                            extractor=_extractor(args), outbox=outbox(),
+                            extractor=_extractor(args), outbox=Outbox(settings.needs_outbox),
                             identity_secret=settings.identity_secret,
                             start_at_end=args.from_end)
     try:

@@ -25,14 +25,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.needs.extract import Need, NeedExtractor, has_need_cue
 from bot.needs.redact import redact
 from bot.needs.vocab import load_vocab
-from bot.settings import VAR_DIR
+from bot.settings import DEFAULT_NEEDS_OUTBOX
 from bot.store.db import session_scope
 from bot.store.models import Category, Product, ProductAttribute
 from bot.store.models import Need as NeedRow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUTBOX = VAR_DIR / "needs_outbox.jsonl"
 MAX_CARDS = 3
 PLACEHOLDER_IMAGE = "/static/img/product-placeholder.svg"
 _LISTS = ("attributes", "colour", "size")
@@ -62,7 +61,7 @@ def default_extractor() -> NeedExtractor:
 class Outbox:
     """Need records waiting for the database: one JSON line each, guarded by a file lock."""
 
-    def __init__(self, path: Path = DEFAULT_OUTBOX):
+    def __init__(self, path: Path = DEFAULT_NEEDS_OUTBOX):
         self.path = Path(path)
 
     def append(self, record: dict) -> None:

@@ -8,7 +8,6 @@ and storing the score is best effort (logged when it fails).
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -42,10 +41,10 @@ def card(product: dict) -> dict:
 
 
 def outbox():
-    """Where needs wait while the database is down (env ``SHOP_NEEDS_OUTBOX`` overrides)."""
-    from bot.needs.service import DEFAULT_OUTBOX, Outbox
+    """Where needs wait while the database is down (``Settings.needs_outbox``)."""
+    from bot.needs.service import Outbox
 
-    return Outbox(os.environ.get("SHOP_NEEDS_OUTBOX") or DEFAULT_OUTBOX)
+    return Outbox(get_settings().needs_outbox)
 
 
 def capture_need(conversation_id: str, customer_id: int | None, turn: int, text: str,

@@ -17,6 +17,7 @@ from actions.confirmation import ActionHandleConfirmation
 from actions.shop_info import ActionProductSearch
 from bot.store.db import session_scope
 from bot.store.models import Need
+from bot.support import runtime
 from propensity import serve
 from propensity.serve import Score
 from action_helpers import make_tracker, run, texts, token
@@ -44,6 +45,7 @@ class FakeScorer:
 def needs_env(services, monkeypatch, tmp_path):
     outbox = tmp_path / "outbox.jsonl"
     monkeypatch.setenv("SHOP_NEEDS_OUTBOX", str(outbox))
+    runtime.reset()  # settings are read once; read them again with this outbox
     scorer = FakeScorer(0.7, "high")
     monkeypatch.setattr(serve, "current_scorer", lambda *a, **k: scorer)
     return {"engine": services, "outbox": outbox, "scorer": scorer}
@@ -186,8 +188,6 @@ async def test_no_model_means_no_score_and_the_plain_top_matches(needs_env, monk
 
 async def test_database_down_replies_politely_and_keeps_the_need(needs_env, monkeypatch,
                                                                   tmp_path):
-    from bot.support import runtime
-
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}")  # a directory: cannot open
     runtime.reset()
     events, messages = await say("hiking boots in brown size 9", metadata=token(1))
