@@ -9,6 +9,12 @@ servers run, so a change in the machine's background load falls on both alike.
 
     .venv/bin/python benchmarks/bot_latency.py --conversations 8 --rounds 4 [--blocks 3] [--json]
         [--baseline-model var/bench/baseline.tar.gz]   # reuse a baseline trained earlier
+        [--floor]   # also measure the floor: the baseline plus one custom action that does nothing
+
+`--floor` adds a third assistant: the bare baseline, except that the DB-turn messages' intents
+(track_order, product_search) are answered by a custom action on its own action server that
+sends the same reply and returns no events (benchmarks/noop_actions.py). Its DB-turn p50 above the
+baseline's is what one action-server round trip costs before any action does any work.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -53,8 +60,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def build_baseline(workdir: Path) -> Path:
-    """Train a bare assistant on our NLU data: one response per intent, no custom actions."""
+FLOOR_INTENTS = ("track_order", "product_search")
+NOOP_ACTION = "action_noop_reply"
+
+
+def build_baseline(workdir: Path, noop_intents: tuple[str, ...] = ()) -> Path:
+    """Train a bare assistant on our NLU data: one response per intent, no custom actions
+    (``noop_intents`` are answered by the do-nothing custom action instead)."""
     data = workdir / "data"
     data.mkdir(parents=True)
     intents, entities = set(), {"order_number", "email", "product"}
@@ -73,10 +85,13 @@ def build_baseline(workdir: Path) -> Path:
         | {"utter_default": [{"text": "Sorry, I didn't get that."}]},
         "session_config": {"session_expiration_time": 60, "carry_over_slots_to_new_session": True},
     }
+    if noop_intents:
+        domain["actions"] = [NOOP_ACTION]
     rules = {
         "version": "3.1",
         "rules": [
-            {"rule": f"answer {i}", "steps": [{"intent": i}, {"action": f"utter_{i}"}]}
+            {"rule": f"answer {i}", "steps": [
+                {"intent": i}, {"action": NOOP_ACTION if i in noop_intents else f"utter_{i}"}]}
             for i in intents
         ]
         + [{"rule": "fallback", "steps": [{"intent": "nlu_fallback"}, {"action": "utter_default"}]}],
@@ -149,6 +164,23 @@ def summarise(blocks: list[dict]) -> dict:
     }
 
 
+def blocks_measured(results: dict) -> list[str]:
+    return [name for name in ("baseline", "ours", "floor") if name in results]
+
+
+def trained_model(saved: Path | None, workdir: Path, noop_intents: tuple[str, ...]) -> tuple[Path, bool]:
+    """(model, trained now?): ``saved`` when it exists, else a fresh training (kept at ``saved``)."""
+    if saved is not None and saved.exists():
+        return saved, False
+    what = "floor" if noop_intents else "bare baseline"
+    print(f"training the {what} assistant...", file=sys.stderr)
+    model = build_baseline(workdir, noop_intents)
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(model, saved)
+    return model, True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=10)
@@ -159,42 +191,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "shop.tar.gz")
     parser.add_argument("--baseline-model", type=Path, default=None,
                         help="reuse this trained baseline (trained and saved there if missing)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure the baseline plus a do-nothing custom action")
+    parser.add_argument("--floor-model", type=Path, default=None,
+                        help="reuse this trained floor assistant (trained and saved there if missing)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="bot-latency-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bot-latency-") as tmp, ExitStack() as running:
         work = Path(tmp)
-        trained = False
-        if args.baseline_model is not None and args.baseline_model.exists():
-            baseline_model = args.baseline_model
-        else:
-            trained = True
-            print("training the bare baseline assistant...", file=sys.stderr)
-            baseline_model = build_baseline(work / "baseline")
-            if args.baseline_model is not None:
-                args.baseline_model.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(baseline_model, args.baseline_model)
+        baseline_model, trained = trained_model(args.baseline_model, work / "baseline", ())
+        if args.floor:
+            floor_model, _ = trained_model(args.floor_model, work / "floor", FLOOR_INTENTS)
         db_url = f"sqlite:///{work / 'shop.db'}"
         srv.seed_live_db(db_url)
         env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": SECRET}
-        blocks: dict[str, list[dict]] = {"baseline": [], "ours": []}
-        # All three servers run throughout; only the one being measured gets traffic.
-        with srv.rasa_server(work, baseline_model, env, None, TOKEN) as base, \
-                srv.action_server(work, env) as actions, \
-                srv.rasa_server(work, args.model, env, urlparse(actions.url).port, TOKEN) as ours:
-            urls = {"baseline": base.url, "ours": ours.url}
-            for block in range(args.blocks):
-                order = ("baseline", "ours") if block % 2 == 0 else ("ours", "baseline")
-                for name in order:
-                    print(f"block {block + 1}/{args.blocks}: {name}", file=sys.stderr)
-                    blocks[name].append(
-                        asyncio.run(run_load(urls[name], args.conversations, args.rounds)))
+        # All servers run throughout; only the one being measured gets traffic.
+        base = running.enter_context(srv.rasa_server(work, baseline_model, env, None, TOKEN))
+        actions = running.enter_context(srv.action_server(work, env))
+        ours = running.enter_context(
+            srv.rasa_server(work, args.model, env, urlparse(actions.url).port, TOKEN))
+        urls = {"baseline": base.url, "ours": ours.url}
+        if args.floor:
+            noop_env = {**env, "PYTHONPATH": str(Path(__file__).resolve().parent)}
+            noop = running.enter_context(srv.action_server(work, noop_env, "noop_actions"))
+            urls["floor"] = running.enter_context(srv.rasa_server(
+                work, floor_model, env, urlparse(noop.url).port, TOKEN)).url
+        blocks: dict[str, list[dict]] = {name: [] for name in urls}
+        for block in range(args.blocks):
+            order = list(urls) if block % 2 == 0 else list(reversed(urls))
+            for name in order:
+                print(f"block {block + 1}/{args.blocks}: {name}", file=sys.stderr)
+                blocks[name].append(
+                    asyncio.run(run_load(urls[name], args.conversations, args.rounds)))
         results = {name: summarise(b) for name, b in blocks.items()}
 
     base_p50 = results["baseline"]["db"]["p50_ms"]
     results["db_turn_p50_overhead_pct"] = round(
         100 * (results["ours"]["db"]["p50_ms"] - base_p50) / base_p50, 1
     )
+    if "floor" in results:
+        results["floor_db_turn_p50_overhead_pct"] = round(
+            100 * (results["floor"]["db"]["p50_ms"] - base_p50) / base_p50, 1)
     results["setup"] = {"conversations": args.conversations, "rounds": args.rounds,
                         "blocks": args.blocks,
                         "turns": [t for _, t, _ in SCRIPT],
@@ -207,17 +245,20 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(SCRIPT)} turns, {args.blocks} alternating blocks per assistant, REST "
               "channel, SQL tracker store")
         print(f"{'assistant':<10} {'turn':<6} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7}")
-        for name in ("baseline", "ours"):
+        for name in blocks_measured(results):
             r = results[name]
             for kind in ("utter", "db"):
                 print(f"{name:<10} {kind:<6} {r[kind]['n']:>5} {r[kind]['p50_ms']:>8} "
                       f"{r[kind]['p95_ms']:>8} {r['messages_per_second']:>7}")
         print(f"DB-action turn p50 vs baseline (same messages): "
               f"{results['db_turn_p50_overhead_pct']:+.1f}% (target <= +25%)")
+        if "floor" in results:
+            print(f"floor (baseline + a do-nothing custom action) DB-turn p50 vs baseline: "
+                  f"{results['floor_db_turn_p50_overhead_pct']:+.1f}%")
         print(f"load average (1 min) at the end: {results['setup']['load_average_1m_at_end']}")
-        if results["ours"]["errors"] or results["baseline"]["errors"]:
-            print(f"errors: ours {results['ours']['errors']}, "
-                  f"baseline {results['baseline']['errors']}")
+        errors = {name: results[name]["errors"] for name in blocks_measured(results)}
+        if any(errors.values()):
+            print("errors: " + ", ".join(f"{name} {n}" for name, n in errors.items()))
     return 0
 
 

@@ -69,11 +69,11 @@ class Running:
 
 
 @contextmanager
-def action_server(workdir: Path, env: dict[str, str]) -> Iterator[Running]:
+def action_server(workdir: Path, env: dict[str, str], actions: str = "actions") -> Iterator[Running]:
     port = free_port()
     log = workdir / f"actions-{port}.log"
     proc = subprocess.Popen(
-        [str(BIN_DIR / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        [str(BIN_DIR / "python"), "-m", "rasa_sdk", "--actions", actions, "--port", str(port)],
         cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:
