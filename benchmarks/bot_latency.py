@@ -164,10 +164,6 @@ def summarise(blocks: list[dict]) -> dict:
     }
 
 
-def blocks_measured(results: dict) -> list[str]:
-    return [name for name in ("baseline", "ours", "floor") if name in results]
-
-
 def trained_model(saved: Path | None, workdir: Path, noop_intents: tuple[str, ...]) -> tuple[Path, bool]:
     """(model, trained now?): ``saved`` when it exists, else a fresh training (kept at ``saved``)."""
     if saved is not None and saved.exists():
@@ -245,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(SCRIPT)} turns, {args.blocks} alternating blocks per assistant, REST "
               "channel, SQL tracker store")
         print(f"{'assistant':<10} {'turn':<6} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7}")
-        for name in blocks_measured(results):
+        for name in blocks:
             r = results[name]
             for kind in ("utter", "db"):
                 print(f"{name:<10} {kind:<6} {r[kind]['n']:>5} {r[kind]['p50_ms']:>8} "
@@ -256,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"floor (baseline + a do-nothing custom action) DB-turn p50 vs baseline: "
                   f"{results['floor_db_turn_p50_overhead_pct']:+.1f}%")
         print(f"load average (1 min) at the end: {results['setup']['load_average_1m_at_end']}")
-        errors = {name: results[name]["errors"] for name in blocks_measured(results)}
+        errors = {name: results[name]["errors"] for name in blocks}
         if any(errors.values()):
             print("errors: " + ", ".join(f"{name} {n}" for name, n in errors.items()))
     return 0

@@ -21,14 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def training_part(source: Path, seed: int, folder: Path) -> Path:
     """The rows the benchmark with ``seed`` trains on (its stratified 80%), as a CSV."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
     sys.path.insert(0, str(ROOT))
-    from propensity.tabular import read_table
+    from propensity.tabular import held_out_split, read_table
 
     df, y = read_table(source, "Revenue")
-    idx_tr, _ = train_test_split(np.arange(len(df)), test_size=0.2, stratify=y, random_state=seed)
+    idx_tr, _ = held_out_split(y, seed)
     path = folder / f"train-{seed}.csv"
     df.assign(Revenue=y.astype(bool)).iloc[idx_tr].to_csv(path, index=False)
     return path
@@ -42,19 +39,18 @@ def main(argv=None) -> int:
                     help="benchmark inside each seed's training 80%% only (the held-out 20%% unused)")
     args = ap.parse_args(argv)
     source = args.datasets / "online_shoppers_intention" / "online_shoppers_intention.csv"
-    tmp = tempfile.TemporaryDirectory(prefix="shoppers-")
     runs = []
-    for seed in args.seeds.split(","):
-        table = training_part(source, int(seed), Path(tmp.name)) if args.validate else source
-        out = subprocess.run([sys.executable, "-m", "propensity", "benchmark", "--table", str(table),
-                              "--label", "Revenue", "--seed", seed, "--json"],
-                             check=True, cwd=ROOT, capture_output=True, text=True).stdout
-        res = json.loads(out.strip().splitlines()[-1])
-        print(json.dumps(res))
-        runs.append(res)
+    with tempfile.TemporaryDirectory(prefix="shoppers-") as tmp:
+        for seed in args.seeds.split(","):
+            table = training_part(source, int(seed), Path(tmp)) if args.validate else source
+            out = subprocess.run([sys.executable, "-m", "propensity", "benchmark", "--table",
+                                  str(table), "--label", "Revenue", "--seed", seed, "--json"],
+                                 check=True, cwd=ROOT, capture_output=True, text=True).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+            print(json.dumps(res))
+            runs.append(res)
     mlp = statistics.mean(r["models"]["mlp"]["roc_auc"] for r in runs)
     gbm = statistics.mean(r["models"]["gbm"]["roc_auc"] for r in runs)
-    tmp.cleanup()
     what = "inner split(s) of the training 80%" if args.validate else "split(s)"
     print(f"\nmean over {len(runs)} {what}: ROC-AUC mlp {mlp:.4f}  gbm {gbm:.4f}")
     print(f"  target mlp >= 0.93: {'MET' if mlp >= 0.93 else 'MISSED'} ({mlp - 0.93:+.4f})")

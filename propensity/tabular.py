@@ -42,6 +42,13 @@ def read_table(path: str | Path, label: str) -> tuple[pd.DataFrame, np.ndarray]:
     return df, raw.isin(_TRUE).to_numpy(int)
 
 
+def held_out_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training, held-out) row indices: the stratified 80/20 split of ``benchmark_table``."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed)
+
+
 def split_columns(df: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(numeric, categorical) column names; low-cardinality integer codes are in both."""
     numeric, categorical = [], []
@@ -120,8 +127,7 @@ def benchmark_table(path: str | Path, label: str, *, seed: int = 7,
     df, y = read_table(path, label)
     numeric, categorical = split_columns(df)
     # Categories learned on the training split only; unseen ones map to 0.
-    idx_tr, idx_te = train_test_split(np.arange(len(df)), test_size=0.2, stratify=y,
-                                      random_state=seed)
+    idx_tr, idx_te = held_out_split(y, seed)
     idx_fit, idx_val = train_test_split(idx_tr, test_size=0.15, stratify=y[idx_tr],
                                         random_state=seed)
     codes, sizes = [], []

@@ -25,7 +25,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.needs.extract import Need, NeedExtractor, has_need_cue
 from bot.needs.redact import redact
 from bot.needs.vocab import load_vocab
-from bot.settings import DEFAULT_NEEDS_OUTBOX
 from bot.store.db import session_scope
 from bot.store.models import Category, Product, ProductAttribute
 from bot.store.models import Need as NeedRow
@@ -61,7 +60,7 @@ def default_extractor() -> NeedExtractor:
 class Outbox:
     """Need records waiting for the database: one JSON line each, guarded by a file lock."""
 
-    def __init__(self, path: Path = DEFAULT_NEEDS_OUTBOX):
+    def __init__(self, path: Path):
         self.path = Path(path)
 
     def append(self, record: dict) -> None:
@@ -298,7 +297,7 @@ def _needs_question(need: dict, asked: list[str]) -> str | None:
 
 def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             previous_need: dict | None = None, *, engine: Engine,
-            extractor: NeedExtractor | None = None, outbox: Outbox | None = None,
+            outbox: Outbox, extractor: NeedExtractor | None = None,
             now: datetime | None = None, ask: bool = True, seq_base: int | None = None,
             open_as_of: datetime | None = None,
             detail_needs_cue: bool = False) -> CaptureResult:
@@ -311,7 +310,6 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
     size 14") only when the message has a need cue ("shame you don't have it in size 14").
     """
     extractor = extractor or default_extractor()
-    outbox = outbox or Outbox()
     now = now or datetime.utcnow()
     text = text if isinstance(text, str) else ""
     db_up = True
