@@ -45,3 +45,18 @@ def test_malformed_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
     assert main(["benchmark", "--transactions", str(path), "--test-cutoff", "2024-03-01"]) == 2
     err = capsys.readouterr().err
     assert "line 3" in err and "timestamp" in err and "Traceback" not in err
+
+
+def test_benchmark_runs_on_a_log_with_only_the_required_columns(events, tmp_path, capsys):
+    # Another shop's export may have no quantities, products or event types: the features that
+    # need them are constant, the MLP leaves them out and still ranks buyers above non-buyers.
+    path = tmp_path / "log.csv"
+    purchases = events[events["event_type"] == "purchase"]
+    purchases[["customer_id", "timestamp", "amount"]].to_csv(path, index=False)
+    rc = main(["benchmark", "--transactions", str(path), "--test-cutoff", "2024-09-07",
+               "--train-cutoffs", "2024-05-30,2024-06-29,2024-07-29", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rows"]["test"] > 0
+    assert out["models"]["mlp"]["roc_auc"] > 0.6
+    assert out["models"]["mlp"]["roc_auc"] > out["models"]["recency"]["roc_auc"]
