@@ -75,13 +75,14 @@ def validate_events(raw: pd.DataFrame, source: str = "transactions") -> pd.DataF
     out["customer_id"] = cust.str.replace(r"\.0+$", "", regex=True).astype(object)
 
     ts_raw = raw["timestamp"]
-    ts = pd.to_datetime(ts_raw, errors="coerce", format="mixed") if len(raw) else pd.to_datetime(ts_raw)
+    # Everything to UTC: an export in local time carries two offsets a year (+00:00 / +01:00
+    # across daylight saving), and a time without an offset is taken as UTC already.
+    ts = (pd.to_datetime(ts_raw, errors="coerce", format="mixed", utc=True) if len(raw)
+          else pd.to_datetime(ts_raw, utc=True))
     bad = ts.isna().to_numpy()
     if bad.any():
         raise _bad_rows_message("timestamp is not an ISO date/time", bad, ts_raw, source)
-    if getattr(ts.dt, "tz", None) is not None:
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    out["timestamp"] = ts.astype("datetime64[ns]")
+    out["timestamp"] = ts.dt.tz_localize(None).astype("datetime64[ns]")
 
     for col, required in (("amount", True), ("quantity", False)):
         if col not in raw.columns:

@@ -28,6 +28,22 @@ def test_reads_a_good_file_with_optional_columns(tmp_path):
     assert df["quantity"].isna().all() and df["product_id"].isna().all()
 
 
+def test_timestamps_with_and_without_offsets_all_become_utc(tmp_path):
+    # A shop exporting local time has two offsets a year (daylight saving); dates alone and
+    # times without an offset sit beside them in one file.
+    p = write(tmp_path, "customer_id,timestamp,amount\n"
+                        "a,2011-03-26T10:00:00+00:00,1\n"
+                        "a,2011-03-28T10:00:00+01:00,2\n"
+                        "b,2011-03-28 10:00,3\n"
+                        "b,2011-03-29,4\n")
+    df = read_transactions(p)
+    assert df["timestamp"].tolist() == [pd.Timestamp("2011-03-26 10:00"),
+                                        pd.Timestamp("2011-03-28 09:00"),
+                                        pd.Timestamp("2011-03-28 10:00"),
+                                        pd.Timestamp("2011-03-29 00:00")]
+    assert df["timestamp"].dt.tz is None
+
+
 def test_missing_column_names_it(tmp_path):
     p = write(tmp_path, "customer_id,timestamp\n1,2011-01-01\n")
     with pytest.raises(TransactionFileError, match="missing column.*amount") as err:
