@@ -2,9 +2,9 @@
 
 A diagnostic, not the benchmark: it reads the labels of the cutoff it scores. Each model is
 fitted on that cutoff's own customers, five-fold cross-fitted (every customer scored by models
-that did not see it), so there is no drift between training and scoring, which is the most
-favourable training any model could have. The margin it finds is what these customer histories
-carry at that cutoff, whatever the training protocol.
+that did not see it), so there is no drift between training and scoring; ``own+train`` adds the
+benchmark's training rows too. The margin it finds is what these customer histories carry at
+that cutoff, whatever the training protocol.
 
     .venv/bin/python benchmarks/propensity_ceiling.py [--cutoffs 2011-11-01] [--split-seeds 0,1]
 
@@ -33,7 +33,6 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 WEEKS = 52
 
@@ -51,10 +50,9 @@ def weekly_history(events: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index) ->
                       for t in (days, spend)])
 
 
-def cross_fitted(X, Xw, y, split_seed: int, extra=None, config=None) -> dict[str, float]:
+def cross_fitted(X, Xw, y, split_seed: int, extra=None) -> dict[str, float]:
     """ROC-AUC of each model on ``y``, five-fold cross-fitted. ``Xw``: more MLP inputs (or
-    None); ``extra``: (X, y) rows added to every fold's fitting rows (never to early stopping);
-    ``config``: the MLP's (default: `MLPConfig()`, the benchmark's)."""
+    None); ``extra``: (X, y) rows added to every fold's fitting rows (never to early stopping)."""
     from sklearn.model_selection import StratifiedKFold
 
     from propensity.baselines import baseline_models
@@ -72,7 +70,7 @@ def cross_fitted(X, Xw, y, split_seed: int, extra=None, config=None) -> dict[str
             y_fit = np.concatenate([y_extra, y[fit]]) if name == "mlp" else y[fit]
             used = np.flatnonzero(np.ptp(A_fit, axis=0) > 0)
             net, _ = fit_keras_mlp(A_fit[:, used], y_fit, A[stop][:, used], y[stop],
-                                   config or MLPConfig())
+                                   MLPConfig())
             scores[name][te] = export_keras(net).logit(A[te][:, used])
         for name, est in baseline_models().items():
             if name in scores:
@@ -92,6 +90,8 @@ def main(argv=None) -> int:
 
     from propensity.data import convert_online_retail, read_transactions
     from propensity.features import FEATURE_NAMES, build_snapshots
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     from propensity_retail import TEST_CUTOFF, TRAIN_CUTOFFS, VALIDATION
 
     benchmark_train = {pd.Timestamp(t): tc for t, tc in ((TEST_CUTOFF, TRAIN_CUTOFFS), *VALIDATION)}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 
 import pandas as pd
 import pytest
@@ -12,7 +11,6 @@ from bot.settings import REPO_ROOT
 
 @pytest.fixture(scope="module")
 def ceiling():
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(
         "propensity_ceiling", REPO_ROOT / "benchmarks" / "propensity_ceiling.py")
     module = importlib.util.module_from_spec(spec)
@@ -39,4 +37,3 @@ def test_weekly_history_counts_purchase_days_and_spend_before_the_cutoff_only(ce
     # b: a purchase two years back lands in the oldest week; a view is not a purchase.
     assert H[1, weeks - 1] == 1 and H[1, -1] == 7.0 and H[1].sum() == 8.0
     assert not H[2].any()  # no history at all
-
