@@ -1,15 +1,36 @@
 """rasa-sdk actions: thin adapters from the tracker to a support service to messages and events.
 
-`python -m rasa_sdk --actions actions` imports this package; every module below registers its
-actions by subclassing rasa_sdk.Action.
+``python -m actions`` (``actions/server.py``) builds one instance of each action in
+:data:`ACTIONS` with the process's :class:`~bot.services.Services`; ``actions/names.py`` holds
+the names they answer to (a test pins each).
 """
-from actions import (  # noqa: F401  (import registers the actions)
-    accounts,
-    confirmation,
-    escalation,
-    feedback,
-    forms_common,
-    order_form,
-    orders,
-    shop_info,
+from actions.accounts import ActionDeleteAccount, ActionSubscribeNewsletter, ValidateNewsletterForm
+from actions.confirmation import ActionHandleConfirmation
+from actions.escalation import (
+    ActionDefaultAskAffirmation,
+    ActionDefaultAskRephrase,
+    ActionDefaultFallback,
+    ActionEscalate,
+)
+from actions.feedback import ActionRecordComplaint, ActionRecordFeedback, ValidateFeedbackForm
+from actions.forms_common import (
+    ActionAskFeedbackText,
+    ActionAskNewAddress,
+    ActionAskNewsletterEmail,
+    ActionAskOrderEmail,
+    ActionFormStopped,
+)
+from actions.order_form import ActionAskOrderNumber, ValidateOrderForm
+from actions.orders import ActionHandleOrderRequest
+from actions.payments import ActionPaymentIssue
+from actions.product_search import ActionProductSearch
+from actions.shop_info import ActionDeliveryInfo
+
+ACTIONS = (
+    ActionAskFeedbackText, ActionAskNewAddress, ActionAskNewsletterEmail, ActionAskOrderEmail,
+    ActionAskOrderNumber, ActionDefaultAskAffirmation, ActionDefaultAskRephrase,
+    ActionDefaultFallback, ActionDeleteAccount, ActionDeliveryInfo, ActionEscalate,
+    ActionFormStopped, ActionHandleConfirmation, ActionHandleOrderRequest, ActionPaymentIssue,
+    ActionProductSearch, ActionRecordComplaint, ActionRecordFeedback, ActionSubscribeNewsletter,
+    ValidateFeedbackForm, ValidateNewsletterForm, ValidateOrderForm,
 )

@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
-from actions.base import Events, ShopAction, verified_customer
+from actions.base import Events, ShopAction
 from actions.forms_common import ShopFormValidation
 from bot.store.errors import InvalidInput, NotSignedIn
 from bot.support import accounts
@@ -33,7 +33,7 @@ class ValidateNewsletterForm(ShopFormValidation):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: Dict) -> List[Text]:
-        return [] if verified_customer(tracker) is not None else [names.SLOT_NEWSLETTER_EMAIL]
+        return [] if self.customer(tracker) is not None else [names.SLOT_NEWSLETTER_EMAIL]
 
     def validate_newsletter_email(self, value: Any, dispatcher, tracker, domain
                                   ) -> Dict[Text, Any]:
@@ -52,10 +52,10 @@ class ActionSubscribeNewsletter(ShopAction):
 
     def act(self, dispatcher, tracker, domain) -> Events:
         subscribe = not wants_unsubscribe(newsletter_request_text(tracker))
-        customer_id = verified_customer(tracker)
+        customer_id = self.customer(tracker)
         email = None if customer_id is not None else tracker.get_slot(names.SLOT_NEWSLETTER_EMAIL)
         try:
-            result = accounts.set_newsletter(email, customer_id, subscribe)
+            result = accounts.set_newsletter(self.services, email, customer_id, subscribe)
         except InvalidInput:
             dispatcher.utter_message(text=replies.INVALID_EMAIL)
             return [SlotSet(names.SLOT_NEWSLETTER_EMAIL, None)]
@@ -77,7 +77,7 @@ class ActionDeleteAccount(ShopAction):
 
     def act(self, dispatcher, tracker, domain) -> Events:
         try:
-            result = accounts.request_account_deletion(verified_customer(tracker),
+            result = accounts.request_account_deletion(self.services, self.customer(tracker),
                                                        tracker.sender_id)
         except NotSignedIn:
             dispatcher.utter_message(text=replies.DELETE_ACCOUNT_SIGN_IN)

@@ -1,8 +1,9 @@
-"""Shared behaviour of our actions: identity from the token, and never raising.
+"""Shared behaviour of our actions: the process's services, identity from the token, never raising.
 
-Every action runs its (blocking) service call in a worker thread so the action server's event
-loop keeps serving other conversations, turns StoreUnavailable into a polite message, and logs any
-other error instead of letting a traceback reach the shopper.
+Every action is built with the action server's one :class:`~bot.services.Services`
+(``actions/server.py``), runs its (blocking) service call in a worker thread so the action server's
+event loop keeps serving other conversations, turns StoreUnavailable into a polite message, and
+logs any other error instead of letting a traceback reach the shopper.
 """
 from __future__ import annotations
 
@@ -15,27 +16,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
+from bot.identity import customer_from_metadata
+from bot.services import Services
 from bot.store.errors import StoreUnavailable
-from bot.support import runtime
-from bot.support.access import Requester, customer_from_metadata
+from bot.support.access import Requester
 
 log = logging.getLogger(__name__)
 
 Events = List[Dict[Text, Any]]
-
-
-def verified_customer(tracker: Tracker) -> int | None:
-    """The customer id from a valid token in THIS turn's metadata (checked every turn)."""
-    metadata = (tracker.latest_message or {}).get("metadata")
-    return customer_from_metadata(metadata, runtime.get_settings())
-
-
-def order_requester(tracker: Tracker) -> Requester:
-    """Who asks about the order: the verified customer, else whoever knows the order's email."""
-    customer_id = verified_customer(tracker)
-    if customer_id is not None:
-        return Requester(customer_id=customer_id)
-    return Requester(email=tracker.get_slot(names.SLOT_ORDER_EMAIL))
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -78,7 +66,26 @@ def without_unchanged_slots(events: Events, tracker: Tracker) -> Events:
     return kept
 
 
-class ShopAction(Action, ABC):
+class UsesServices:
+    """Actions and form validators built with the process's services."""
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def customer(self, tracker: Tracker) -> int | None:
+        """The customer id from a valid token in THIS turn's metadata (checked every turn)."""
+        metadata = (tracker.latest_message or {}).get("metadata")
+        return customer_from_metadata(metadata, self.services.settings.identity_secret)
+
+    def requester(self, tracker: Tracker) -> Requester:
+        """Who asks about an order: the verified customer, else whoever knows its email."""
+        customer_id = self.customer(tracker)
+        if customer_id is not None:
+            return Requester(customer_id=customer_id)
+        return Requester(email=tracker.get_slot(names.SLOT_ORDER_EMAIL))
+
+
+class ShopAction(UsesServices, Action, ABC):
     """Base action: subclasses implement ``name`` and the synchronous ``act``."""
 
     @abstractmethod

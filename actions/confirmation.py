@@ -10,16 +10,13 @@ from actions import names, replies
 from actions.base import (
     Events,
     ShopAction,
-    order_requester,
     recent_user_messages,
-    verified_customer,
 )
 from actions.escalation import ticket_text
 from actions.orders import clear_order_slots, refusal_text
 from bot.store.errors import NotAllowed, OrderNotFound
 from bot.support import escalations, orders
-from bot.support import needs as shop_needs
-from bot.support.runtime import get_settings
+from bot.support import product_search
 from bot.support.text import normalise_order_number
 
 # Actions that ask a yes/no question and set pending_action.
@@ -85,17 +82,17 @@ class ActionHandleConfirmation(ShopAction):
         if pending == names.PENDING_BACK_IN_STOCK:
             need = tracker.get_slot(names.SLOT_CURRENT_NEED)
             seq = need.get("_seq") if isinstance(need, dict) else None
-            recorded = verified_customer(tracker) is not None and \
-                shop_needs.request_back_in_stock(tracker.sender_id, seq)
+            recorded = self.customer(tracker) is not None and \
+                product_search.request_back_in_stock(self.services, tracker.sender_id, seq)
             dispatcher.utter_message(text=replies.BACK_IN_STOCK_RECORDED if recorded
                                      else replies.BACK_IN_STOCK_NOT_RECORDED)
             return clear_order_slots()
         if pending == names.PENDING_ESCALATE_COMPLAINT:
-            ticket = escalations.escalate(tracker.sender_id, verified_customer(tracker),
+            ticket = escalations.escalate(self.services, tracker.sender_id, self.customer(tracker),
                                           "complaint", recent_user_messages(tracker))
             dispatcher.utter_message(text=ticket_text(ticket))
             return clear_order_slots()
-        requester = order_requester(tracker)
+        requester = self.requester(tracker)
         if not number or (not requester.verified and not requester.email):
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
             return clear_order_slots()
@@ -105,30 +102,29 @@ class ActionHandleConfirmation(ShopAction):
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
         except NotAllowed as err:
             dispatcher.utter_message(
-                text=refusal_text(err, number, get_settings().return_window_days))
+                text=refusal_text(err, number, self.services.settings.return_window_days))
         return clear_order_slots()
 
-    @staticmethod
-    def _carry_out(pending: str, number: str, requester, tracker: Tracker) -> str:
+    def _carry_out(self, pending: str, number: str, requester, tracker: Tracker) -> str:
         if pending == names.PENDING_CANCEL:
-            result = orders.cancel_order(number, requester)
+            result = orders.cancel_order(self.services, number, requester)
             text = f"Done: {number} is cancelled."
             if result.refund_amount > 0:
                 text += (f" A refund of {replies.money(result.refund_amount, result.currency)} "
                          "is on its way to your original payment method (3-5 working days).")
             return text
         if pending == names.PENDING_CHANGE_ADDRESS:
-            view = orders.change_address(number, requester,
+            view = orders.change_address(self.services, number, requester,
                                          tracker.get_slot(names.SLOT_NEW_ADDRESS) or "")
             return f"Done: {number} will now go to {view.shipping_address}."
         if pending == names.PENDING_RETURN:
-            result = orders.create_return(number, requester)
+            result = orders.create_return(self.services, number, requester)
             return (f"Your return {result.reference} for {number} is booked. Pack the items with "
                     "the return slip, print the free label from Your account > Orders and drop "
                     f"the parcel off by {replies.day(result.last_day)}. We refund you as soon as "
                     "it reaches us.")
         if pending == names.PENDING_REFUND:
-            refund = orders.request_refund(number, requester)
+            refund = orders.request_refund(self.services, number, requester)
             return (f"Done: refund {refund.reference} of "
                     f"{replies.money(refund.amount, refund.currency)} for {number} is requested. "
                     "It reaches your original payment method within 3-5 working days.")

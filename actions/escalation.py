@@ -11,7 +11,6 @@ from actions.base import (
     ShopAction,
     latest_text,
     recent_user_messages,
-    verified_customer,
 )
 from bot.support import escalations
 from bot.support.text import has_words, normalise_order_number
@@ -75,7 +74,7 @@ class ActionEscalate(ShopAction):
         return names.ACTION_ESCALATE
 
     def act(self, dispatcher, tracker, domain) -> Events:
-        ticket = escalations.escalate(tracker.sender_id, verified_customer(tracker),
+        ticket = escalations.escalate(self.services, tracker.sender_id, self.customer(tracker),
                                       "human_request", recent_user_messages(tracker))
         dispatcher.utter_message(text=ticket_text(ticket))
         return []
@@ -88,8 +87,8 @@ class ActionDefaultFallback(ShopAction):
         return names.ACTION_DEFAULT_FALLBACK
 
     def act(self, dispatcher, tracker, domain) -> Events:
-        ticket = escalations.escalate(tracker.sender_id, verified_customer(tracker), "fallback",
-                                      recent_user_messages(tracker))
+        ticket = escalations.escalate(self.services, tracker.sender_id, self.customer(tracker),
+                                      "fallback", recent_user_messages(tracker))
         dispatcher.utter_message(text="Sorry, I'm still not getting it. " + ticket_text(ticket))
         return [UserUtteranceReverted()]
 

@@ -6,7 +6,7 @@ from typing import Any, Dict, Text
 from rasa_sdk.events import SlotSet
 
 from actions import names, replies
-from actions.base import Events, ShopAction, latest_text, verified_customer
+from actions.base import Events, ShopAction, latest_text
 from actions.forms_common import ShopFormValidation
 from bot.store.errors import InvalidInput
 from bot.support import feedback
@@ -38,7 +38,8 @@ class ActionRecordFeedback(ShopAction):
         text = tracker.get_slot(names.SLOT_FEEDBACK_TEXT) or ""
         kind = "review" if parse_rating(text) is not None else "feedback"
         try:
-            receipt = feedback.record(tracker.sender_id, verified_customer(tracker), kind, text)
+            receipt = feedback.record(self.services, tracker.sender_id, self.customer(tracker),
+                                      kind, text)
         except InvalidInput:
             dispatcher.utter_message(text=replies.INVALID_FEEDBACK)
             return [SlotSet(names.SLOT_FEEDBACK_TEXT, None)]
@@ -64,8 +65,8 @@ class ActionRecordComplaint(ShopAction):
         reference = None
         if has_words(text):
             try:
-                reference = feedback.record(tracker.sender_id, verified_customer(tracker),
-                                            "complaint", text).reference
+                reference = feedback.record(self.services, tracker.sender_id,
+                                            self.customer(tracker), "complaint", text).reference
             except InvalidInput:
                 reference = None
         message = "I'm really sorry about that."

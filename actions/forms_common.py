@@ -1,6 +1,7 @@
 """Behaviour shared by our forms: a validator base that never raises, and stopping a form."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import abstractmethod
 from typing import Any, Callable, Dict, Text
@@ -11,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import names, replies
-from actions.base import Events, ShopAction
+from actions.base import Events, ShopAction, UsesServices
 from bot.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -23,12 +24,14 @@ FORM_SLOTS = (
 )
 
 
-def guarded(
+async def guarded(
     slot: str, dispatcher: CollectingDispatcher, check: Callable[[], Dict[Text, Any]]
 ) -> Dict[Text, Any]:
-    """Run one slot check; a database or unexpected error re-asks the slot instead of raising."""
+    """Run one slot check in a worker thread (it reads the database: the action server's event
+    loop keeps serving other conversations meanwhile); a database or unexpected error re-asks
+    the slot instead of raising."""
     try:
-        return check()
+        return await asyncio.get_running_loop().run_in_executor(None, check)
     except StoreUnavailable:
         dispatcher.utter_message(text=replies.STORE_UNAVAILABLE)
     except Exception:  # noqa: BLE001 - the shopper must never see a traceback
@@ -37,11 +40,9 @@ def guarded(
     return {slot: None}
 
 
-class ShopFormValidation(FormValidationAction):
+class ShopFormValidation(UsesServices, FormValidationAction):
     """Base of our form validators: any unexpected error re-asks instead of crashing the form.
-
-    Needs in the domain: ``utter_something_went_wrong`` and ``utter_store_unavailable``.
-    """
+    Validators that read the database run their check through :func:`guarded`."""
 
     @abstractmethod
     def name(self) -> Text:

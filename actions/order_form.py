@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
-from actions.base import Events, ShopAction, verified_customer
+from actions.base import Events, ShopAction
 from actions.forms_common import ShopFormValidation, guarded
 from actions.replies import day
 from bot.store.errors import InvalidInput, OrderNotFound
@@ -32,18 +32,17 @@ class ValidateOrderForm(ShopFormValidation):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: Dict) -> List[Text]:
         slots = [names.SLOT_ORDER_NUMBER]
-        if verified_customer(tracker) is None:
+        if self.customer(tracker) is None:
             slots.append(names.SLOT_ORDER_EMAIL)
         if (tracker.get_slot(names.SLOT_ORDER_TOPIC) == names.TOPIC_CHANGE_ADDRESS
                 and tracker.get_slot(names.SLOT_ORDER_CAN_CHANGE) is True):
             slots.append(names.SLOT_NEW_ADDRESS)
         return slots
 
-    @staticmethod
-    def _check_owner(number: str, requester: Requester, dispatcher: CollectingDispatcher
+    def _check_owner(self, number: str, requester: Requester, dispatcher: CollectingDispatcher
                      ) -> Dict[Text, Any]:
         try:
-            view = orders.order_status(number, requester)
+            view = orders.order_status(self.services, number, requester)
         except OrderNotFound:
             if requester.verified:
                 dispatcher.utter_message(text=replies.ORDER_NOT_FOUND_ON_ACCOUNT)
@@ -52,14 +51,14 @@ class ValidateOrderForm(ShopFormValidation):
             return {names.SLOT_ORDER_NUMBER: None, names.SLOT_ORDER_EMAIL: None}
         return {names.SLOT_ORDER_NUMBER: number, names.SLOT_ORDER_CAN_CHANGE: view.changeable}
 
-    def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher,
-                              tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    async def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
         def check() -> Dict[Text, Any]:
             number = normalise_order_number(value)
             if number is None:
                 dispatcher.utter_message(text=replies.INVALID_ORDER_NUMBER)
                 return {names.SLOT_ORDER_NUMBER: None}
-            customer_id = verified_customer(tracker)
+            customer_id = self.customer(tracker)
             if customer_id is not None:
                 return self._check_owner(number, Requester(customer_id=customer_id), dispatcher)
             email = normalise_email(tracker.get_slot(names.SLOT_ORDER_EMAIL))
@@ -67,10 +66,10 @@ class ValidateOrderForm(ShopFormValidation):
                 return {names.SLOT_ORDER_NUMBER: number}
             return self._check_owner(number, Requester(email=email), dispatcher)
 
-        return guarded(names.SLOT_ORDER_NUMBER, dispatcher, check)
+        return await guarded(names.SLOT_ORDER_NUMBER, dispatcher, check)
 
-    def validate_order_email(self, value: Any, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    async def validate_order_email(self, value: Any, dispatcher: CollectingDispatcher,
+                                   tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
         def check() -> Dict[Text, Any]:
             email = normalise_email(value)
             if email is None:
@@ -84,7 +83,7 @@ class ValidateOrderForm(ShopFormValidation):
                 result[names.SLOT_ORDER_EMAIL] = email
             return result
 
-        return guarded(names.SLOT_ORDER_EMAIL, dispatcher, check)
+        return await guarded(names.SLOT_ORDER_EMAIL, dispatcher, check)
 
     def validate_new_address(self, value: Any, dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
@@ -102,8 +101,9 @@ class ActionAskOrderNumber(ShopAction):
         return names.ACTION_ASK_ORDER_NUMBER
 
     def act(self, dispatcher, tracker, domain) -> Events:
-        customer_id = verified_customer(tracker)
-        recent = orders.recent_orders(customer_id, RECENT_ORDER_BUTTONS) if customer_id else []
+        customer_id = self.customer(tracker)
+        recent = (orders.recent_orders(self.services, customer_id, RECENT_ORDER_BUTTONS)
+                  if customer_id else [])
         if not recent:
             dispatcher.utter_message(text=replies.ASK_ORDER_NUMBER)
             return []

@@ -8,11 +8,10 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
-from actions.base import Events, ShopAction, order_requester
+from actions.base import Events, ShopAction
 from bot.store.errors import NotAllowed, OrderNotFound
 from bot.support import orders
 from bot.support.access import Requester
-from bot.support.runtime import get_settings
 from bot.support.text import normalise_order_number
 
 log = logging.getLogger(__name__)
@@ -132,7 +131,7 @@ class ActionHandleOrderRequest(ShopAction):
         topic = tracker.get_slot(names.SLOT_ORDER_TOPIC)
         given = tracker.get_slot(names.SLOT_ORDER_NUMBER)
         number = normalise_order_number(given)
-        requester = order_requester(tracker)
+        requester = self.requester(tracker)
         if first_turn:
             if given is not None and number is None:
                 dispatcher.utter_message(text=replies.INVALID_ORDER_NUMBER)
@@ -156,7 +155,7 @@ class ActionHandleOrderRequest(ShopAction):
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
         except NotAllowed as err:
             dispatcher.utter_message(
-                text=refusal_text(err, number, get_settings().return_window_days),
+                text=refusal_text(err, number, self.services.settings.return_window_days),
                 buttons=refusal_buttons(err, number) or None,
             )
         return clear_order_slots() + _end_request(tracker)
@@ -164,12 +163,12 @@ class ActionHandleOrderRequest(ShopAction):
     def _collect_address(self, dispatcher, tracker, number: str, requester: Requester) -> Events:
         """A new address for an order that can still change is collected by the form."""
         try:
-            orders.check_changeable(number, requester)
+            orders.check_changeable(self.services, number, requester)
         except OrderNotFound:
             return _not_found_ask_again(dispatcher, requester)
         except NotAllowed as err:
             dispatcher.utter_message(
-                text=refusal_text(err, number, get_settings().return_window_days))
+                text=refusal_text(err, number, self.services.settings.return_window_days))
             return clear_order_slots() + _end_request(tracker)
         return _ask_in_form({names.SLOT_ORDER_NUMBER: number, names.SLOT_ORDER_CAN_CHANGE: True})
 
@@ -177,11 +176,12 @@ class ActionHandleOrderRequest(ShopAction):
 
     def _track(self, dispatcher: CollectingDispatcher, tracker, number: str,
                requester: Requester) -> Events:
-        dispatcher.utter_message(text=replies.order_status(orders.order_status(number, requester)))
+        view = orders.order_status(self.services, number, requester)
+        dispatcher.utter_message(text=replies.order_status(view))
         return clear_order_slots()
 
     def _cancel(self, dispatcher, tracker, number, requester) -> Events:
-        quote = orders.check_cancellable(number, requester)
+        quote = orders.check_cancellable(self.services, number, requester)
         text = f"{number} hasn't shipped yet, so I can cancel it"
         text += (f" (cancellation fee {replies.money(quote.fee, quote.currency)})."
                  if quote.fee > 0 else " free of charge.")
@@ -193,7 +193,7 @@ class ActionHandleOrderRequest(ShopAction):
                 *clear_order_slots(keep_for_confirmation=True)]
 
     def _change(self, dispatcher, tracker, number, requester) -> Events:
-        orders.check_changeable(number, requester)
+        orders.check_changeable(self.services, number, requester)
         payload = f'/{names.CANCEL_ORDER}{{"{names.ENTITY_ORDER_NUMBER}":"{number}"}}'
         dispatcher.utter_message(
             text=f"Good news: {number} hasn't shipped yet, so it can still be changed. I can't "
@@ -205,7 +205,7 @@ class ActionHandleOrderRequest(ShopAction):
         return clear_order_slots()
 
     def _change_address(self, dispatcher, tracker, number, requester) -> Events:
-        orders.check_changeable(number, requester)
+        orders.check_changeable(self.services, number, requester)
         address = tracker.get_slot(names.SLOT_NEW_ADDRESS)
         if not address:
             # The order became unchangeable or the address was never collected: start again.
@@ -219,7 +219,7 @@ class ActionHandleOrderRequest(ShopAction):
                 *clear_order_slots(keep_for_confirmation=True)]
 
     def _return(self, dispatcher, tracker, number, requester) -> Events:
-        quote = orders.check_return(number, requester)
+        quote = orders.check_return(self.services, number, requester)
         dispatcher.utter_message(
             text=f"{number} was delivered on {replies.day(quote.delivered_on)}, so it's within "
                  f"our returns window (until {replies.day(quote.last_day)}). Shall I start a "
@@ -230,7 +230,7 @@ class ActionHandleOrderRequest(ShopAction):
                 *clear_order_slots(keep_for_confirmation=True)]
 
     def _refund(self, dispatcher, tracker, number, requester) -> Events:
-        quote = orders.check_refund(number, requester)
+        quote = orders.check_refund(self.services, number, requester)
         dispatcher.utter_message(
             text=f"I can refund {replies.money(quote.amount, quote.currency)} for {number} to "
                  "your original payment method. Shall I go ahead?",
@@ -240,7 +240,7 @@ class ActionHandleOrderRequest(ShopAction):
                 *clear_order_slots(keep_for_confirmation=True)]
 
     def _track_refund(self, dispatcher, tracker, number, requester) -> Events:
-        refund = orders.refund_status(number, requester)
+        refund = orders.refund_status(self.services, number, requester)
         text = (f"Your refund {refund.reference} of {replies.money(refund.amount, refund.currency)}"
                 f" for {number} {replies.REFUND_WORDS.get(refund.status, refund.status)}")
         if refund.completed_at:
@@ -251,7 +251,7 @@ class ActionHandleOrderRequest(ShopAction):
         return clear_order_slots()
 
     def _invoice(self, dispatcher, tracker, number, requester) -> Events:
-        inv = orders.get_invoice(number, requester)
+        inv = orders.get_invoice(self.services, number, requester)
         dispatcher.utter_message(
             text=f"Invoice {inv.invoice_number} for {number} was issued on "
                  f"{replies.day(inv.issued_at)} for {replies.money(inv.amount, inv.currency)}. "

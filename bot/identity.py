@@ -9,7 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# The message-metadata key the widget puts the signed token under.
+TOKEN_KEY = "customer_token"
 
 
 class InvalidToken(Exception):
@@ -45,3 +52,18 @@ def verify(token: object, secret: str, now: float | None = None) -> int:
     if int(expires) < (time.time() if now is None else now):
         raise InvalidToken("expired")
     return int(customer_id)
+
+
+def customer_from_metadata(metadata: Any, secret: str, now: float | None = None) -> int | None:
+    """The customer id in a valid signed token in message metadata (as of ``now``), else None:
+    a forged, expired or malformed token makes the shopper anonymous."""
+    if not isinstance(metadata, dict):
+        return None
+    token = metadata.get(TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        return verify(token, secret, now=now)
+    except InvalidToken as err:
+        log.info("ignoring customer token: %s", err)
+        return None

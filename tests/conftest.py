@@ -12,6 +12,7 @@ import pytest
 from bot.demo.fixtures import FIXTURE_NOW, seed_fixture
 from bot.store.db import make_engine, session_scope
 from bot.store.schema import upgrade
+from service_helpers import LazyExtractor, make_services
 
 
 @pytest.fixture(scope="session")
@@ -44,18 +45,30 @@ def shop(engine):
     return engine
 
 
-UNIT_TEST_SECRET = "unit-test-secret"
+@pytest.fixture(scope="session")
+def lazy_extractor():
+    return LazyExtractor()
+
+
+@pytest.fixture(scope="session")
+def extractor(lazy_extractor):
+    """The shipped need pipeline; `python -m bot needs train --if-stale` builds it (make test
+    does)."""
+    lazy_extractor.version  # loads it, or skips the test when the model is missing
+    return lazy_extractor
 
 
 @pytest.fixture
-def services(shop, db_url, monkeypatch):
-    """Support services pointed at the seeded fixture shop, with the clock at FIXTURE_NOW."""
-    from bot.support import runtime
+def services(shop, db_url, tmp_path, lazy_extractor):
+    """The process's services on the seeded fixture shop, with the clock at FIXTURE_NOW and the
+    outbox in the test's folder."""
+    return make_services(db_url, shop, tmp_path, lazy_extractor)
 
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("SHOP_IDENTITY_SECRET", UNIT_TEST_SECRET)
-    runtime.reset()
-    runtime.set_clock(lambda: FIXTURE_NOW)
-    yield shop
-    runtime.set_clock(None)
-    runtime.reset()
+
+@pytest.fixture
+def db_down(tmp_path, lazy_extractor):
+    """Services whose shop database cannot be opened (the URL points at a directory)."""
+    url = f"sqlite:///{tmp_path}"
+    engine = make_engine(url)
+    yield make_services(url, engine, tmp_path, lazy_extractor)
+    engine.dispose()

@@ -175,7 +175,7 @@ def _follow(args) -> int:
 
     from bot.needs.follow import NeedFollower, NotASqlTrackerStore, source_name, \
         tracker_engine, tracker_url_from_endpoints
-    from bot.needs.service import Outbox
+    from bot.needs.outbox import Outbox
     from bot.settings import Settings
     from bot.store.db import make_engine
 

@@ -43,12 +43,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.identity import InvalidToken, verify
-from bot.needs.service import Outbox, capture
+from bot.identity import customer_from_metadata
+from bot.needs.outbox import Outbox
+from bot.needs.service import capture
 from bot.settings import REPO_ROOT
 from bot.store.db import session_scope
 from bot.store.models import NeedFollowCheckpoint
-from bot.support.access import TOKEN_KEY
 
 log = logging.getLogger(__name__)
 
@@ -290,14 +290,7 @@ class NeedFollower:
 
     def customer_id(self, event: UserEvent) -> int | None:
         """The customer in a token that verifies, as of when the message was sent."""
-        token = event.metadata.get(TOKEN_KEY)
-        if not token:
-            return None
-        try:
-            return verify(token, self.identity_secret, now=event.timestamp)
-        except InvalidToken as err:
-            log.info("needs follower: ignoring customer token in event %s: %s", event.id, err)
-            return None
+        return customer_from_metadata(event.metadata, self.identity_secret, now=event.timestamp)
 
     def _capture(self, turn: Turn) -> None:
         event = turn.event

@@ -8,21 +8,19 @@ and is written by :func:`flush_outbox` on a later turn, so nothing is lost.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.needs.extract import Need, NeedExtractor, has_need_cue
+from bot.needs.outbox import Outbox
 from bot.needs.redact import redact
 from bot.needs.vocab import load_vocab
 from bot.store.db import session_scope
@@ -50,49 +48,6 @@ class CaptureResult:
     status: str | None = None  # matched / unmet
     queued: bool = False  # the DB was down: the record waits in the outbox
     logged: list[int] = field(default_factory=list)  # need_seq values written this turn
-
-
-@lru_cache(maxsize=1)
-def default_extractor() -> NeedExtractor:
-    return NeedExtractor()
-
-
-class Outbox:
-    """Need records waiting for the database: one JSON line each, guarded by a file lock."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def append(self, record: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.write(json.dumps(record, default=str) + "\n")
-
-    def pending(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        with self.path.open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
-
-    def drain(self, write) -> int:
-        """Call ``write(record)`` for each pending record; keep those that fail. Returns written."""
-        if not self.path.exists():
-            return 0
-        with self.path.open("r+", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            records = [json.loads(line) for line in handle if line.strip()]
-            kept, written = [], 0
-            for record in records:
-                try:
-                    write(record)
-                    written += 1
-                except SQLAlchemyError:
-                    kept.append(record)
-            handle.seek(0)
-            handle.truncate()
-            handle.write("".join(json.dumps(r, default=str) + "\n" for r in kept))
-        return written
 
 
 def message_key(conversation_id: str, turn: int, text: str) -> str:
@@ -297,7 +252,7 @@ def _needs_question(need: dict, asked: list[str]) -> str | None:
 
 def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             previous_need: dict | None = None, *, engine: Engine,
-            outbox: Outbox, extractor: NeedExtractor | None = None,
+            outbox: Outbox, extractor: NeedExtractor,
             now: datetime | None = None, ask: bool = True, seq_base: int | None = None,
             open_as_of: datetime | None = None,
             detail_needs_cue: bool = False) -> CaptureResult:
@@ -309,7 +264,6 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
     need as it stood at that time; ``detail_needs_cue`` keeps a detail without a product ("in
     size 14") only when the message has a need cue ("shame you don't have it in size 14").
     """
-    extractor = extractor or default_extractor()
     now = now or datetime.utcnow()
     text = text if isinstance(text, str) else ""
     db_up = True

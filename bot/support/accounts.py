@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services import Services
 from bot.store import queries
 from bot.store.errors import InvalidInput, NotSignedIn
 from bot.store.models import AccountRequest, NewsletterSubscription
-from bot.support.runtime import unit_of_work, utcnow
 from bot.support.text import normalise_email
 
 
@@ -23,11 +23,12 @@ class AccountRequestResult:
     reused: bool
 
 
-def set_newsletter(email: str | None, customer_id: int | None, subscribe: bool) -> SubscriptionResult:
+def set_newsletter(services: Services, email: str | None, customer_id: int | None,
+                   subscribe: bool) -> SubscriptionResult:
     """Subscribe or unsubscribe ``email`` (a verified customer's own email when not given)."""
-    now = utcnow()
+    now = services.now()
     status = "subscribed" if subscribe else "unsubscribed"
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         customer = queries.get_customer(session, customer_id) if customer_id is not None else None
         address = normalise_email(email) if email else None
         if address is None and customer is not None:
@@ -54,16 +55,17 @@ def set_newsletter(email: str | None, customer_id: int | None, subscribe: bool) 
         return SubscriptionResult(address, status, changed)
 
 
-def request_account_deletion(customer_id: int | None, conversation_id: str) -> AccountRequestResult:
+def request_account_deletion(services: Services, customer_id: int | None,
+                             conversation_id: str) -> AccountRequestResult:
     """Record a deletion request for staff to complete (one open request per customer)."""
     if customer_id is None:
         raise NotSignedIn()
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         row = queries.open_account_request(session, customer_id, "delete")
         if row is not None:
             return AccountRequestResult(f"AR-{row.id:06d}", True)
         row = AccountRequest(customer_id=customer_id, kind="delete", status="open",
-                             conversation_id=conversation_id, created_at=utcnow())
+                             conversation_id=conversation_id, created_at=services.now())
         session.add(row)
         session.flush()
         return AccountRequestResult(f"AR-{row.id:06d}", False)

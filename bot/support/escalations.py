@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from bot.services import Services
 from bot.store import queries
 from bot.store.models import ESCALATION_REASONS
-from bot.support.runtime import get_settings, unit_of_work, utcnow
 from bot.support.text import clean_text
 
 SUMMARY_MESSAGES = 5
@@ -31,16 +31,15 @@ def summarise(messages: Sequence[str]) -> str:
     return "\n".join(f"- {m}" for m in cleaned)
 
 
-def escalate(
-    conversation_id: str, customer_id: int | None, reason: str, recent_messages: Sequence[str]
-) -> Ticket:
+def escalate(services: Services, conversation_id: str, customer_id: int | None, reason: str,
+             recent_messages: Sequence[str]) -> Ticket:
     """Open an escalation for the conversation, or reuse the one already open."""
     if reason not in ESCALATION_REASONS:
         raise ValueError(f"unknown escalation reason {reason!r}")
-    settings = get_settings()
-    now = utcnow()
+    settings = services.settings
+    now = services.now()
     summary = summarise(recent_messages)
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         row = queries.open_escalation(session, conversation_id)
         if row is not None:
             if customer_id is not None and row.customer_id is None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services import Services
 from bot.store import queries
 from bot.store.errors import InvalidInput
 from bot.store.models import FEEDBACK_KINDS
-from bot.support.runtime import unit_of_work, utcnow
 from bot.support.text import clean_text, has_words, parse_rating
 
 MAX_FEEDBACK_CHARS = 2000
@@ -19,7 +19,8 @@ class FeedbackReceipt:
     rating: int | None
 
 
-def record(conversation_id: str, customer_id: int | None, kind: str, text: object) -> FeedbackReceipt:
+def record(services: Services, conversation_id: str, customer_id: int | None, kind: str,
+           text: object) -> FeedbackReceipt:
     """Store the text (cleaned, at most 2,000 characters) with any 1-5 rating it states."""
     if kind not in FEEDBACK_KINDS:
         raise ValueError(f"unknown feedback kind {kind!r}")
@@ -27,9 +28,9 @@ def record(conversation_id: str, customer_id: int | None, kind: str, text: objec
     if not has_words(cleaned):
         raise InvalidInput("feedback_text")
     rating = parse_rating(cleaned)
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         row = queries.add_feedback(
             session, conversation_id=conversation_id, customer_id=customer_id, kind=kind,
-            text=cleaned, rating=rating, now=utcnow(),
+            text=cleaned, rating=rating, now=services.now(),
         )
         return FeedbackReceipt(f"FB-{row.id:06d}", kind, rating)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from bot.services import Services
 from bot.store import queries
 from bot.store.errors import InvalidInput, NotAllowed
 from bot.store.models import Order
 from bot.support.access import Requester
-from bot.support.runtime import get_settings, unit_of_work, utcnow
 from bot.support.text import clean_text
 
 CHANGEABLE_STATUSES = ("placed", "paid")
@@ -206,23 +206,23 @@ def _refund_quote(order: Order, today: date, window_days: int) -> RefundQuote:
 
 # --- services -------------------------------------------------------------------------------
 
-def order_status(number: str, requester: Requester) -> OrderView:
+def order_status(services: Services, number: str, requester: Requester) -> OrderView:
     """The order as its owner may see it (raises OrderNotFound for anyone else)."""
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         return _view(_owned(session, number, requester))
 
 
-def recent_orders(customer_id: int, limit: int = 5) -> list[OrderBrief]:
-    with unit_of_work() as session:
+def recent_orders(services: Services, customer_id: int, limit: int = 5) -> list[OrderBrief]:
+    with services.unit_of_work() as session:
         return [
             OrderBrief(o.number, o.status, o.placed_at, o.total, o.currency)
             for o in queries.recent_orders(session, customer_id, limit)
         ]
 
 
-def check_cancellable(number: str, requester: Requester) -> CancelResult:
+def check_cancellable(services: Services, number: str, requester: Requester) -> CancelResult:
     """What cancelling would cost and refund (raises NotAllowed once shipped)."""
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester)
         _refuse_if_not_changeable(order)
         fee = order.cancellation_fee or Decimal("0")
@@ -230,10 +230,10 @@ def check_cancellable(number: str, requester: Requester) -> CancelResult:
                             order.currency)
 
 
-def cancel_order(number: str, requester: Requester) -> CancelResult:
+def cancel_order(services: Services, number: str, requester: Requester) -> CancelResult:
     """Cancel the order; a refund of what was captured (less any fee) is queued."""
-    now = utcnow()
-    with unit_of_work() as session:
+    now = services.now()
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester, for_update=True)
         _refuse_if_not_changeable(order)
         fee = order.cancellation_fee or Decimal("0")
@@ -246,9 +246,9 @@ def cancel_order(number: str, requester: Requester) -> CancelResult:
         return CancelResult(order.number, fee, refund_amount, order.currency)
 
 
-def check_changeable(number: str, requester: Requester) -> OrderView:
+def check_changeable(services: Services, number: str, requester: Requester) -> OrderView:
     """The order if it can still be changed (raises NotAllowed once shipped)."""
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester)
         _refuse_if_not_changeable(order)
         return _view(order)
@@ -265,10 +265,11 @@ def validate_address(text: object) -> str:
     return address
 
 
-def change_address(number: str, requester: Requester, new_address: str) -> OrderView:
+def change_address(services: Services, number: str, requester: Requester,
+                   new_address: str) -> OrderView:
     address = validate_address(new_address)
-    now = utcnow()
-    with unit_of_work() as session:
+    now = services.now()
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester, for_update=True)
         _refuse_if_not_changeable(order)
         order.shipping_address = address
@@ -276,34 +277,35 @@ def change_address(number: str, requester: Requester, new_address: str) -> Order
         return _view(order)
 
 
-def check_return(number: str, requester: Requester) -> ReturnQuote:
-    settings = get_settings()
-    with unit_of_work() as session:
+def check_return(services: Services, number: str, requester: Requester) -> ReturnQuote:
+    settings = services.settings
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester)
-        return _return_quote(order, utcnow().date(), settings.return_window_days)
+        return _return_quote(order, services.now().date(), settings.return_window_days)
 
 
-def create_return(number: str, requester: Requester, reason: str = "") -> ReturnResult:
-    settings = get_settings()
-    now = utcnow()
-    with unit_of_work() as session:
+def create_return(services: Services, number: str, requester: Requester,
+                  reason: str = "") -> ReturnResult:
+    settings = services.settings
+    now = services.now()
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester, for_update=True)
         quote = _return_quote(order, now.date(), settings.return_window_days)
         row = queries.add_return(session, order, reason=clean_text(reason, 500), now=now)
         return ReturnResult(order.number, f"RT-{row.id:06d}", quote.last_day)
 
 
-def check_refund(number: str, requester: Requester) -> RefundQuote:
-    settings = get_settings()
-    with unit_of_work() as session:
+def check_refund(services: Services, number: str, requester: Requester) -> RefundQuote:
+    settings = services.settings
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester)
-        return _refund_quote(order, utcnow().date(), settings.return_window_days)
+        return _refund_quote(order, services.now().date(), settings.return_window_days)
 
 
-def request_refund(number: str, requester: Requester) -> RefundView:
-    settings = get_settings()
-    now = utcnow()
-    with unit_of_work() as session:
+def request_refund(services: Services, number: str, requester: Requester) -> RefundView:
+    settings = services.settings
+    now = services.now()
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester, for_update=True)
         quote = _refund_quote(order, now.date(), settings.return_window_days)
         received = [r for r in order.returns if r.status == "received"]
@@ -313,9 +315,9 @@ def request_refund(number: str, requester: Requester) -> RefundView:
                           row.status, row.created_at, None)
 
 
-def refund_status(number: str, requester: Requester) -> RefundView:
+def refund_status(services: Services, number: str, requester: Requester) -> RefundView:
     """The latest refund on the order (NotAllowed("no_refund") when there is none)."""
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester)
         if not order.refunds:
             if any(p.status == "refunded" for p in order.payments):
@@ -326,9 +328,9 @@ def refund_status(number: str, requester: Requester) -> RefundView:
                           refund.status, refund.created_at, refund.completed_at)
 
 
-def get_invoice(number: str, requester: Requester) -> InvoiceView:
+def get_invoice(services: Services, number: str, requester: Requester) -> InvoiceView:
     """The order's invoice (NotAllowed("no_invoice") before payment is taken)."""
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         order = _owned(session, number, requester)
         if order.invoice is None:
             raise NotAllowed("no_invoice", status=order.status)

@@ -5,8 +5,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bot.services import Services
 from bot.store import queries
-from bot.support.runtime import unit_of_work
 
 RECENT_ORDERS = 5
 
@@ -24,10 +24,10 @@ class PaymentCheck:
     problems: list[PaymentProblem] = field(default_factory=list)
 
 
-def check_payments(customer_id: int) -> PaymentCheck:
+def check_payments(services: Services, customer_id: int) -> PaymentCheck:
     """Failed payments and duplicate captures on the shopper's recent orders."""
     problems: list[PaymentProblem] = []
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         for order in queries.recent_orders(session, customer_id, RECENT_ORDERS):
             if order.status == "cancelled":
                 continue

@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.services import Services
 from bot.store import queries
-from bot.support.runtime import unit_of_work
 from bot.support.text import clean_text
 
 _STOP_WORDS = frozenset(
@@ -40,8 +40,8 @@ class ProductView:
         return self.stock > 0
 
 
-def delivery_options() -> list[DeliveryOptionView]:
-    with unit_of_work() as session:
+def delivery_options(services: Services) -> list[DeliveryOptionView]:
+    with services.unit_of_work() as session:
         return [
             DeliveryOptionView(o.code, o.name, o.price, o.free_over, o.min_days, o.max_days,
                                o.description or "")
@@ -61,12 +61,12 @@ def search_words(text: object) -> list[str]:
     return words[:MAX_SEARCH_WORDS]
 
 
-def search_products(text: object, limit: int = 3) -> list[ProductView]:
+def search_products(services: Services, text: object, limit: int = 3) -> list[ProductView]:
     """Products matching every content word; failing that, the last word (the head noun)."""
     words = search_words(text)
     if not words:
         return []
-    with unit_of_work() as session:
+    with services.unit_of_work() as session:
         found = queries.search_products(session, words, limit)
         if not found and len(words) > 1:
             found = queries.search_products(session, words[-1:], limit)

@@ -1,7 +1,6 @@
 """Helpers for action tests: trackers as the action server receives them, running actions."""
 from bot.identity import sign
-
-SECRET = "unit-test-secret"  # the same as tests/conftest.py UNIT_TEST_SECRET
+from service_helpers import UNIT_TEST_SECRET as SECRET
 
 
 def make_tracker(intent="inform", text="", slots=None, metadata=None, entities=None,

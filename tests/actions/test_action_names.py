@@ -1,9 +1,12 @@
 """Each action's name is pinned, and names.py agrees with domain.yml."""
-import yaml
-from rasa_sdk.executor import ActionExecutor
+import inspect
 
-from actions import names
-from bot.settings import REPO_ROOT
+import yaml
+
+from actions import ACTIONS, names
+from actions.server import build_executor
+from bot.services import Services
+from bot.settings import REPO_ROOT, Settings
 
 DOMAIN = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
 
@@ -34,19 +37,21 @@ PINNED = {
 
 
 def registered():
-    executor = ActionExecutor()
-    executor.register_package("actions")
-    return executor.actions
+    """The actions the action server registers (actions/server.py)."""
+    return build_executor(Services(Settings.from_env({}))).actions
 
 
 def test_action_names_are_pinned():
-    import actions  # noqa: F401
     from rasa_sdk import Action
     from rasa_sdk.utils import all_subclasses
 
-    by_class = {cls.__name__: cls().name() for cls in all_subclasses(Action)
-                if cls.__module__.startswith("actions.") and cls.__name__ in PINNED}
+    services = Services(Settings.from_env({}))
+    by_class = {cls.__name__: cls(services).name() for cls in ACTIONS}
     assert by_class == PINNED
+    # Every concrete action class of the package is served.
+    concrete = {cls for cls in all_subclasses(Action)
+                if cls.__module__.startswith("actions.") and not inspect.isabstract(cls)}
+    assert concrete == set(ACTIONS)
 
 
 def domain_action_names() -> set[str]:

@@ -72,7 +72,7 @@ def user_events(*texts_):
 async def say(text, slots=None, history=(), intent="product_search", **kw):
     tracker = make_tracker(intent=intent, text=text, slots=slots,
                            events=user_events(*history, text), **kw)
-    return await run(ActionProductSearch(), tracker)
+    return await run(ActionProductSearch(services), tracker)
 
 
 def need_slot(events):
@@ -171,7 +171,7 @@ async def test_verified_low_band_unmet_offers_back_in_stock_and_records_yes(need
                        events=[{"event": "action", "name": "action_product_search"},
                                {"event": "action", "name": "action_listen"},
                                {"event": "user", "text": "yes"}])
-    events, messages = await run(ActionHandleConfirmation(), yes)
+    events, messages = await run(ActionHandleConfirmation(services), yes)
     assert texts(messages) == [replies.BACK_IN_STOCK_RECORDED]
     assert SlotSet("pending_action", None) in events
     assert need_rows(needs_env["engine"])[0]["back_in_stock"] is not None

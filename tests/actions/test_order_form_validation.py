@@ -17,25 +17,26 @@ def form_tracker(value_slots, slots=None, metadata=None, text=""):
                         events=events, active_loop="order_form")
 
 
-async def validate(value_slots, slots=None, metadata=None):
-    return await run(ValidateOrderForm(), form_tracker(value_slots, slots, metadata), DOMAIN)
+async def validate(services, value_slots, slots=None, metadata=None):
+    return await run(ValidateOrderForm(services), form_tracker(value_slots, slots, metadata),
+                     DOMAIN)
 
 
 async def test_invalid_order_number_is_re_asked(services):
-    events, messages = await validate({"order_number": "it's 12345"})
+    events, messages = await validate(services, {"order_number": "it's 12345"})
     assert events == [SlotSet("order_number", None), SlotSet("requested_slot", "order_number")]
     assert texts(messages) == [replies.INVALID_ORDER_NUMBER]
 
 
 async def test_anonymous_number_then_email_is_asked(services):
-    events, messages = await validate({"order_number": "sh 100003"})
+    events, messages = await validate(services, {"order_number": "sh 100003"})
     assert events == [SlotSet("order_number", "SH-100003"),
                       SlotSet("requested_slot", "order_email")]
     assert messages == []
 
 
 async def test_right_email_completes_the_form(services):
-    events, messages = await validate({"order_email": "Alice@Example.com"},
+    events, messages = await validate(services, {"order_email": "Alice@Example.com"},
                                       slots={"order_number": "SH-100003"})
     assert events == [SlotSet("order_email", "alice@example.com"),
                       SlotSet("order_number", "SH-100003"), SlotSet("order_can_change", False),
@@ -48,7 +49,7 @@ async def test_wrong_email_unknown_number_and_someone_elses_order_look_the_same(
     for number, email in [("SH-100003", "ben@example.com"),      # wrong email
                           ("SH-999999", "alice@example.com"),    # unknown number
                           ("SH-200001", "alice@example.com")]:   # Ben's order, Alice's email
-        events, messages = await validate({"order_email": email}, slots={"order_number": number})
+        events, messages = await validate(services, {"order_email": email}, slots={"order_number": number})
         outcomes.append((events, texts(messages)))
     expected = ([SlotSet("order_email", None), SlotSet("order_number", None),
                  SlotSet("requested_slot", "order_number")], [replies.ORDER_NOT_FOUND])
@@ -56,14 +57,14 @@ async def test_wrong_email_unknown_number_and_someone_elses_order_look_the_same(
 
 
 async def test_invalid_email_is_re_asked(services):
-    events, messages = await validate({"order_email": "alice at example"},
+    events, messages = await validate(services, {"order_email": "alice at example"},
                                       slots={"order_number": "SH-100003"})
     assert events == [SlotSet("order_email", None), SlotSet("requested_slot", "order_email")]
     assert texts(messages) == [replies.INVALID_EMAIL]
 
 
 async def test_signed_in_shopper_is_not_asked_for_email(services):
-    events, messages = await validate({"order_number": "#100003"}, metadata=token(1))
+    events, messages = await validate(services, {"order_number": "#100003"}, metadata=token(1))
     assert events == [SlotSet("order_number", "SH-100003"), SlotSet("order_can_change", False),
                       SlotSet("requested_slot", None)]
     assert messages == []
@@ -71,7 +72,7 @@ async def test_signed_in_shopper_is_not_asked_for_email(services):
 
 async def test_signed_in_shopper_cannot_open_someone_elses_order(services):
     for number in ("SH-200001", "SH-999999"):
-        events, messages = await validate({"order_number": number}, metadata=token(1))
+        events, messages = await validate(services, {"order_number": number}, metadata=token(1))
         assert events == [SlotSet("order_number", None),
                           SlotSet("requested_slot", "order_number")]
         assert texts(messages) == [replies.ORDER_NOT_FOUND_ON_ACCOUNT]
@@ -83,7 +84,7 @@ async def test_forged_or_expired_token_is_ignored(services):
     forged = {"customer_token": sign(2, "not-the-secret")}
     expired = token(2, ttl_seconds=-60)
     for metadata in (forged, expired, {"customer_id": 2}):
-        events, messages = await validate({"order_number": "SH-200001"}, metadata=metadata)
+        events, messages = await validate(services, {"order_number": "SH-200001"}, metadata=metadata)
         # Treated as anonymous: the email is still required.
         assert events == [SlotSet("order_number", "SH-200001"),
                           SlotSet("requested_slot", "order_email")]
@@ -91,10 +92,10 @@ async def test_forged_or_expired_token_is_ignored(services):
 
 async def test_change_address_asks_for_the_new_address_only_while_changeable(services):
     slots = {"order_topic": "change_address"}
-    events, _ = await validate({"order_number": "SH-100002"}, slots=slots, metadata=token(1))
+    events, _ = await validate(services, {"order_number": "SH-100002"}, slots=slots, metadata=token(1))
     assert events == [SlotSet("order_number", "SH-100002"), SlotSet("order_can_change", True),
                       SlotSet("requested_slot", "new_address")]
-    events, _ = await validate({"order_number": "SH-100003"}, slots=slots, metadata=token(1))
+    events, _ = await validate(services, {"order_number": "SH-100003"}, slots=slots, metadata=token(1))
     assert events == [SlotSet("order_number", "SH-100003"), SlotSet("order_can_change", False),
                       SlotSet("requested_slot", None)]
 
@@ -102,23 +103,23 @@ async def test_change_address_asks_for_the_new_address_only_while_changeable(ser
 async def test_new_address_validation(services):
     slots = {"order_topic": "change_address", "order_number": "SH-100002",
              "order_can_change": True}
-    events, messages = await validate({"new_address": "dunno"}, slots=slots, metadata=token(1))
+    events, messages = await validate(services, {"new_address": "dunno"}, slots=slots, metadata=token(1))
     assert events == [SlotSet("new_address", None), SlotSet("requested_slot", "new_address")]
     assert texts(messages) == [replies.INVALID_ADDRESS]
-    events, messages = await validate({"new_address": "5 Mill Lane,  York YO1 7HH"}, slots=slots,
+    events, messages = await validate(services, {"new_address": "5 Mill Lane,  York YO1 7HH"}, slots=slots,
                                       metadata=token(1))
     assert events == [SlotSet("new_address", "5 Mill Lane, York YO1 7HH"),
                       SlotSet("requested_slot", None)]
 
 
 async def test_database_down_during_validation(db_down):
-    events, messages = await validate({"order_number": "SH-100003"}, metadata=token(1))
+    events, messages = await validate(db_down, {"order_number": "SH-100003"}, metadata=token(1))
     assert events == [SlotSet("order_number", None), SlotSet("requested_slot", "order_number")]
     assert texts(messages) == [replies.STORE_UNAVAILABLE]
 
 
 async def test_ask_order_number_offers_recent_orders_to_signed_in_shopper(services):
-    events, messages = await run(ActionAskOrderNumber(), make_tracker(metadata=token(1)))
+    events, messages = await run(ActionAskOrderNumber(services), make_tracker(metadata=token(1)))
     assert events == []
     buttons = messages[0]["buttons"]
     assert [b["payload"] for b in buttons] == [
@@ -126,11 +127,8 @@ async def test_ask_order_number_offers_recent_orders_to_signed_in_shopper(servic
     assert buttons[0]["title"] == "SH-100001 (placed, Monday 15 June)"
 
 
-async def test_ask_order_number_anonymous_or_db_down(services, monkeypatch, tmp_path):
-    events, messages = await run(ActionAskOrderNumber(), make_tracker())
+async def test_ask_order_number_anonymous_or_db_down(services, db_down):
+    events, messages = await run(ActionAskOrderNumber(services), make_tracker())
     assert (events, texts(messages)) == ([], [replies.ASK_ORDER_NUMBER])
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}")
-    from bot.support import runtime
-    runtime.reset()
-    events, messages = await run(ActionAskOrderNumber(), make_tracker(metadata=token(1)))
+    events, messages = await run(ActionAskOrderNumber(db_down), make_tracker(metadata=token(1)))
     assert (events, texts(messages)) == ([], [replies.STORE_UNAVAILABLE])

@@ -13,7 +13,9 @@ from actions.escalation import (
 )
 from actions.feedback import ActionRecordComplaint, ActionRecordFeedback, ValidateFeedbackForm
 from actions.forms_common import ActionAskOrderEmail, ActionFormStopped
-from actions.shop_info import ActionDeliveryInfo, ActionPaymentIssue, ActionProductSearch
+from actions.payments import ActionPaymentIssue
+from actions.product_search import ActionProductSearch
+from actions.shop_info import ActionDeliveryInfo
 from bot.store.db import session_scope
 from bot.store.models import AccountRequest, Escalation, Feedback, NewsletterSubscription
 from action_helpers import make_tracker, run, texts, token
@@ -30,32 +32,36 @@ def escalations(engine):
 
 async def test_human_handoff_creates_one_escalation_and_reuses_it(services):
     tracker = make_tracker(intent="human_handoff", metadata=token(1), events=USER_EVENTS)
-    events, messages = await run(ActionEscalate(), tracker)
+    events, messages = await run(ActionEscalate(services), tracker)
     assert events == []
     assert texts(messages) == [
         "I've passed this conversation to our support team (reference ESC-000001). Someone will "
         "reply here within 4 working hours - you can close this window, we'll email you too if "
         "you're signed in."]
-    events, messages = await run(ActionEscalate(), tracker)
+    events, messages = await run(ActionEscalate(services), tracker)
     assert texts(messages)[0].startswith("You're already in the queue for our support team "
                                          "(reference ESC-000001)")
-    assert escalations(services) == [("conv-1", 1, "human_request", "open",
+    assert escalations(services.engine) == [("conv-1", 1, "human_request", "open",
                                       "- asdf ghjk\n- zxcv")]
 
 
-async def test_default_fallback_escalates_and_reverts(services, monkeypatch):
-    monkeypatch.setenv("SHOP_ESCALATION_HOURS", "2")
-    from bot.support import runtime
-    runtime.reset()
-    events, messages = await run(ActionDefaultFallback(), make_tracker(events=USER_EVENTS))
+async def test_default_fallback_escalates_and_reverts(services):
+    from dataclasses import replace
+
+    from bot.services import Services
+
+    two_hours = Services(replace(services.settings, escalation_response_hours=2),
+                         engine=services.engine, clock=services.clock)
+    events, messages = await run(ActionDefaultFallback(two_hours),
+                                 make_tracker(events=USER_EVENTS))
     assert events == [UserUtteranceReverted()]
     assert "reference ESC-000001" in messages[0]["text"] and "within 2 working hours" in \
         messages[0]["text"]
-    assert escalations(services)[0][:4] == ("conv-1", None, "fallback", "open")
+    assert escalations(services.engine)[0][:4] == ("conv-1", None, "fallback", "open")
 
 
 async def test_default_fallback_with_database_down_still_reverts(db_down):
-    events, messages = await run(ActionDefaultFallback(), make_tracker(events=USER_EVENTS))
+    events, messages = await run(ActionDefaultFallback(db_down), make_tracker(events=USER_EVENTS))
     assert (events, texts(messages)) == ([UserUtteranceReverted()], [replies.STORE_UNAVAILABLE])
 
 
@@ -64,51 +70,51 @@ async def test_ask_affirmation_names_the_guess_in_plain_words(services):
                {"name": "out_of_scope", "confidence": 0.3},
                {"name": "inform", "confidence": 0.28},
                {"name": "track_refund", "confidence": 0.25}]
-    events, messages = await run(ActionDefaultAskAffirmation(),
+    events, messages = await run(ActionDefaultAskAffirmation(services),
                                  make_tracker(intent="nlu_fallback", ranking=ranking,
                                               text="refnd whre"))
     assert events == []
     assert messages[0]["text"] == "Sorry, I'm not sure I follow. Is this about checking on a refund?"
     assert messages[0]["buttons"] == [{"title": "Yes", "payload": "/track_refund"},
                                       {"title": "No, something else", "payload": "/out_of_scope"}]
-    events, messages = await run(ActionDefaultAskAffirmation(),
+    events, messages = await run(ActionDefaultAskAffirmation(services),
                                  make_tracker(intent="nlu_fallback", ranking=ranking[:2]))
     assert texts(messages) == [replies.ASK_REPHRASE]
     yes_no_ranking = [{"name": "nlu_fallback"}, {"name": "deny"}, {"name": "thank"}]
-    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+    _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
         intent="nlu_fallback", text="nah", ranking=yes_no_ranking,
         slots={"pending_action": "cancel"}))
     assert messages[0]["text"] == "Sorry, just to check - is that a no?"
     assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/deny"}
     # No question waiting: a yes/no guess is skipped.
-    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+    _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
         intent="nlu_fallback", text="nah", ranking=yes_no_ranking))
     assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/thank"}
     # An order number in the unclear message survives the confirmation (normalised only).
-    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+    _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
         intent="nlu_fallback", text="cancl sh 100001 pls", ranking=ranking,
         entities=[{"entity": "order_number", "value": "sh 100001"}]))
     assert messages[0]["buttons"][0]["payload"] == '/track_refund{"order_number":"SH-100001"}'
-    _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+    _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
         intent="nlu_fallback", text="x", ranking=ranking,
         entities=[{"entity": "order_number", "value": '"}{"x'}]))
     assert messages[0]["buttons"][0]["payload"] == "/track_refund"
     # Empty or emoji-only: nothing to guess from.
     for text in ("", "😀🎉"):
-        _, messages = await run(ActionDefaultAskAffirmation(), make_tracker(
+        _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
             intent="nlu_fallback", text=text, ranking=ranking))
         assert texts(messages) == [replies.ASK_REPHRASE]
-    _, messages = await run(ActionDefaultAskRephrase(), make_tracker())
+    _, messages = await run(ActionDefaultAskRephrase(services), make_tracker())
     assert texts(messages) == [replies.ASK_REPHRASE]
 
 
 async def test_delivery_info_from_the_database(services):
-    _, messages = await run(ActionDeliveryInfo(), make_tracker(intent="delivery_options"))
+    _, messages = await run(ActionDeliveryInfo(services), make_tracker(intent="delivery_options"))
     text = messages[0]["text"]
     assert text.startswith("These are our delivery options and costs:")
     assert "£3.95 (free on orders over £50.00), 3-5 working days" in text
     assert "- Click & Collect: free" in text or ": free, 2-4 working days" in text
-    _, messages = await run(ActionDeliveryInfo(), make_tracker(intent="delivery_period"))
+    _, messages = await run(ActionDeliveryInfo(services), make_tracker(intent="delivery_period"))
     assert messages[0]["text"].startswith("Here's how long delivery takes:")
 
 
@@ -116,9 +122,9 @@ async def test_delivery_info_from_the_database(services):
 
 
 async def test_payment_issue_general_and_signed_in(services):
-    _, messages = await run(ActionPaymentIssue(), make_tracker(intent="payment_issue"))
+    _, messages = await run(ActionPaymentIssue(services), make_tracker(intent="payment_issue"))
     assert texts(messages) == [replies.PAYMENT_ISSUE_GENERAL]
-    _, messages = await run(ActionPaymentIssue(),
+    _, messages = await run(ActionPaymentIssue(services),
                             make_tracker(intent="payment_issue", metadata=token(1)))
     assert texts(messages) == [
         "I can't see any failed or duplicate payments on your recent orders.",
@@ -126,13 +132,13 @@ async def test_payment_issue_general_and_signed_in(services):
 
 
 async def test_delete_account(services):
-    _, messages = await run(ActionDeleteAccount(), make_tracker(intent="delete_account"))
+    _, messages = await run(ActionDeleteAccount(services), make_tracker(intent="delete_account"))
     assert texts(messages) == [replies.DELETE_ACCOUNT_SIGN_IN]
-    _, messages = await run(ActionDeleteAccount(),
+    _, messages = await run(ActionDeleteAccount(services),
                             make_tracker(intent="delete_account", metadata=token(2)))
     assert texts(messages)[0].startswith("I've asked our team to close your account "
                                          "(reference AR-000001).")
-    with session_scope(services) as s:
+    with session_scope(services.engine) as s:
         rows = s.execute(select(AccountRequest)).scalars().all()
         assert [(r.customer_id, r.kind, r.status) for r in rows] == [(2, "delete", "open")]
 
@@ -140,23 +146,23 @@ async def test_delete_account(services):
 async def test_newsletter(services):
     form_domain = {"forms": {"newsletter_form": {"required_slots": ["newsletter_email"]}}}
     signed_in = make_tracker(metadata=token(2), events=[{"event": "user", "text": "sign me up"}])
-    events, _ = await run(ValidateNewsletterForm(), signed_in, form_domain)
+    events, _ = await run(ValidateNewsletterForm(services), signed_in, form_domain)
     assert events == [SlotSet("requested_slot", None)]  # no email asked of a signed-in shopper
 
     asked = [{"event": "user", "text": "unsubscribe me please",
               "parse_data": {"intent": {"name": "newsletter_subscription"}}}]
-    events, messages = await run(ActionSubscribeNewsletter(),
+    events, messages = await run(ActionSubscribeNewsletter(services),
                                  make_tracker(slots={"newsletter_email": "Jo@Example.com"},
                                               events=asked))
     assert events == [SlotSet("newsletter_email", None)]
     assert texts(messages) == ["Done - that address won't get our newsletter any more."]
     asked[0]["text"] = "sign me up to the newsletter"
-    _, messages = await run(ActionSubscribeNewsletter(),
+    _, messages = await run(ActionSubscribeNewsletter(services),
                             make_tracker(slots={"newsletter_email": "jo@example.com"},
                                          events=asked))
     assert texts(messages) == ["You're subscribed to our newsletter. There's an unsubscribe link "
                                "in every issue."]
-    with session_scope(services) as s:
+    with session_scope(services.engine) as s:
         rows = s.execute(select(NewsletterSubscription)).scalars().all()
         assert [(r.email, r.status) for r in rows] == [("jo@example.com", "subscribed")]
 
@@ -166,22 +172,22 @@ async def test_feedback_and_complaint_are_stored(services):
     tracker = make_tracker(slots={"feedback_text": "😡😡"}, active_loop="feedback_form",
                            events=[{"event": "user", "text": "😡😡"},
                                    {"event": "slot", "name": "feedback_text", "value": "😡😡"}])
-    events, messages = await run(ValidateFeedbackForm(), tracker, form_domain)
+    events, messages = await run(ValidateFeedbackForm(services), tracker, form_domain)
     assert events == [SlotSet("feedback_text", None)]  # Rasa re-asks (static required slots)
     assert texts(messages) == [replies.INVALID_FEEDBACK]
 
-    events, messages = await run(ActionRecordFeedback(), make_tracker(
+    events, messages = await run(ActionRecordFeedback(services), make_tracker(
         slots={"feedback_text": "Lovely parka, <b>4/5</b>"}, metadata=token(1)))
     assert events == [SlotSet("feedback_text", None)]
     assert texts(messages) == ["Thank you for your review (4/5) - I've passed it to the team who "
                                "read every one (reference FB-000001)."]
-    events, messages = await run(ActionRecordComplaint(), make_tracker(
+    events, messages = await run(ActionRecordComplaint(services), make_tracker(
         intent="complaint", text="'; DROP TABLE feedback; -- your courier was rude"))
     assert events == [SlotSet("pending_action", "escalate_complaint")]
     assert messages[0]["text"].startswith("I'm really sorry about that. I've recorded your "
                                           "complaint (reference FB-000002).")
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
-    with session_scope(services) as s:
+    with session_scope(services.engine) as s:
         rows = s.execute(select(Feedback).order_by(Feedback.id)).scalars().all()
         assert [(r.kind, r.customer_id, r.rating) for r in rows] == [
             ("review", 1, 4), ("complaint", None, None)]
@@ -192,14 +198,14 @@ async def test_form_stopped_clears_every_form_slot(services):
     every = ("order_number", "order_email", "new_address", "order_can_change", "feedback_text",
              "newsletter_email", "pending_action", "order_details_missing")
     tracker = make_tracker(intent="deny", slots={slot: "x" for slot in every})
-    events, messages = await run(ActionFormStopped(), tracker)
+    events, messages = await run(ActionFormStopped(services), tracker)
     assert texts(messages) == [replies.FORM_STOPPED]
     assert events == [SlotSet(slot, None) for slot in every]
     # Only what was set is cleared: an unset slot gets no (no-op) SlotSet.
-    events, _ = await run(ActionFormStopped(), make_tracker(intent="deny",
+    events, _ = await run(ActionFormStopped(services), make_tracker(intent="deny",
                                                             slots={"order_email": "a@b.co"}))
     assert events == [SlotSet("order_email", None)]
-    _, messages = await run(ActionAskOrderEmail(), make_tracker())
+    _, messages = await run(ActionAskOrderEmail(services), make_tracker())
     assert texts(messages) == [replies.ASK_ORDER_EMAIL]
 
 
@@ -217,19 +223,19 @@ async def test_bad_input_never_raises(services, text):
     slot_events = [{"event": "user", "text": text},
                    {"event": "slot", "name": "order_number", "value": text}]
     for action, tracker in [
-        (ActionProductSearch(), make_tracker(intent="product_search", text=text,
+        (ActionProductSearch(services), make_tracker(intent="product_search", text=text,
                                              entities=[{"entity": "product", "value": text}])),
-        (ActionRecordComplaint(), make_tracker(intent="complaint", text=text)),
-        (ActionEscalate(), make_tracker(events=[{"event": "user", "text": text}])),
-        (ActionDefaultAskAffirmation(), make_tracker(text=text, ranking=[{"name": text}])),
-        (ValidateOrderForm(), make_tracker(text=text, slots={"order_number": text},
+        (ActionRecordComplaint(services), make_tracker(intent="complaint", text=text)),
+        (ActionEscalate(services), make_tracker(events=[{"event": "user", "text": text}])),
+        (ActionDefaultAskAffirmation(services), make_tracker(text=text, ranking=[{"name": text}])),
+        (ValidateOrderForm(services), make_tracker(text=text, slots={"order_number": text},
                                            events=slot_events, active_loop="order_form")),
-        (ActionHandleOrderRequest(), make_tracker(slots={"order_topic": text,
+        (ActionHandleOrderRequest(services), make_tracker(slots={"order_topic": text,
                                                          "order_number": text,
                                                          "order_email": text})),
-        (ActionHandleConfirmation(), make_tracker(intent="affirm", text=text,
+        (ActionHandleConfirmation(services), make_tracker(intent="affirm", text=text,
                                                   slots={"pending_action": text})),
-        (ActionRecordFeedback(), make_tracker(slots={"feedback_text": text})),
+        (ActionRecordFeedback(services), make_tracker(slots={"feedback_text": text})),
     ]:
         events, messages = await run(action, tracker,
                                      {"forms": {"order_form": {"required_slots": []}}})

@@ -12,7 +12,8 @@ from bot.identity import sign
 from bot.needs import follow
 from bot.needs.follow import (EVENTS, NeedFollower, TrackerUnavailable, source_name,
                               tracker_engine, tracker_url_from_endpoints)
-from bot.needs.service import Outbox, capture
+from bot.needs.outbox import Outbox
+from bot.needs.service import capture
 from bot.store.db import session_scope
 from bot.store.models import Need, NeedFollowCheckpoint
 

@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from bot.demo.fixtures import FIXTURE_NOW
-from bot.needs.service import Outbox, capture, flush_outbox
+from bot.needs.outbox import Outbox
+from bot.needs.service import capture, flush_outbox
 from bot.store.db import session_scope
 from bot.store.models import Need
 

@@ -3,17 +3,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot.identity import sign
-from bot.settings import Settings
+from bot.identity import customer_from_metadata, sign
 from bot.store.db import session_scope
 from bot.store.errors import InvalidInput, NotSignedIn, StoreUnavailable
 from bot.store.models import AccountRequest, Customer, Escalation, Feedback, NewsletterSubscription
-from bot.support import accounts, escalations, feedback, orders, payments, runtime, shop_info
-from bot.support.access import Requester, customer_from_metadata
+from bot.support import accounts, escalations, feedback, orders, payments, shop_info
+from bot.support.access import Requester
 
 
 def test_delivery_options_from_db(services):
-    options = {o.code: o for o in shop_info.delivery_options()}
+    options = {o.code: o for o in shop_info.delivery_options(services)}
     assert set(options) == {"standard", "express", "next_day", "click_collect"}
     assert (options["standard"].price, options["standard"].free_over) == (Decimal("3.95"),
                                                                          Decimal("50.00"))
@@ -30,22 +29,22 @@ def test_delivery_options_from_db(services):
     ("%", []),
 ])
 def test_product_search(services, query, expected):
-    assert [p.name for p in shop_info.search_products(query)] == expected
+    assert [p.name for p in shop_info.search_products(services, query)] == expected
 
 
 def test_product_stock_flags(services):
-    dish = shop_info.search_products("casserole")[0]
+    dish = shop_info.search_products(services, "casserole")[0]
     assert not dish.in_stock and dish.price == Decimal("64.00")
-    assert shop_info.search_products("boot")[0].in_stock
+    assert shop_info.search_products(services, "boot")[0].in_stock
 
 
 def test_escalation_created_once_per_conversation(services):
-    first = escalations.escalate("conv-1", None, "fallback", ["hello", "asdf qwer"])
-    again = escalations.escalate("conv-1", 1, "human_request", ["a person please"])
-    other = escalations.escalate("conv-2", None, "complaint", ["awful"])
+    first = escalations.escalate(services, "conv-1", None, "fallback", ["hello", "asdf qwer"])
+    again = escalations.escalate(services, "conv-1", 1, "human_request", ["a person please"])
+    other = escalations.escalate(services, "conv-2", None, "complaint", ["awful"])
     assert not first.reused and again.reused and first.reference == again.reference
     assert other.reference != first.reference and first.response_hours == 4
-    with session_scope(services) as s:
+    with session_scope(services.engine) as s:
         rows = s.execute(select(Escalation).order_by(Escalation.id)).scalars().all()
         assert [(r.conversation_id, r.reason, r.status) for r in rows] == [
             ("conv-1", "fallback", "open"), ("conv-2", "complaint", "open")]
@@ -59,25 +58,25 @@ def test_escalation_summary_is_short():
 
 
 def test_feedback_stored_with_rating(services):
-    receipt = feedback.record("conv-1", None, "review", "Lovely boots, 5 stars <b>!</b>")
+    receipt = feedback.record(services, "conv-1", None, "review", "Lovely boots, 5 stars <b>!</b>")
     assert receipt.rating == 5
     with pytest.raises(InvalidInput):
-        feedback.record("conv-1", None, "feedback", "🙂🙂")
-    with session_scope(services) as s:
+        feedback.record(services, "conv-1", None, "feedback", "🙂🙂")
+    with session_scope(services.engine) as s:
         row = s.execute(select(Feedback)).scalar_one()
         assert (row.kind, row.text, row.rating) == ("review", "Lovely boots, 5 stars <b>!</b>", 5)
 
 
 def test_newsletter_subscribe_and_unsubscribe(services):
-    assert accounts.set_newsletter("New@Example.com", None, True).changed
-    assert not accounts.set_newsletter("new@example.com", None, True).changed
-    assert accounts.set_newsletter("new@example.com", None, False).status == "unsubscribed"
-    assert not accounts.set_newsletter("nobody@example.com", None, False).changed
-    result = accounts.set_newsletter(None, 2, True)  # Ben, signed in: his account email
+    assert accounts.set_newsletter(services, "New@Example.com", None, True).changed
+    assert not accounts.set_newsletter(services, "new@example.com", None, True).changed
+    assert accounts.set_newsletter(services, "new@example.com", None, False).status == "unsubscribed"
+    assert not accounts.set_newsletter(services, "nobody@example.com", None, False).changed
+    result = accounts.set_newsletter(services, None, 2, True)  # Ben, signed in: his account email
     assert result.email == "ben@example.com"
     with pytest.raises(InvalidInput):
-        accounts.set_newsletter("not an email", None, True)
-    with session_scope(services) as s:
+        accounts.set_newsletter(services, "not an email", None, True)
+    with session_scope(services.engine) as s:
         subs = {r.email: r.status for r in s.execute(select(NewsletterSubscription)).scalars()}
         assert subs == {"new@example.com": "unsubscribed", "ben@example.com": "subscribed"}
         assert s.get(Customer, 2).marketing_opt_in is True
@@ -85,50 +84,35 @@ def test_newsletter_subscribe_and_unsubscribe(services):
 
 def test_account_deletion_needs_sign_in_and_is_recorded_once(services):
     with pytest.raises(NotSignedIn):
-        accounts.request_account_deletion(None, "conv")
-    first = accounts.request_account_deletion(1, "conv")
-    assert accounts.request_account_deletion(1, "conv2") == accounts.AccountRequestResult(
+        accounts.request_account_deletion(services, None, "conv")
+    first = accounts.request_account_deletion(services, 1, "conv")
+    assert accounts.request_account_deletion(services, 1, "conv2") == accounts.AccountRequestResult(
         first.reference, True)
-    with session_scope(services) as s:
+    with session_scope(services.engine) as s:
         assert len(s.execute(select(AccountRequest)).scalars().all()) == 1
 
 
 def test_payments_check(services):
-    assert payments.check_payments(1).problems == []
-    assert payments.check_payments(2).problems == []
+    assert payments.check_payments(services, 1).problems == []
+    assert payments.check_payments(services, 2).problems == []
 
 
 def test_token_metadata_verification():
-    settings = Settings.from_env({"SHOP_IDENTITY_SECRET": "s"})
-    assert customer_from_metadata({"customer_token": sign(7, "s")}, settings) == 7
-    assert customer_from_metadata({"customer_token": sign(7, "other")}, settings) is None
-    assert customer_from_metadata({"customer_token": sign(7, "s", ttl_seconds=-10)},
-                                  settings) is None
-    assert customer_from_metadata({"customer_token": "7"}, settings) is None
-    assert customer_from_metadata({"customer_id": 7}, settings) is None
-    assert customer_from_metadata(None, settings) is None
-    assert customer_from_metadata("junk", settings) is None
+    assert customer_from_metadata({"customer_token": sign(7, "s")}, "s") == 7
+    assert customer_from_metadata({"customer_token": sign(7, "other")}, "s") is None
+    assert customer_from_metadata({"customer_token": sign(7, "s", ttl_seconds=-10)}, "s") is None
+    assert customer_from_metadata({"customer_token": sign(7, "s")}, "") is None
+    assert customer_from_metadata({"customer_token": "7"}, "s") is None
+    assert customer_from_metadata({"customer_id": 7}, "s") is None
+    assert customer_from_metadata(None, "s") is None
+    assert customer_from_metadata("junk", "s") is None
 
 
-def test_database_down_raises_store_unavailable(services, monkeypatch, tmp_path):
-    # A directory is not a database file: SQLite fails to open it.
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}")
-    runtime.reset()
+def test_database_down_raises_store_unavailable(db_down):
     with pytest.raises(StoreUnavailable):
-        orders.order_status("SH-100003", Requester(customer_id=1))
+        orders.order_status(db_down, "SH-100003", Requester(customer_id=1))
     with pytest.raises(StoreUnavailable):
-        shop_info.delivery_options()
-
-
-def test_settings_read_once_until_reset(monkeypatch):
-    runtime.reset()
-    monkeypatch.setenv("SHOP_ESCALATION_HOURS", "6")
-    assert runtime.get_settings().escalation_response_hours == 6
-    monkeypatch.setenv("SHOP_ESCALATION_HOURS", "9")
-    assert runtime.get_settings().escalation_response_hours == 6
-    runtime.reset()
-    assert runtime.get_settings().escalation_response_hours == 9
-    runtime.reset()
+        shop_info.delivery_options(db_down)
 
 
 def test_payments_check_finds_failed_and_duplicate_payments(services):
@@ -136,7 +120,7 @@ def test_payments_check_finds_failed_and_duplicate_payments(services):
 
     from bot.store.models import Order, Payment
 
-    with session_scope(services) as s:
+    with session_scope(services.engine) as s:
         by_number = {o.number: o for o in s.execute(select(Order)).scalars()}
         dup = by_number["SH-100004"]
         s.add(Payment(order_id=dup.id, method="card", amount=dup.total, status="captured",
@@ -147,5 +131,5 @@ def test_payments_check_finds_failed_and_duplicate_payments(services):
         for p in placed.payments:
             if p.status == "authorised":
                 p.status = "failed"
-    found = {(p.order_number, p.kind) for p in payments.check_payments(1).problems}
+    found = {(p.order_number, p.kind) for p in payments.check_payments(services, 1).problems}
     assert found == {("SH-100004", "charged_twice"), ("SH-100001", "failed")}
