@@ -87,7 +87,8 @@ class ActionDeleteAccount(ShopAction):
                     f"{result.reference}).")
         else:
             text = (f"I've asked our team to close your account (reference {result.reference}). "
-                    "They'll email you to confirm within 2 working days; your order history is "
-                    "kept only as long as the law requires.")
+                    "They'll email you to confirm within "
+                    f"{self.services.settings.shop.account_request_days} working days; your order "
+                    "history is kept only as long as the law requires.")
         dispatcher.utter_message(text=text)
         return []

@@ -77,6 +77,11 @@ class UsesServices:
         metadata = (tracker.latest_message or {}).get("metadata")
         return customer_from_metadata(metadata, self.services.settings.identity_secret)
 
+    @property
+    def window_days(self) -> int:
+        """The returns window the shop's policy gives (days after delivery)."""
+        return self.services.settings.shop.return_window_days
+
     def requester(self, tracker: Tracker) -> Requester:
         """Who asks about an order: the verified customer, else whoever knows its email."""
         customer_id = self.customer(tracker)

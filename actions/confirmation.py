@@ -102,7 +102,7 @@ class ActionHandleConfirmation(ShopAction):
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
         except NotAllowed as err:
             dispatcher.utter_message(
-                text=refusal_text(err, number, self.services.settings.return_window_days))
+                text=refusal_text(err, number, self.window_days))
         return clear_order_slots()
 
     def _carry_out(self, pending: str, number: str, requester, tracker: Tracker) -> str:
@@ -111,7 +111,8 @@ class ActionHandleConfirmation(ShopAction):
             text = f"Done: {number} is cancelled."
             if result.refund_amount > 0:
                 text += (f" A refund of {replies.money(result.refund_amount, result.currency)} "
-                         "is on its way to your original payment method (3-5 working days).")
+                         "is on its way to your original payment method "
+                         f"({self.services.settings.shop.bank_days} working days).")
             return text
         if pending == names.PENDING_CHANGE_ADDRESS:
             view = orders.change_address(self.services, number, requester,
@@ -127,5 +128,6 @@ class ActionHandleConfirmation(ShopAction):
             refund = orders.request_refund(self.services, number, requester)
             return (f"Done: refund {refund.reference} of "
                     f"{replies.money(refund.amount, refund.currency)} for {number} is requested. "
-                    "It reaches your original payment method within 3-5 working days.")
+                    "It reaches your original payment method within "
+                    f"{self.services.settings.shop.bank_days} working days.")
         raise ValueError(f"unknown pending action {pending!r}")

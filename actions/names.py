@@ -66,6 +66,14 @@ SLOT_NEED_QUESTION = "need_question"  # True while the product search waits for 
 SLOT_ORDER_DETAILS_MISSING = "order_details_missing"
 REQUESTED_SLOT = "requested_slot"
 
+# The shop's facts (bot.settings.ShopFacts), set at session start for the domain's responses.
+SLOT_SHOP_CONTACT = "shop_contact"
+SLOT_SHOP_HOURS = "shop_hours"
+SLOT_RETURN_WINDOW_DAYS = "return_window_days"
+SLOT_REFUND_DAYS = "refund_days"
+SLOT_BANK_DAYS = "bank_days"
+SHOP_FACT_SLOTS = (SLOT_SHOP_CONTACT, SLOT_SHOP_HOURS, SLOT_RETURN_WINDOW_DAYS, SLOT_REFUND_DAYS,
+                   SLOT_BANK_DAYS)
 ORDER_FORM_SLOTS = (SLOT_ORDER_NUMBER, SLOT_ORDER_EMAIL, SLOT_NEW_ADDRESS, SLOT_ORDER_CAN_CHANGE)
 
 # pending_action values: what an affirm confirms
@@ -83,6 +91,7 @@ NEWSLETTER_FORM = "newsletter_form"
 
 
 # --- actions ------------------------------------------------------------------------------
+ACTION_SESSION_START = "action_session_start"
 ACTION_HANDLE_ORDER_REQUEST = "action_handle_order_request"
 ACTION_HANDLE_CONFIRMATION = "action_handle_confirmation"
 ACTION_ASK_ORDER_NUMBER = "action_ask_order_number"

@@ -155,7 +155,7 @@ class ActionHandleOrderRequest(ShopAction):
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
         except NotAllowed as err:
             dispatcher.utter_message(
-                text=refusal_text(err, number, self.services.settings.return_window_days),
+                text=refusal_text(err, number, self.window_days),
                 buttons=refusal_buttons(err, number) or None,
             )
         return clear_order_slots() + _end_request(tracker)
@@ -168,7 +168,7 @@ class ActionHandleOrderRequest(ShopAction):
             return _not_found_ask_again(dispatcher, requester)
         except NotAllowed as err:
             dispatcher.utter_message(
-                text=refusal_text(err, number, self.services.settings.return_window_days))
+                text=refusal_text(err, number, self.window_days))
             return clear_order_slots() + _end_request(tracker)
         return _ask_in_form({names.SLOT_ORDER_NUMBER: number, names.SLOT_ORDER_CAN_CHANGE: True})
 
@@ -246,7 +246,8 @@ class ActionHandleOrderRequest(ShopAction):
         if refund.completed_at:
             text += f" (on {replies.day(refund.completed_at)})"
         elif refund.status in ("pending", "processing"):
-            text += ". Refunds reach your account 3-5 working days after we process them"
+            text += (f". Refunds reach your account {self.services.settings.shop.bank_days} "
+                     "working days after we process them")
         dispatcher.utter_message(text=text + ".")
         return clear_order_slots()
 

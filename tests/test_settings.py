@@ -6,7 +6,7 @@ def test_defaults_use_sqlite_under_var():
     assert s.database_url == default_database_url()
     assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("var/shop.db")
     assert s.identity_secret == ""
-    assert s.return_window_days == 30
+    assert s.shop.return_window_days == 30
     assert s.needs_outbox.parent.name == "var" and s.needs_outbox.name == "needs_outbox.jsonl"
 
 
@@ -15,5 +15,5 @@ def test_environment_overrides():
         {"DATABASE_URL": "postgresql://u@h/db", "SHOP_IDENTITY_SECRET": "x",
          "SHOP_RETURN_WINDOW_DAYS": "14", "SHOP_NEEDS_OUTBOX": "/tmp/outbox.jsonl"}
     )
-    assert (s.database_url, s.identity_secret, s.return_window_days, str(s.needs_outbox)) == (
+    assert (s.database_url, s.identity_secret, s.shop.return_window_days, str(s.needs_outbox)) == (
         "postgresql://u@h/db", "x", 14, "/tmp/outbox.jsonl")

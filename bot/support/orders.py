@@ -281,7 +281,7 @@ def check_return(services: Services, number: str, requester: Requester) -> Retur
     settings = services.settings
     with services.unit_of_work() as session:
         order = _owned(session, number, requester)
-        return _return_quote(order, services.now().date(), settings.return_window_days)
+        return _return_quote(order, services.now().date(), settings.shop.return_window_days)
 
 
 def create_return(services: Services, number: str, requester: Requester,
@@ -290,7 +290,7 @@ def create_return(services: Services, number: str, requester: Requester,
     now = services.now()
     with services.unit_of_work() as session:
         order = _owned(session, number, requester, for_update=True)
-        quote = _return_quote(order, now.date(), settings.return_window_days)
+        quote = _return_quote(order, now.date(), settings.shop.return_window_days)
         row = queries.add_return(session, order, reason=clean_text(reason, 500), now=now)
         return ReturnResult(order.number, f"RT-{row.id:06d}", quote.last_day)
 
@@ -299,7 +299,7 @@ def check_refund(services: Services, number: str, requester: Requester) -> Refun
     settings = services.settings
     with services.unit_of_work() as session:
         order = _owned(session, number, requester)
-        return _refund_quote(order, services.now().date(), settings.return_window_days)
+        return _refund_quote(order, services.now().date(), settings.shop.return_window_days)
 
 
 def request_refund(services: Services, number: str, requester: Requester) -> RefundView:
@@ -307,7 +307,7 @@ def request_refund(services: Services, number: str, requester: Requester) -> Ref
     now = services.now()
     with services.unit_of_work() as session:
         order = _owned(session, number, requester, for_update=True)
-        quote = _refund_quote(order, now.date(), settings.return_window_days)
+        quote = _refund_quote(order, now.date(), settings.shop.return_window_days)
         received = [r for r in order.returns if r.status == "received"]
         row = queries.add_refund(session, order, amount=quote.amount, now=now,
                                  return_id=received[-1].id if received else None)

@@ -1,5 +1,6 @@
 """Escalation, fallback, shop information, accounts, feedback and bad input."""
 import pytest
+import yaml
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from actions.forms_common import ActionAskOrderEmail, ActionFormStopped
 from actions.payments import ActionPaymentIssue
 from actions.product_search import ActionProductSearch
 from actions.shop_info import ActionDeliveryInfo
+from bot.settings import REPO_ROOT
 from bot.store.db import session_scope
 from bot.store.models import AccountRequest, Escalation, Feedback, NewsletterSubscription
 from action_helpers import make_tracker, run, texts, token
@@ -241,3 +243,39 @@ async def test_bad_input_never_raises(services, text):
                                      {"forms": {"order_form": {"required_slots": []}}})
         assert isinstance(events, list)
         assert all("Traceback" not in (m.get("text") or "") for m in messages)
+
+
+async def test_session_start_sets_the_shop_facts_from_settings(services):
+    from dataclasses import replace
+
+    from rasa_sdk.events import ActionExecuted, SessionStarted
+
+    from actions.session import ActionSessionStart
+    from bot.services import Services
+
+    shop = replace(services.settings.shop, contact_email="care@shop.test", contact_phone="",
+                   opening_hours="every day 8am-8pm", return_window_days=14, bank_days="1-2")
+    configured = Services(replace(services.settings, shop=shop), engine=services.engine)
+    events, messages = await run(ActionSessionStart(configured),
+                                 make_tracker(slots={"session_started_metadata": {"a": 1}}))
+    assert messages == []
+    assert events == [SessionStarted(), SlotSet("shop_contact", "care@shop.test"),
+                      SlotSet("shop_hours", "every day 8am-8pm"),
+                      SlotSet("return_window_days", "14"), SlotSet("refund_days", "2"),
+                      SlotSet("bank_days", "1-2"), SlotSet("session_started_metadata", {"a": 1}),
+                      ActionExecuted("action_listen")]
+
+
+def test_no_slot_is_carried_over_to_a_new_session():
+    """action_session_start copies no slots, which is right only while the domain says so."""
+    domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
+    assert domain["session_config"]["carry_over_slots_to_new_session"] is False
+
+
+def test_responses_take_shop_facts_from_slots_not_text():
+    domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
+    texts_ = " ".join(v["text"] for variants in domain["responses"].values() for v in variants
+                      if "text" in v)
+    for hard_coded in ("0800", "@example", "9am", "3-5 working", "2 working days", "30 days"):
+        assert hard_coded not in texts_
+    assert "{shop_contact}" in domain["responses"]["utter_contact_info"][0]["text"]

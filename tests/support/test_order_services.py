@@ -109,8 +109,9 @@ def test_return_window_comes_from_settings(services):
 
     from bot.services import Services
 
-    week = Services(replace(services.settings, return_window_days=7), engine=services.engine,
-                    clock=services.clock)
+    settings = replace(services.settings, shop=replace(services.settings.shop,
+                                                       return_window_days=7))
+    week = Services(settings, engine=services.engine, clock=services.clock)
     with pytest.raises(NotAllowed) as err:
         orders.check_return(week, "SH-100004", ALICE)
     assert err.value.reason == "return_window_expired"
