@@ -41,7 +41,7 @@ def recent_user_messages(tracker: Tracker, limit: int = 5) -> list[str]:
 
 
 # Events after which the tracker's slots are no longer what the action saw.
-_SLOT_RESETTING_EVENTS = {"restart", "reset_slots", "rewind", "undo", "session_started"}
+_SLOT_RESETTING_EVENTS = frozenset({"restart", "reset_slots", "rewind", "undo", "session_started"})
 
 
 def without_unchanged_slots(events: Events, tracker: Tracker) -> Events:

@@ -2,6 +2,8 @@
 back-in-stock notice."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from typing import Text
 
 from rasa_sdk import Tracker
@@ -23,13 +25,13 @@ from bot.support.text import normalise_order_number
 ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT,
                   names.ACTION_PRODUCT_SEARCH)
 # The only question the product search asks; it never confirms an order change.
-ASKED_BY = {names.PENDING_BACK_IN_STOCK: (names.ACTION_PRODUCT_SEARCH,)}
+ASKED_BY = MappingProxyType({names.PENDING_BACK_IN_STOCK: (names.ACTION_PRODUCT_SEARCH,)})
 ORDER_ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT)
 # Actions that may run between the question and its answer without closing it: listening,
 # plain responses, and the two-stage fallback checking what an unclear "yes"/"no" meant.
-PASS_THROUGH_ACTIONS = {"action_listen", "action_two_stage_fallback",
-                        names.ACTION_DEFAULT_ASK_AFFIRMATION, names.ACTION_DEFAULT_ASK_REPHRASE}
-KEPT_AS_IS = {
+PASS_THROUGH_ACTIONS = frozenset({"action_listen", "action_two_stage_fallback",
+                        names.ACTION_DEFAULT_ASK_AFFIRMATION, names.ACTION_DEFAULT_ASK_REPHRASE})
+KEPT_AS_IS = MappingProxyType({
     names.PENDING_CANCEL: "No problem, {number} stays as it is.",
     names.PENDING_CHANGE_ADDRESS: "OK, {number} keeps its original delivery address.",
     names.PENDING_RETURN: "OK, I haven't started a return for {number}.",
@@ -37,7 +39,7 @@ KEPT_AS_IS = {
     names.PENDING_ESCALATE_COMPLAINT: "OK. Your complaint is on record and our team reads every "
                                       "one.",
     names.PENDING_BACK_IN_STOCK: "OK, no notice. Is there anything else I can help with?",
-}
+})
 
 
 def question_is_open(tracker: Tracker, pending: str | None = None) -> bool:

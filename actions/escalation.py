@@ -1,6 +1,8 @@
 """Handing over to people: explicit requests, failed fallbacks, and the affirmation question."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from typing import Text
 
 from rasa_sdk.events import UserUtteranceReverted
@@ -16,7 +18,7 @@ from bot.support import escalations
 from bot.support.text import has_words, normalise_order_number
 
 # How the two-stage fallback names a guessed intent to the shopper.
-INTENT_PHRASES = {
+INTENT_PHRASES = MappingProxyType({
     "greet": "just saying hello",
     "goodbye": "saying goodbye",
     "thank": "saying thanks",
@@ -49,12 +51,12 @@ INTENT_PHRASES = {
     "place_order": "how to place an order",
     "product_search": "finding a product",
     "contact_info": "how to contact us",
-}
+})
 # Never suggested as a guess ("inform" says nothing about what the shopper wants done).
-NOT_SUGGESTED = {names.NLU_FALLBACK, names.OUT_OF_SCOPE, "other_language", names.INFORM}
+NOT_SUGGESTED = frozenset({names.NLU_FALLBACK, names.OUT_OF_SCOPE, "other_language", names.INFORM})
 # Guessed yes/no answers are checked with a shorter question.
-YES_NO_QUESTIONS = {names.AFFIRM: "Sorry, just to check - is that a yes?",
-                    names.DENY: "Sorry, just to check - is that a no?"}
+YES_NO_QUESTIONS = MappingProxyType({names.AFFIRM: "Sorry, just to check - is that a yes?",
+                    names.DENY: "Sorry, just to check - is that a no?"})
 
 
 def ticket_text(ticket: escalations.Ticket) -> str:

@@ -1,3 +1,4 @@
+from types import MappingProxyType
 """Every intent, entity, slot, form and action name the actions use, in one place.
 
 They must match domain.yml; tests/actions/test_names.py checks both directions.
@@ -35,7 +36,7 @@ TOPIC_RETURN = "return"
 TOPIC_REFUND = "refund"
 TOPIC_TRACK_REFUND = "track_refund"
 TOPIC_INVOICE = "invoice"
-ORDER_TOPIC_BY_INTENT = {
+ORDER_TOPIC_BY_INTENT = MappingProxyType({
     TRACK_ORDER: TOPIC_TRACK,
     CANCEL_ORDER: TOPIC_CANCEL,
     CHANGE_ORDER: TOPIC_CHANGE,
@@ -44,7 +45,7 @@ ORDER_TOPIC_BY_INTENT = {
     REQUEST_REFUND: TOPIC_REFUND,
     TRACK_REFUND: TOPIC_TRACK_REFUND,
     GET_INVOICE: TOPIC_INVOICE,
-}
+})
 
 # --- entities -----------------------------------------------------------------------------
 ENTITY_ORDER_NUMBER = "order_number"

@@ -1,6 +1,8 @@
 """After the order form: answer the order question, or ask to confirm a change."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import logging
 from typing import Text
 
@@ -16,12 +18,12 @@ from bot.support.text import normalise_order_number
 
 log = logging.getLogger(__name__)
 
-YES_NO = [
-    {"title": "Yes, go ahead", "payload": f"/{names.AFFIRM}"},
-    {"title": "No, leave it", "payload": f"/{names.DENY}"},
-]
+def yes_no() -> list[dict]:
+    """The buttons under a question that asks to confirm an order change."""
+    return [{"title": "Yes, go ahead", "payload": f"/{names.AFFIRM}"},
+            {"title": "No, leave it", "payload": f"/{names.DENY}"}]
 
-REFUSALS = {
+REFUSALS = MappingProxyType({
     "already_shipped": "{number} has already left our warehouse, so I can't change or cancel it "
                        "any more. Once it arrives you can send it back free within our returns "
                        "window.",
@@ -50,7 +52,7 @@ REFUSALS = {
     "no_refund": "There's no refund on {number} yet. Refunds start once a cancellation or a "
                  "return is processed.",
     "no_invoice": "There's no invoice for {number} yet - we issue it when the payment is taken.",
-}
+})
 
 
 def refusal_text(err: NotAllowed, number: str, window_days: int) -> str:
@@ -188,7 +190,7 @@ class ActionHandleOrderRequest(ShopAction):
         if quote.refund_amount > 0:
             text += (f" You'd get {replies.money(quote.refund_amount, quote.currency)} back on "
                      f"your original payment method.")
-        dispatcher.utter_message(text=text + " Shall I cancel it?", buttons=YES_NO)
+        dispatcher.utter_message(text=text + " Shall I cancel it?", buttons=yes_no())
         return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_CANCEL),
                 *clear_order_slots(keep_for_confirmation=True)]
 
@@ -213,7 +215,7 @@ class ActionHandleOrderRequest(ShopAction):
             return clear_order_slots()
         dispatcher.utter_message(
             text=f"Just to check: send {number} to this address instead?\n{address}",
-            buttons=YES_NO,
+            buttons=yes_no(),
         )
         return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_CHANGE_ADDRESS),
                 *clear_order_slots(keep_for_confirmation=True)]
@@ -224,7 +226,7 @@ class ActionHandleOrderRequest(ShopAction):
             text=f"{number} was delivered on {replies.day(quote.delivered_on)}, so it's within "
                  f"our returns window (until {replies.day(quote.last_day)}). Shall I start a "
                  "return for it?",
-            buttons=YES_NO,
+            buttons=yes_no(),
         )
         return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_RETURN),
                 *clear_order_slots(keep_for_confirmation=True)]
@@ -234,7 +236,7 @@ class ActionHandleOrderRequest(ShopAction):
         dispatcher.utter_message(
             text=f"I can refund {replies.money(quote.amount, quote.currency)} for {number} to "
                  "your original payment method. Shall I go ahead?",
-            buttons=YES_NO,
+            buttons=yes_no(),
         )
         return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_REFUND),
                 *clear_order_slots(keep_for_confirmation=True)]

@@ -1,34 +1,36 @@
 """Wording of the dynamic replies (built from service results, never from raw user text)."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from datetime import date, datetime
 from decimal import Decimal
 
 from bot.support.orders import OrderView
 from bot.support.shop_info import DeliveryOptionView, ProductView
 
-_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
-STATUS_WORDS = {
+_SYMBOLS = MappingProxyType({"GBP": "£", "EUR": "€", "USD": "$"})
+STATUS_WORDS = MappingProxyType({
     "placed": "has been placed and is waiting for payment to clear",
     "paid": "is paid and being packed in our warehouse",
     "shipped": "is on its way",
     "delivered": "was delivered",
     "cancelled": "was cancelled",
     "returned": "was returned to us",
-}
-SHIPMENT_WORDS = {
+})
+SHIPMENT_WORDS = MappingProxyType({
     "label_created": "the carrier has the label but hasn't collected it yet",
     "in_transit": "in transit",
     "out_for_delivery": "out for delivery today",
     "delivered": "delivered",
     "exception": "held up by the carrier",
-}
-REFUND_WORDS = {
+})
+REFUND_WORDS = MappingProxyType({
     "pending": "has been requested and is waiting to be processed",
     "processing": "is being processed",
     "completed": "has been paid back",
     "rejected": "was declined",
-}
+})
 
 
 def money(amount: Decimal, currency: str = "GBP") -> str:

@@ -10,6 +10,8 @@ habit both predict the next purchase, with plenty of noise.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import math
 import random
 from dataclasses import dataclass
@@ -22,13 +24,13 @@ HOUR_WEIGHTS = (
     1.4, 1.3, 1.0, 1.0, 1.1, 1.3, 1.7, 2.2, 2.6, 2.4, 1.7, 0.9,
 )
 HOURS = tuple(range(24))
-CATEGORY_POPULARITY = {
+CATEGORY_POPULARITY = MappingProxyType({
     "womens-clothing": 3.0, "mens-clothing": 2.2, "kids-clothing": 1.4, "outerwear": 1.5,
     "footwear": 2.0, "sports": 1.2, "outdoor": 1.0, "bags-luggage": 0.9, "accessories": 1.1,
     "jewellery-watches": 0.8, "beauty": 1.8, "kitchen": 1.5, "home": 1.3, "bedding": 1.0,
     "electronics": 1.7, "toys-games": 1.1, "books": 0.9, "garden": 0.8, "pets": 0.9,
     "household": 1.0, "baby": 0.6,
-}
+})
 
 
 def black_friday(year: int) -> date:

@@ -6,6 +6,9 @@ is its own product (own SKU, stock and slug) named "<model>, <Colour>".
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 import math
 import random
 from datetime import datetime, timedelta
@@ -15,115 +18,115 @@ from bot.demo.reference import CURRENCY
 from bot.taxonomy import CategorySpec, Taxonomy
 
 # Features that only make sense for some product types (others apply to the whole category).
-FEATURE_TYPES: dict[str, set[str]] = {
-    "4-slice": {"toaster"}, "2-slice": {"toaster"},
-    "2-person": {"tent"}, "4-person": {"tent"}, "3-season": {"tent", "sleeping bag"},
-    "10.5 tog": {"duvet"}, "4.5 tog": {"duvet"},
-    "27-inch": {"monitor"}, "24-inch": {"monitor"}, "4K": {"monitor"},
-    "non-stick": {"frying pan", "saucepan set", "air fryer", "casserole dish"},
-    "induction compatible": {"frying pan", "saucepan set", "casserole dish"},
-    "oven safe": {"casserole dish", "frying pan", "dinner set"},
-    "dishwasher safe": {"mug", "dinner set", "knife set", "saucepan set", "blender"},
-    "cordless": {"kettle", "blender", "vacuum cleaner", "drill", "lawn mower", "iron"},
-    "BPA-free": {"blender", "baby bottle"},
-    "noise-cancelling": {"headphones", "earbuds"},
-    "wireless": {"headphones", "earbuds", "keyboard", "mouse", "phone charger"},
-    "bluetooth": {"headphones", "earbuds", "bluetooth speaker", "smart speaker", "keyboard"},
-    "fast charging": {"phone charger", "power bank"}, "USB-C": {"phone charger", "power bank",
-                                                                "laptop", "tablet", "monitor"},
-    "1000-piece": {"jigsaw puzzle"}, "age 3+": {"building blocks", "toy car", "teddy bear", "doll"},
-    "age 8+": {"board game", "craft kit", "remote control car", "building blocks"},
-    "battery-powered": {"remote control car", "toy car"},
-    "hardback": {"cookbook", "novel", "children's book", "notebook", "diary"},
-    "paperback": {"cookbook", "novel", "children's book", "colouring book"},
-    "illustrated": {"cookbook", "children's book", "colouring book"},
-    "A5": {"notebook", "diary"}, "A4": {"notebook", "colouring book"},
-    "dotted": {"notebook"}, "lined": {"notebook", "diary"},
-    "isofix": {"car seat"}, "anti-colic": {"baby bottle"},
-    "SPF 50": {"sun cream", "moisturiser"}, "sensitive skin": {"moisturiser", "sun cream",
-                                                               "shampoo", "razor"},
-    "hard shell": {"suitcase", "carry-on suitcase"}, "4 wheels": {"suitcase", "carry-on suitcase"},
-    "cabin size": {"carry-on suitcase", "holdall", "backpack"},
-    "expandable": {"suitcase", "holdall", "garden hose"},
-    "anti-theft": {"backpack", "laptop bag", "handbag"},
-    "polarised": {"sunglasses"}, "one size": {"hat", "beanie", "scarf", "gloves"},
-    "gold plated": {"necklace", "earrings", "bracelet", "ring"},
-    "sterling silver": {"necklace", "earrings", "bracelet", "ring"},
-    "clumping": {"cat litter"}, "grain-free": {"dog food"}, "orthopaedic": {"dog bed"},
-    "reflective": {"dog lead"}, "non-iron": {"shirt"},
-    "slim fit": {"shirt", "jeans", "chinos", "suit jacket", "polo shirt"},
-    "regular fit": {"shirt", "jeans", "chinos", "polo shirt", "t-shirt"},
-    "crew neck": {"jumper", "t-shirt"}, "v-neck": {"jumper", "t-shirt"},
-    "high waisted": {"jeans", "trousers", "skirt", "leggings"},
-    "midi": {"dress", "skirt"}, "maxi": {"dress", "skirt"}, "wrap": {"dress", "skirt"},
-    "pleated": {"skirt", "dress", "trousers"}, "sleeveless": {"dress", "blouse", "jumpsuit"},
-    "long sleeve": {"dress", "blouse", "t-shirt", "shirt", "polo shirt"},
-    "memory foam": {"mattress", "mattress topper", "pillow"},
-    "cooling": {"mattress", "mattress topper", "pillow", "duvet"},
-    "Egyptian cotton": {"duvet cover", "fitted sheet", "bath towel"},
-    "blackout": {"curtains"}, "ergonomic": {"office chair", "keyboard", "mouse"},
-    "assembled": {"sofa", "armchair", "office chair"},
-    "flat-pack": {"desk", "bookcase", "coffee table"}, "solid wood": {"desk", "bookcase",
-                                                                       "coffee table"},
-    "non-bio": {"laundry detergent"}, "bagless": {"vacuum cleaner"},
-    "refillable": {"washing up liquid", "laundry detergent"},
-    "rechargeable": {"head torch", "drill", "lawn mower", "electric toothbrush", "razor"},
-    "compact": {"camping stove", "camping chair", "head torch"},
-    "adjustable waist": {"school uniform", "joggers"},
-}
+FEATURE_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(MappingProxyType({
+    "4-slice": frozenset({"toaster"}), "2-slice": frozenset({"toaster"}),
+    "2-person": frozenset({"tent"}), "4-person": frozenset({"tent"}), "3-season": frozenset({"tent", "sleeping bag"}),
+    "10.5 tog": frozenset({"duvet"}), "4.5 tog": frozenset({"duvet"}),
+    "27-inch": frozenset({"monitor"}), "24-inch": frozenset({"monitor"}), "4K": frozenset({"monitor"}),
+    "non-stick": frozenset({"frying pan", "saucepan set", "air fryer", "casserole dish"}),
+    "induction compatible": frozenset({"frying pan", "saucepan set", "casserole dish"}),
+    "oven safe": frozenset({"casserole dish", "frying pan", "dinner set"}),
+    "dishwasher safe": frozenset({"mug", "dinner set", "knife set", "saucepan set", "blender"}),
+    "cordless": frozenset({"kettle", "blender", "vacuum cleaner", "drill", "lawn mower", "iron"}),
+    "BPA-free": frozenset({"blender", "baby bottle"}),
+    "noise-cancelling": frozenset({"headphones", "earbuds"}),
+    "wireless": frozenset({"headphones", "earbuds", "keyboard", "mouse", "phone charger"}),
+    "bluetooth": frozenset({"headphones", "earbuds", "bluetooth speaker", "smart speaker", "keyboard"}),
+    "fast charging": frozenset({"phone charger", "power bank"}), "USB-C": frozenset({"phone charger", "power bank",
+                                                                "laptop", "tablet", "monitor"}),
+    "1000-piece": frozenset({"jigsaw puzzle"}), "age 3+": frozenset({"building blocks", "toy car", "teddy bear", "doll"}),
+    "age 8+": frozenset({"board game", "craft kit", "remote control car", "building blocks"}),
+    "battery-powered": frozenset({"remote control car", "toy car"}),
+    "hardback": frozenset({"cookbook", "novel", "children's book", "notebook", "diary"}),
+    "paperback": frozenset({"cookbook", "novel", "children's book", "colouring book"}),
+    "illustrated": frozenset({"cookbook", "children's book", "colouring book"}),
+    "A5": frozenset({"notebook", "diary"}), "A4": frozenset({"notebook", "colouring book"}),
+    "dotted": frozenset({"notebook"}), "lined": frozenset({"notebook", "diary"}),
+    "isofix": frozenset({"car seat"}), "anti-colic": frozenset({"baby bottle"}),
+    "SPF 50": frozenset({"sun cream", "moisturiser"}), "sensitive skin": frozenset({"moisturiser", "sun cream",
+                                                               "shampoo", "razor"}),
+    "hard shell": frozenset({"suitcase", "carry-on suitcase"}), "4 wheels": frozenset({"suitcase", "carry-on suitcase"}),
+    "cabin size": frozenset({"carry-on suitcase", "holdall", "backpack"}),
+    "expandable": frozenset({"suitcase", "holdall", "garden hose"}),
+    "anti-theft": frozenset({"backpack", "laptop bag", "handbag"}),
+    "polarised": frozenset({"sunglasses"}), "one size": frozenset({"hat", "beanie", "scarf", "gloves"}),
+    "gold plated": frozenset({"necklace", "earrings", "bracelet", "ring"}),
+    "sterling silver": frozenset({"necklace", "earrings", "bracelet", "ring"}),
+    "clumping": frozenset({"cat litter"}), "grain-free": frozenset({"dog food"}), "orthopaedic": frozenset({"dog bed"}),
+    "reflective": frozenset({"dog lead"}), "non-iron": frozenset({"shirt"}),
+    "slim fit": frozenset({"shirt", "jeans", "chinos", "suit jacket", "polo shirt"}),
+    "regular fit": frozenset({"shirt", "jeans", "chinos", "polo shirt", "t-shirt"}),
+    "crew neck": frozenset({"jumper", "t-shirt"}), "v-neck": frozenset({"jumper", "t-shirt"}),
+    "high waisted": frozenset({"jeans", "trousers", "skirt", "leggings"}),
+    "midi": frozenset({"dress", "skirt"}), "maxi": frozenset({"dress", "skirt"}), "wrap": frozenset({"dress", "skirt"}),
+    "pleated": frozenset({"skirt", "dress", "trousers"}), "sleeveless": frozenset({"dress", "blouse", "jumpsuit"}),
+    "long sleeve": frozenset({"dress", "blouse", "t-shirt", "shirt", "polo shirt"}),
+    "memory foam": frozenset({"mattress", "mattress topper", "pillow"}),
+    "cooling": frozenset({"mattress", "mattress topper", "pillow", "duvet"}),
+    "Egyptian cotton": frozenset({"duvet cover", "fitted sheet", "bath towel"}),
+    "blackout": frozenset({"curtains"}), "ergonomic": frozenset({"office chair", "keyboard", "mouse"}),
+    "assembled": frozenset({"sofa", "armchair", "office chair"}),
+    "flat-pack": frozenset({"desk", "bookcase", "coffee table"}), "solid wood": frozenset({"desk", "bookcase",
+                                                                       "coffee table"}),
+    "non-bio": frozenset({"laundry detergent"}), "bagless": frozenset({"vacuum cleaner"}),
+    "refillable": frozenset({"washing up liquid", "laundry detergent"}),
+    "rechargeable": frozenset({"head torch", "drill", "lawn mower", "electric toothbrush", "razor"}),
+    "compact": frozenset({"camping stove", "camping chair", "head torch"}),
+    "adjustable waist": frozenset({"school uniform", "joggers"}),
+}))
 # The same, for features whose meaning depends on the category ("waterproof" boots vs speakers).
-CAT_FEATURE_TYPES: dict[tuple[str, str], set[str]] = {
-    ("electronics", "waterproof"): {"bluetooth speaker", "earbuds", "headphones"},
-    ("jewellery-watches", "waterproof"): {"watch", "smartwatch"},
-    ("jewellery-watches", "adjustable"): {"bracelet", "ring", "necklace", "smartwatch"},
-    ("jewellery-watches", "hypoallergenic"): {"earrings", "ring", "necklace", "bracelet"},
-    ("sports", "insulated"): {"water bottle"},
-    ("sports", "foldable"): {"yoga mat"},
-    ("sports", "adjustable"): {"dumbbell", "resistance band", "sports bra"},
-    ("sports", "sweat-wicking"): {"sports bra", "running tights"},
-    ("sports", "non-slip"): {"yoga mat", "dumbbell"},
-    ("sports", "lightweight"): {"tennis racket", "gym bag", "football", "water bottle"},
-    ("home", "adjustable"): {"office chair", "desk", "lamp"},
-    ("home", "washable"): {"rug", "cushion", "curtains"},
-    ("household", "hypoallergenic"): {"laundry detergent", "washing up liquid"},
-    ("household", "unscented"): {"laundry detergent", "washing up liquid"},
-    ("household", "eco-friendly"): {"laundry detergent", "washing up liquid", "mop", "bin",
-                                    "storage box"},
-    ("garden", "foldable"): {"garden furniture set", "barbecue"},
-    ("garden", "weatherproof"): {"garden furniture set", "barbecue", "bird feeder", "plant pot"},
-    ("garden", "rust-proof"): {"garden furniture set", "barbecue", "tool kit", "bird feeder"},
-    ("outdoor", "waterproof"): {"tent", "sleeping bag", "backpack", "head torch"},
-    ("outdoor", "lightweight"): {"tent", "sleeping bag", "backpack", "camping chair",
-                                 "walking pole", "camping stove"},
-    ("outdoor", "packable"): {"sleeping bag", "backpack"},
-    ("pets", "washable"): {"dog bed", "pet carrier"},
-    ("pets", "durable"): {"chew toy", "dog lead", "cat tree", "pet carrier"},
-    ("toys-games", "wooden"): {"building blocks", "jigsaw puzzle", "toy car", "doll"},
-    ("toys-games", "educational"): {"board game", "jigsaw puzzle", "building blocks", "craft kit"},
-    ("toys-games", "family"): {"board game", "jigsaw puzzle"},
-    ("beauty", "fragrance-free"): {"moisturiser", "shampoo", "conditioner", "sun cream"},
-    ("beauty", "unscented"): {"moisturiser", "shampoo", "conditioner", "sun cream", "razor"},
-    ("baby", "foldable"): {"pushchair", "high chair", "cot"},
-    ("baby", "lightweight"): {"pushchair", "car seat", "nappy bag"},
-    ("baby", "organic cotton"): {"baby sleeping bag"},
-    ("accessories", "warm"): {"scarf", "hat", "gloves", "beanie"},
-    ("accessories", "windproof"): {"umbrella"},
-    ("accessories", "reversible"): {"scarf", "belt", "hat"},
-    ("womens-clothing", "stretch"): {"jeans", "trousers", "leggings", "skirt", "jumpsuit",
-                                     "dress"},
-    ("bags-luggage", "lightweight"): {"suitcase", "carry-on suitcase", "backpack", "holdall"},
-}
+CAT_FEATURE_TYPES: Mapping[tuple[str, str], frozenset[str]] = MappingProxyType(MappingProxyType({
+    ("electronics", "waterproof"): frozenset({"bluetooth speaker", "earbuds", "headphones"}),
+    ("jewellery-watches", "waterproof"): frozenset({"watch", "smartwatch"}),
+    ("jewellery-watches", "adjustable"): frozenset({"bracelet", "ring", "necklace", "smartwatch"}),
+    ("jewellery-watches", "hypoallergenic"): frozenset({"earrings", "ring", "necklace", "bracelet"}),
+    ("sports", "insulated"): frozenset({"water bottle"}),
+    ("sports", "foldable"): frozenset({"yoga mat"}),
+    ("sports", "adjustable"): frozenset({"dumbbell", "resistance band", "sports bra"}),
+    ("sports", "sweat-wicking"): frozenset({"sports bra", "running tights"}),
+    ("sports", "non-slip"): frozenset({"yoga mat", "dumbbell"}),
+    ("sports", "lightweight"): frozenset({"tennis racket", "gym bag", "football", "water bottle"}),
+    ("home", "adjustable"): frozenset({"office chair", "desk", "lamp"}),
+    ("home", "washable"): frozenset({"rug", "cushion", "curtains"}),
+    ("household", "hypoallergenic"): frozenset({"laundry detergent", "washing up liquid"}),
+    ("household", "unscented"): frozenset({"laundry detergent", "washing up liquid"}),
+    ("household", "eco-friendly"): frozenset({"laundry detergent", "washing up liquid", "mop", "bin",
+                                    "storage box"}),
+    ("garden", "foldable"): frozenset({"garden furniture set", "barbecue"}),
+    ("garden", "weatherproof"): frozenset({"garden furniture set", "barbecue", "bird feeder", "plant pot"}),
+    ("garden", "rust-proof"): frozenset({"garden furniture set", "barbecue", "tool kit", "bird feeder"}),
+    ("outdoor", "waterproof"): frozenset({"tent", "sleeping bag", "backpack", "head torch"}),
+    ("outdoor", "lightweight"): frozenset({"tent", "sleeping bag", "backpack", "camping chair",
+                                 "walking pole", "camping stove"}),
+    ("outdoor", "packable"): frozenset({"sleeping bag", "backpack"}),
+    ("pets", "washable"): frozenset({"dog bed", "pet carrier"}),
+    ("pets", "durable"): frozenset({"chew toy", "dog lead", "cat tree", "pet carrier"}),
+    ("toys-games", "wooden"): frozenset({"building blocks", "jigsaw puzzle", "toy car", "doll"}),
+    ("toys-games", "educational"): frozenset({"board game", "jigsaw puzzle", "building blocks", "craft kit"}),
+    ("toys-games", "family"): frozenset({"board game", "jigsaw puzzle"}),
+    ("beauty", "fragrance-free"): frozenset({"moisturiser", "shampoo", "conditioner", "sun cream"}),
+    ("beauty", "unscented"): frozenset({"moisturiser", "shampoo", "conditioner", "sun cream", "razor"}),
+    ("baby", "foldable"): frozenset({"pushchair", "high chair", "cot"}),
+    ("baby", "lightweight"): frozenset({"pushchair", "car seat", "nappy bag"}),
+    ("baby", "organic cotton"): frozenset({"baby sleeping bag"}),
+    ("accessories", "warm"): frozenset({"scarf", "hat", "gloves", "beanie"}),
+    ("accessories", "windproof"): frozenset({"umbrella"}),
+    ("accessories", "reversible"): frozenset({"scarf", "belt", "hat"}),
+    ("womens-clothing", "stretch"): frozenset({"jeans", "trousers", "leggings", "skirt", "jumpsuit",
+                                     "dress"}),
+    ("bags-luggage", "lightweight"): frozenset({"suitcase", "carry-on suitcase", "backpack", "holdall"}),
+}))
 # Features of which a product has at most one.
-EXCLUSIVE = [
-    {"4-slice", "2-slice"}, {"2-person", "4-person"}, {"10.5 tog", "4.5 tog"},
-    {"27-inch", "24-inch"}, {"hardback", "paperback"}, {"A5", "A4"}, {"dotted", "lined"},
-    {"slim fit", "regular fit"}, {"crew neck", "v-neck"}, {"midi", "maxi"},
-    {"sleeveless", "long sleeve"}, {"age 3+", "age 8+"}, {"gold plated", "sterling silver"},
-    {"assembled", "flat-pack"},
-]
+EXCLUSIVE = (
+    frozenset({"4-slice", "2-slice"}), frozenset({"2-person", "4-person"}), frozenset({"10.5 tog", "4.5 tog"}),
+    frozenset({"27-inch", "24-inch"}), frozenset({"hardback", "paperback"}), frozenset({"A5", "A4"}), frozenset({"dotted", "lined"}),
+    frozenset({"slim fit", "regular fit"}), frozenset({"crew neck", "v-neck"}), frozenset({"midi", "maxi"}),
+    frozenset({"sleeveless", "long sleeve"}), frozenset({"age 3+", "age 8+"}), frozenset({"gold plated", "sterling silver"}),
+    frozenset({"assembled", "flat-pack"}),
+)
 
 # Plausible materials per product type (None: no material row); categories give the default.
-CATEGORY_MATERIALS: dict[str, tuple[str, ...]] = {
+CATEGORY_MATERIALS: dict[str, tuple[str, ...]] = MappingProxyType({
     "womens-clothing": ("cotton", "organic cotton", "linen", "silk", "wool", "polyester"),
     "mens-clothing": ("cotton", "organic cotton", "linen", "merino wool", "wool"),
     "kids-clothing": ("cotton", "organic cotton", "polyester"),
@@ -137,8 +140,8 @@ CATEGORY_MATERIALS: dict[str, tuple[str, ...]] = {
     "bedding": ("cotton", "organic cotton", "linen", "bamboo"),
     "garden": ("aluminium", "stainless steel", "plastic"),
     "pets": ("fleece", "nylon", "cotton"),
-}
-TYPE_MATERIALS: dict[str, tuple[str, ...] | None] = {
+})
+TYPE_MATERIALS: dict[str, tuple[str, ...] | None] = MappingProxyType({
     "jeans": ("denim",), "denim jacket": ("denim",), "fleece jacket": ("fleece",),
     "dungarees": ("denim", "cotton"), "jumper": ("wool", "merino wool", "cashmere", "cotton"),
     "cardigan": ("wool", "merino wool", "cashmere"), "hoodie": ("cotton", "organic cotton"),
@@ -185,15 +188,15 @@ TYPE_MATERIALS: dict[str, tuple[str, ...] | None] = {
     "cot": ("pine", "oak"), "high chair": ("pine", "plastic"), "baby bottle": ("glass",
                                                                                 "plastic"),
     "baby sleeping bag": ("organic cotton",), "nappy bag": ("canvas", "nylon"),
-}
+})
 # Types sold without a colour choice.
-NO_COLOUR = {
+NO_COLOUR = frozenset({
     "shampoo", "conditioner", "perfume", "sun cream", "moisturiser", "laundry detergent",
     "washing up liquid", "cat litter", "dog food", "cookbook", "novel", "children's book",
     "colouring book", "jigsaw puzzle", "board game", "craft kit",
-}
+})
 # Colour palettes per category (default: every taxonomy colour).
-PALETTES: dict[str, tuple[str, ...]] = {
+PALETTES: dict[str, tuple[str, ...]] = MappingProxyType({
     "electronics": ("black", "white", "silver", "grey", "navy"),
     "kitchen": ("black", "white", "red", "cream", "silver", "grey", "blue", "green"),
     "jewellery-watches": ("gold", "silver", "black", "tan"),
@@ -204,15 +207,15 @@ PALETTES: dict[str, tuple[str, ...]] = {
     "outerwear": ("black", "navy", "khaki", "olive", "grey", "burgundy", "beige", "red"),
     "home": ("grey", "cream", "beige", "navy", "green", "tan", "white", "black"),
     "bedding": ("white", "cream", "grey", "navy", "pink", "light blue"),
-}
+})
 # Size systems that apply only to some types of a category.
-SIZED_TYPES: dict[str, set[str]] = {
-    "sports": {"sports bra", "running tights"},
-    "pets": {"dog bed", "dog lead", "pet carrier"},
-    "bedding": {"duvet", "duvet cover", "fitted sheet", "mattress", "mattress topper"},
-}
+SIZED_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(MappingProxyType({
+    "sports": frozenset({"sports bra", "running tights"}),
+    "pets": frozenset({"dog bed", "dog lead", "pet carrier"}),
+    "bedding": frozenset({"duvet", "duvet cover", "fitted sheet", "mattress", "mattress topper"}),
+}))
 # Where a type sits in its category's price range: cheap end, dear end, or anywhere.
-CHEAP = {
+CHEAP = frozenset({
     "mug", "water bottle", "resistance band", "notebook", "pen set", "diary", "colouring book",
     "cat litter", "chew toy", "washing up liquid", "laundry detergent", "mop", "baby bottle",
     "bird feeder", "plant pot", "garden hose", "head torch", "wallet", "lipstick", "shampoo",
@@ -220,16 +223,16 @@ CHEAP = {
     "beanie", "gloves", "cushion", "pillow", "bath towel", "toy car", "jigsaw puzzle", "football",
     "dog lead", "dog food", "slipper", "leggings", "earrings", "ring", "umbrella", "walking pole",
     "storage box", "bin", "fitted sheet", "teddy bear", "kettle", "toaster", "frying pan",
-}
-DEAR = {
+})
+DEAR = frozenset({
     "sofa", "armchair", "mattress", "laptop", "monitor", "tablet", "lawn mower", "pushchair",
     "car seat", "cot", "coffee machine", "tent", "suitcase", "smartwatch", "watch", "barbecue",
     "garden furniture set", "vacuum cleaner", "winter coat", "parka", "desk", "office chair",
     "bookcase", "sleeping bag", "hiking boot", "tennis racket", "drill", "perfume",
     "electric toothbrush", "hair dryer", "air fryer", "cat tree", "remote control car",
-}
-SHOE_EU = {"3": "36", "4": "37", "5": "38", "6": "39", "7": "41", "8": "42", "9": "43",
-           "10": "44", "11": "45", "12": "46", "13": "47"}
+})
+SHOE_EU = MappingProxyType({"3": "36", "4": "37", "5": "38", "6": "39", "7": "41", "8": "42", "9": "43",
+           "10": "44", "11": "45", "12": "46", "13": "47"})
 KIDS_NAME = "Kids'"
 
 

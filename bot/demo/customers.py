@@ -1,11 +1,13 @@
 """Demo customers: British and American names, example.* emails, fictional phones, UK addresses."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import random
 import string
 from datetime import datetime, timedelta
 
-FIRST_NAMES = (
+FIRST_NAMES = tuple((
     "Oliver George Harry Jack Charlie Thomas Oscar William James Henry Leo Alfie Joshua Freddie "
     "Archie Arthur Theo Isaac Samuel Daniel Callum Rhys Owen Lewis Jamie Ryan Liam Connor Dylan "
     "Amelia Olivia Isla Ava Emily Sophie Grace Lily Freya Poppy Ella Evie Mia Isabella Charlotte "
@@ -14,8 +16,8 @@ FIRST_NAMES = (
     "Michael Christopher Matthew Joshua Ethan Andrew Tyler Brandon Justin Kevin Brian Jason "
     "Ashley Jessica Jennifer Brittany Madison Kayla Taylor Morgan Hailey Courtney Lauren Megan "
     "Dakota Cody Austin Travis Chase Savannah Brooke Paige Avery Riley Jordan Casey"
-).split()
-LAST_NAMES = (
+).split())
+LAST_NAMES = tuple((
     "Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans "
     "Walker White Roberts Green Hall Wood Jackson Clarke Patel Khan Ahmed Singh Hughes Edwards "
     "Lewis Harris Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen "
@@ -26,9 +28,9 @@ LAST_NAMES = (
     "Barker Fisher Stevens Jenkins Murray Dixon Harvey O'Brien O'Connor McDonald MacLeod Fraser "
     "Okafor Mensah Nguyen Chen Wong Kowalski Novak Garcia Martinez Rodriguez Hernandez Lopez "
     "Gonzalez Anderson Thomas Jackson Moore Sullivan Peterson Reed Brooks Hayes Ramirez Flores"
-).split()
+).split())
 # City -> postcode areas that belong to it.
-CITIES = {
+CITIES = MappingProxyType({
     "London": ("SW", "SE", "N", "E", "NW", "W"), "Manchester": ("M",), "Birmingham": ("B",),
     "Leeds": ("LS",), "Glasgow": ("G",), "Edinburgh": ("EH",), "Bristol": ("BS",),
     "Cardiff": ("CF",), "Liverpool": ("L",), "Sheffield": ("S",), "Newcastle upon Tyne": ("NE",),
@@ -37,8 +39,8 @@ CITIES = {
     "Belfast": ("BT",), "Aberdeen": ("AB",), "Bath": ("BA",), "Southampton": ("SO",),
     "Reading": ("RG",), "Swansea": ("SA",), "Plymouth": ("PL",), "Derby": ("DE",),
     "Coventry": ("CV",), "Dundee": ("DD",), "Milton Keynes": ("MK",),
-}
-CITY_WEIGHTS = {"London": 8, "Manchester": 3, "Birmingham": 3, "Leeds": 2, "Glasgow": 2}
+})
+CITY_WEIGHTS = MappingProxyType({"London": 8, "Manchester": 3, "Birmingham": 3, "Leeds": 2, "Glasgow": 2})
 STREETS = (
     "High Street", "Station Road", "Church Lane", "Victoria Road", "Green Lane", "Manor Road",
     "Park Avenue", "Queens Road", "Kings Road", "Mill Lane", "Chestnut Grove", "Rowan Close",

@@ -6,6 +6,8 @@ whatever clock is used; unit tests use :data:`FIXTURE_NOW`.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -25,23 +27,23 @@ ALICE_ADDRESS = "Alice Carter, 14 Rowan Close, Headingley, Leeds LS6 3QT, GB"
 BEN_ADDRESS = "Ben Okafor, Flat 2, 88 Albert Road, Bristol BS2 0XS, GB"
 
 # product id -> (category slug, name, type, brand, price, stock, attributes)
-_PRODUCTS = {
+_PRODUCTS = MappingProxyType({
     1: (
         "footwear", "Fellrunner Waterproof Hiking Boot", "hiking boot", "Fellrunner", "89.99", 12,
-        [("colour", "brown"), ("size", "8"), ("size", "9"), ("size", "10"),
-         ("material", "leather"), ("feature", "waterproof")],
+        (("colour", "brown"), ("size", "8"), ("size", "9"), ("size", "10"),
+         ("material", "leather"), ("feature", "waterproof")),
     ),
     2: (
         "kitchen", "Copperfield Cast Iron Casserole Dish", "casserole dish", "Copperfield", "64.00",
-        0, [("colour", "blue"), ("material", "cast iron")],
+        0, (("colour", "blue"), ("material", "cast iron")),
     ),
     3: (
         "outerwear", "Northvale Insulated Parka", "parka", "Northvale", "149.00", 5,
-        [("colour", "black"), ("size", "S"), ("size", "M"), ("size", "L"),
-         ("feature", "waterproof"), ("feature", "insulated")],
+        (("colour", "black"), ("size", "S"), ("size", "M"), ("size", "L"),
+         ("feature", "waterproof"), ("feature", "insulated")),
     ),
-}
-_CATEGORY_IDS = {"footwear": 1, "kitchen": 2, "outerwear": 3}
+})
+_CATEGORY_IDS = MappingProxyType({"footwear": 1, "kitchen": 2, "outerwear": 3})
 
 
 def _slug(text: str) -> str:

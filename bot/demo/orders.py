@@ -7,6 +7,8 @@ delivered ones carry a ``delivered_at`` before now.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +19,7 @@ from bot.demo.reference import CARRIERS, CURRENCY, DELIVERY_OPTIONS, shipping_co
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 DELIVERY_WEIGHTS = (60, 15, 10, 15)  # standard, express, next day, click & collect
-PAYMENT_WEIGHTS = {"card": 55, "paypal": 20, "apple_pay": 12, "klarna": 8, "gift_card": 5}
+PAYMENT_WEIGHTS = MappingProxyType({"card": 55, "paypal": 20, "apple_pay": 12, "klarna": 8, "gift_card": 5})
 RETURN_REASONS = (
     "Too small", "Too big", "Not as described", "Changed my mind", "Arrived damaged",
     "Colour not as pictured", "Ordered two sizes", "Faulty", "Better price elsewhere",

@@ -1,13 +1,16 @@
 """Reference data shared by the fixture and the generator: delivery options, carriers, methods."""
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 from decimal import Decimal
 
 CURRENCY = "GBP"
 
 # Rows for the delivery_options table (ids are fixed so orders can point at them).
-DELIVERY_OPTIONS: tuple[dict, ...] = (
-    {
+DELIVERY_OPTIONS: tuple[Mapping, ...] = (
+    MappingProxyType({
         "id": 1,
         "code": "standard",
         "name": "Standard delivery",
@@ -16,8 +19,8 @@ DELIVERY_OPTIONS: tuple[dict, ...] = (
         "min_days": 3,
         "max_days": 5,
         "description": "3-5 working days. Free on orders of £50 or more.",
-    },
-    {
+    }),
+    MappingProxyType({
         "id": 2,
         "code": "express",
         "name": "Express delivery",
@@ -26,8 +29,8 @@ DELIVERY_OPTIONS: tuple[dict, ...] = (
         "min_days": 1,
         "max_days": 2,
         "description": "1-2 working days.",
-    },
-    {
+    }),
+    MappingProxyType({
         "id": 3,
         "code": "next_day",
         "name": "Next day delivery",
@@ -36,8 +39,8 @@ DELIVERY_OPTIONS: tuple[dict, ...] = (
         "min_days": 1,
         "max_days": 1,
         "description": "Order by 8pm for delivery the next working day.",
-    },
-    {
+    }),
+    MappingProxyType({
         "id": 4,
         "code": "click_collect",
         "name": "Click & collect",
@@ -46,9 +49,9 @@ DELIVERY_OPTIONS: tuple[dict, ...] = (
         "min_days": 2,
         "max_days": 4,
         "description": "Free collection from your chosen store in 2-4 working days.",
-    },
+    }),
 )
-DELIVERY_BY_CODE = {d["code"]: d for d in DELIVERY_OPTIONS}
+DELIVERY_BY_CODE = MappingProxyType({d["code"]: d for d in DELIVERY_OPTIONS})
 
 CARRIERS = ("Royal Mail", "DPD", "Evri", "UPS")
 PAYMENT_METHODS = ("card", "paypal", "apple_pay", "klarna", "gift_card")

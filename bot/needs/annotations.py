@@ -7,6 +7,8 @@ character spans the NER is trained on. The split is fixed: every 5th message is 
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,16 +20,16 @@ TEST_PATH = DATA_DIR / "test.jsonl"
 TEST_EVERY = 5
 
 # markup label -> NER label (only the open-vocabulary parts are learnt; the rest are rules)
-NER_LABELS = {
+NER_LABELS = MappingProxyType({
     "product": "PRODUCT", "attr": "ATTRIBUTE", "recip": "RECIPIENT", "occ": "OCCASION",
     "brand": "BRAND",
-}
-_LIST_FIELDS = {
+})
+_LIST_FIELDS = MappingProxyType({
     "product": "product", "attr": "attributes", "colour": "colour", "size": "size",
     "brand": "brand", "recip": "recipient", "occ": "occasion",
-}
-_NUMBER_FIELDS = {"pmin": "price_min", "pmax": "price_max", "qty": "quantity"}
-LABELS = set(_LIST_FIELDS) | set(_NUMBER_FIELDS) | {"price", "date"}
+})
+_NUMBER_FIELDS = MappingProxyType({"pmin": "price_min", "pmax": "price_max", "qty": "quantity"})
+LABELS = frozenset(_LIST_FIELDS) | frozenset(_NUMBER_FIELDS) | {"price", "date"}
 
 
 class MarkupError(ValueError):

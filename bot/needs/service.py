@@ -8,6 +8,8 @@ and is written by :func:`flush_outbox` on a later turn, so nothing is lost.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import hashlib
 import json
 import logging
@@ -34,7 +36,7 @@ PLACEHOLDER_IMAGE = "/static/img/product-placeholder.svg"
 _LISTS = ("attributes", "colour", "size")
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
-QUESTIONS = {"size": "What size do you need?"}
+QUESTIONS = MappingProxyType({"size": "What size do you need?"})
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Engine and session helpers: one engine per process, one short session per unit of work."""
+"""Engine and session helpers. A process makes its one engine when it starts (bot.services)
+and opens one short session per unit of work."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -9,9 +10,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
-
-_engines: dict[str, Engine] = {}
-
 
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` (SQLite files get their folder and foreign keys on)."""
@@ -35,13 +33,6 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     return engine
-
-
-def get_engine(url: str) -> Engine:
-    """The process-wide engine for ``url`` (created on first use, never at import)."""
-    if url not in _engines:
-        _engines[url] = make_engine(url)
-    return _engines[url]
 
 
 @contextmanager

@@ -1,6 +1,8 @@
 """Parsing and cleaning of what shoppers type: order numbers, emails, ratings, free text."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 import unicodedata
 
@@ -10,7 +12,7 @@ _RATING_PATTERNS = (
     re.compile(r"\b([1-5])\s*(?:/|out of)\s*5\b", re.IGNORECASE),
     re.compile(r"\b([1-5])\s*stars?\b", re.IGNORECASE),
 )
-_WORDS_RATING = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_WORDS_RATING = MappingProxyType({"one": 1, "two": 2, "three": 3, "four": 4, "five": 5})
 _WORD_RATING_PATTERN = re.compile(r"\b(one|two|three|four|five)\s+stars?\b", re.IGNORECASE)
 _UNSUBSCRIBE_PATTERN = re.compile(
     r"\b(unsub\w*|un-subscribe|opt(?:ing)?[\s-]*out|stop\s+(?:sending|the|your|getting|emailing)"

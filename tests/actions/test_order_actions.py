@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from actions import replies
 from actions.confirmation import ActionHandleConfirmation
-from actions.orders import YES_NO, ActionHandleOrderRequest
+from actions.orders import ActionHandleOrderRequest, yes_no
 from bot.store.db import session_scope
 from bot.store.models import Escalation, Order, Refund, Return
 from action_helpers import make_tracker, run, texts, token
@@ -73,7 +73,7 @@ async def test_cancel_asks_for_confirmation_then_cancels(services):
     assert messages[0]["text"] == (
         "SH-100002 hasn't shipped yet, so I can cancel it free of charge. You'd get £89.99 back "
         "on your original payment method. Shall I cancel it?")
-    assert messages[0]["buttons"] == YES_NO
+    assert messages[0]["buttons"] == yes_no()
     assert order_status(services.engine, "SH-100002") == "paid"  # nothing written before the yes
 
     events, messages = await confirm(services, "affirm", "cancel", "SH-100002", metadata=token(1))
