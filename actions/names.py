@@ -1,7 +1,7 @@
 from types import MappingProxyType
 """Every intent, entity, slot, form and action name the actions use, in one place.
 
-They must match domain.yml; tests/actions/test_names.py checks both directions.
+They must match domain.yml; tests/actions/test_action_names.py checks both directions.
 """
 
 # --- intents ------------------------------------------------------------------------------

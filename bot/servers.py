@@ -70,10 +70,14 @@ class Running:
 
 @contextmanager
 def action_server(workdir: Path, env: dict[str, str], actions: str = "actions") -> Iterator[Running]:
+    """Our action server (``python -m actions``), or rasa-sdk's for another ``actions`` package
+    (the benchmarks' do-nothing actions)."""
     port = free_port()
     log = workdir / f"actions-{port}.log"
+    command = (["-m", "actions"] if actions == "actions"
+               else ["-m", "rasa_sdk", "--actions", actions])
     proc = subprocess.Popen(
-        [str(BIN_DIR / "python"), "-m", "rasa_sdk", "--actions", actions, "--port", str(port)],
+        [str(BIN_DIR / "python"), *command, "--port", str(port)],
         cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:

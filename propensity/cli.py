@@ -25,7 +25,7 @@ def _dates(text: str | None):
 
 def _source_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--transactions", type=Path, help="transaction-log CSV (contract in DESIGN.md)")
+    g.add_argument("--transactions", type=Path, help="transaction-log CSV (contract in ../shared/DESIGN.md)")
     g.add_argument("--database-url", help="shop DB (default: DATABASE_URL or var/shop.db)")
 
 

@@ -113,7 +113,7 @@ def validate_events(raw: pd.DataFrame, source: str = "transactions") -> pd.DataF
 
 
 def read_transactions(path: str | Path) -> pd.DataFrame:
-    """Read a transaction-log CSV (contract in DESIGN.md) into an events frame."""
+    """Read a transaction-log CSV (contract in ../shared/DESIGN.md) into an events frame."""
     path = Path(path)
     if not path.exists():
         raise TransactionFileError(f"{path}: no such file")

@@ -138,7 +138,7 @@ def run_experiment(events: pd.DataFrame, train_cutoffs, test_cutoff, *, horizon_
 
 
 def benchmark_json(exp: Experiment) -> dict:
-    """The benchmark contract object (DESIGN.md); extra metric keys sit beside the required ones."""
+    """The benchmark contract object (../shared/DESIGN.md); extra metric keys sit beside the required ones."""
     order = ["mlp", "logreg", "gbm", "recency"]
     return {
         "rows": exp.rows,

@@ -35,7 +35,7 @@ trap stop INT TERM EXIT
 endpoints=var/endpoints.yml
 sed "s#http://localhost:5055/webhook#http://localhost:${ACTIONS_PORT}/webhook#" endpoints.yml > "$endpoints"
 
-$PY -m rasa_sdk --actions actions --port "$ACTIONS_PORT" > var/actions.log 2>&1 &
+$PY -m actions --port "$ACTIONS_PORT" > var/actions.log 2>&1 &
 pids+=($!)
 $RASA run --model models/shop.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
   --port "$RASA_PORT" --enable-api --auth-token "$RASA_TOKEN" --cors "$CORS_ORIGINS" \
