@@ -10,6 +10,7 @@ servers run, so a change in the machine's background load falls on both alike.
     .venv/bin/python benchmarks/bot_latency.py --conversations 8 --rounds 4 [--blocks 3] [--json]
         [--baseline-model var/bench/baseline.tar.gz]   # reuse a baseline trained earlier
         [--floor]   # also measure the floor: the baseline plus one custom action that does nothing
+        [--before DIR]   # also measure an earlier checkout of this repo (its own trained model)
 
 `--floor` adds a third assistant: the bare baseline, except that the DB-turn messages' intents
 (track_order, product_search) are answered by a custom action on its own action server that
@@ -191,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also measure the baseline plus a do-nothing custom action")
     parser.add_argument("--floor-model", type=Path, default=None,
                         help="reuse this trained floor assistant (trained and saved there if missing)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="an earlier checkout of this repository (with models/shop.tar.gz "
+                             "trained there): measured in the same run as 'before'")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -213,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
             noop = running.enter_context(srv.action_server(work, noop_env, "noop_actions"))
             urls["floor"] = running.enter_context(srv.rasa_server(
                 work, floor_model, env, urlparse(noop.url).port, TOKEN)).url
+        if args.before is not None:
+            before = args.before.resolve()
+            old = running.enter_context(srv.action_server(work, env, repo=before))
+            urls["before"] = running.enter_context(srv.rasa_server(
+                work, before / "models" / "shop.tar.gz", env, urlparse(old.url).port, TOKEN,
+                repo=before)).url
         blocks: dict[str, list[dict]] = {name: [] for name in urls}
         for block in range(args.blocks):
             order = list(urls) if block % 2 == 0 else list(reversed(urls))
@@ -229,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     if "floor" in results:
         results["floor_db_turn_p50_overhead_pct"] = round(
             100 * (results["floor"]["db"]["p50_ms"] - base_p50) / base_p50, 1)
+    if "before" in results:
+        results["before_db_turn_p50_overhead_pct"] = round(
+            100 * (results["before"]["db"]["p50_ms"] - base_p50) / base_p50, 1)
     results["setup"] = {"conversations": args.conversations, "rounds": args.rounds,
                         "blocks": args.blocks,
                         "turns": [t for _, t, _ in SCRIPT],
@@ -251,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         if "floor" in results:
             print(f"floor (baseline + a do-nothing custom action) DB-turn p50 vs baseline: "
                   f"{results['floor_db_turn_p50_overhead_pct']:+.1f}%")
+        if "before" in results:
+            print(f"before (the earlier checkout) DB-turn p50 vs baseline: "
+                  f"{results['before_db_turn_p50_overhead_pct']:+.1f}%")
         print(f"load average (1 min) at the end: {results['setup']['load_average_1m_at_end']}")
         errors = {name: results[name]["errors"] for name in blocks}
         if any(errors.values()):

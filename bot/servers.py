@@ -49,9 +49,10 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None) -> Path:
+def write_endpoints(path: Path, tracker_db: Path, actions_port: int | None,
+                    repo: Path = REPO_ROOT) -> Path:
     """The project's endpoints.yml with this run's action server port and tracker database."""
-    config = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text())
+    config = yaml.safe_load((repo / "endpoints.yml").read_text())
     if actions_port is None:
         config.pop("action_endpoint", None)
     else:
@@ -69,16 +70,17 @@ class Running:
 
 
 @contextmanager
-def action_server(workdir: Path, env: dict[str, str], actions: str = "actions") -> Iterator[Running]:
+def action_server(workdir: Path, env: dict[str, str], actions: str = "actions",
+                  repo: Path = REPO_ROOT) -> Iterator[Running]:
     """Our action server (``python -m actions``), or rasa-sdk's for another ``actions`` package
-    (the benchmarks' do-nothing actions)."""
+    (the benchmarks' do-nothing actions, or a checkout from before ``python -m actions``)."""
     port = free_port()
     log = workdir / f"actions-{port}.log"
-    command = (["-m", "actions"] if actions == "actions"
-               else ["-m", "rasa_sdk", "--actions", actions])
+    ours = actions == "actions" and (repo / "actions" / "__main__.py").exists()
+    command = ["-m", "actions"] if ours else ["-m", "rasa_sdk", "--actions", actions]
     proc = subprocess.Popen(
         [str(BIN_DIR / "python"), *command, "--port", str(port)],
-        cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=repo, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:
         wait_ready(f"http://127.0.0.1:{port}/health", proc, log)
@@ -94,16 +96,17 @@ def rasa_server(
     env: dict[str, str],
     actions_port: int | None,
     auth_token: str,
+    repo: Path = REPO_ROOT,
 ) -> Iterator[Running]:
     port = free_port()
     log = workdir / f"rasa-{port}.log"
     endpoints = write_endpoints(workdir / f"endpoints-{port}.yml", workdir / f"tracker-{port}.db",
-                                actions_port)
+                                actions_port, repo)
     proc = subprocess.Popen(
         [str(BIN_DIR / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
-         "--credentials", str(REPO_ROOT / "credentials.yml"), "--port", str(port),
+         "--credentials", str(repo / "credentials.yml"), "--port", str(port),
          "--enable-api", "--auth-token", auth_token],
-        cwd=REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
+        cwd=repo, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
         stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:
