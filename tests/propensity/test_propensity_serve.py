@@ -19,6 +19,7 @@ from bot.store.models import (
     Product,
 )
 from propensity.data import load_events_from_db
+from propensity.explain import reason_text
 from propensity.features import FEATURE_NAMES
 from propensity.policy import (
     ALTERNATIVES_AND_NOTICE,
@@ -35,7 +36,6 @@ from propensity.serve import (
     NoScore,
     Score,
     Scorer,
-    reason_text,
     score_all,
     score_customer,
 )
