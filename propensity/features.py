@@ -8,6 +8,7 @@ sort, for one customer (the serving path) or a million events (training) with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ NEVER_DAYS = 730.0
 MIN_BEHAVIOUR_EVENTS = 3
 # A cart add not followed by a purchase within this many days counts as abandoned.
 ABANDON_DAYS = 1.0
-_TYPE_CODES = {PURCHASE: 0, VIEW: 1, CART: 2}
+_TYPE_CODES = MappingProxyType({PURCHASE: 0, VIEW: 1, CART: 2})
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ FEATURES: tuple[Feature, ...] = (
        "asked for {v:.0f} products in categories we sell in the last 30 days"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
-FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+FEATURE_INDEX = MappingProxyType({name: i for i, name in enumerate(FEATURE_NAMES)})
 # The recency-frequency-monetary trio the classic baseline uses.
 RFM_FEATURES = ("days_since_last_purchase", "orders_total", "spend_total")
 
