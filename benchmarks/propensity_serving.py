@@ -1,8 +1,9 @@
 """Serving speed of the current propensity model (train one first: `python -m propensity train`).
 
 1. one customer, in process, from a feature row: probability + band + three reasons (Scorer.score_row)
-2. one customer end to end from the shop DB: query + features + score + reasons (score_customer);
-   the shop-wide product counts it reuses for 10 minutes are timed apart (one aggregate query)
+2. one customer end to end from the shop DB: query + features + score + reasons
+   (PropensityService.score_customer); the shop-wide product counts it reuses for 10 minutes are
+   timed apart (one aggregate query)
 3. batch: 100,000 synthetic customers (about 1M events): features + scores (score_events)
 
     .venv/bin/python benchmarks/propensity_serving.py [--calls 3000] [--customers 100000]
@@ -24,16 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.settings import Settings  # noqa: E402
-from bot.store.db import get_engine  # noqa: E402
-from propensity.data import load_events_from_db  # noqa: E402
+from bot.store.db import make_engine  # noqa: E402
 from propensity.features import FEATURE_NAMES, build_features  # noqa: E402
-from propensity.serve import (  # noqa: E402
-    Score,
-    current_scorer,
-    product_stats,
-    score_customer,
-    score_events,
-)
+from propensity.history import load_events_from_db  # noqa: E402
+from propensity.registry import Registry  # noqa: E402
+from propensity.scoring import PropensityService, score_events  # noqa: E402
+from propensity.serve import Score  # noqa: E402
 
 
 def pct(samples, q):
@@ -62,11 +59,20 @@ def main(argv=None) -> int:
     ap.add_argument("--registry", default=None, help="registry folder (default models/propensity)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    scorer = current_scorer(args.registry)
+    engine = make_engine(args.database_url or Settings.from_env().database_url)
+    try:
+        return run(args, engine)
+    finally:
+        engine.dispose()
+
+
+def run(args, engine) -> int:
+    service = PropensityService(engine, Registry(args.registry))
+    service.warm()
+    scorer = service.current()
     if scorer is None:
         print("no current model: run `python -m propensity train` first", file=sys.stderr)
         return 2
-    engine = get_engine(args.database_url or Settings.from_env().database_url)
     events = load_events_from_db(engine)
     now = (events["timestamp"].max() + pd.Timedelta(seconds=1)).to_pydatetime()
     feats = build_features(events, now)
@@ -84,19 +90,21 @@ def main(argv=None) -> int:
     out["in_process_ms"] = {"p50": round(pct(lat, 50), 3), "p95": round(pct(lat, 95), 3)}
 
     for i in range(50):
-        score_customer(ids[i % len(ids)], engine_or_url=engine, now=now, scorer=scorer)
+        service.score_customer(ids[i % len(ids)], now)
     lat, scored = [], 0
     for i in range(min(args.calls, 1000)):
         t0 = time.perf_counter()
-        res = score_customer(ids[i % len(ids)], engine_or_url=engine, now=now, scorer=scorer)
+        res = service.score_customer(ids[i % len(ids)], now)
         lat.append(time.perf_counter() - t0)
         scored += isinstance(res, Score)
     out["end_to_end_db_ms"] = {"p50": round(pct(lat, 50), 3), "p95": round(pct(lat, 95), 3),
                                "backend": engine.dialect.name, "scored": scored}
     refresh = []
+    uncached = PropensityService(engine, service.registry, product_stats_max_age=dt.timedelta(0))
+    uncached.warm()
     for _ in range(20):
         t0 = time.perf_counter()
-        product_stats(engine, now, max_age=dt.timedelta(0))
+        uncached.product_stats(now)
         refresh.append(time.perf_counter() - t0)
     out["product_stats_refresh_ms"] = {"p50": round(pct(refresh, 50), 3),
                                        "max": round(pct(refresh, 100), 3)}

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.settings import REPO_ROOT
@@ -35,26 +36,38 @@ def _window_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon-days", type=int, default=30)
 
 
+@contextmanager
+def _engine(args):
+    """An engine on the shop DB the arguments name (default: DATABASE_URL or var/shop.db),
+    disposed of when the command is done with it."""
+    from bot.settings import Settings
+    from bot.store.db import make_engine
+
+    engine = make_engine(args.database_url or Settings.from_env().database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def _load(args):
     """(events, needs, catalogue, source description)."""
-    from propensity.data import (
-        load_catalogue_categories,
-        load_events_from_db,
-        load_needs_from_db,
-        read_transactions,
-    )
+    from propensity.data import read_transactions
 
     if getattr(args, "transactions", None):
         return read_transactions(args.transactions), None, None, {
             "kind": "transactions", "description": f"transaction log {args.transactions.name}"}
-    from bot.settings import Settings
-    from bot.store.db import get_engine
+    from propensity.history import (
+        load_catalogue_categories,
+        load_events_from_db,
+        load_needs_from_db,
+    )
 
-    url = args.database_url or Settings.from_env().database_url
-    engine = get_engine(url)
-    safe = engine.url.render_as_string(hide_password=True)
-    return (load_events_from_db(engine), load_needs_from_db(engine),
-            load_catalogue_categories(engine), {"kind": "database", "description": f"shop DB {safe}"})
+    with _engine(args) as engine:
+        safe = engine.url.render_as_string(hide_password=True)
+        return (load_events_from_db(engine), load_needs_from_db(engine),
+                load_catalogue_categories(engine),
+                {"kind": "database", "description": f"shop DB {safe}"})
 
 
 def _print(obj) -> None:
@@ -100,13 +113,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from bot.settings import Settings
-    from propensity.serve import Score, current_scorer, score_customer
+    from propensity.registry import Registry
+    from propensity.scoring import PropensityService
+    from propensity.serve import Score
 
-    scorer = current_scorer(args.registry)
     now = dt.datetime.fromisoformat(args.now) if args.now else None
-    res = score_customer(args.customer, engine_or_url=args.database_url or Settings.from_env().database_url,
-                         now=now, scorer=scorer)
+    with _engine(args) as engine:
+        res = PropensityService(engine, Registry(args.registry)).score_customer(args.customer, now)
     if isinstance(res, Score):
         _print({"customer_id": res.customer_id, "probability": round(res.probability, 4),
                 "band": res.band, "model_version": res.model_version, "reasons": res.reason_texts})
@@ -117,14 +130,15 @@ def cmd_score(args) -> int:
 
 
 def cmd_score_all(args) -> int:
-    from bot.settings import Settings
-    from propensity.serve import current_scorer, score_all
+    from propensity.registry import Registry
+    from propensity.scoring import PropensityService
 
-    scorer = current_scorer(args.registry)
-    if scorer is None:
-        print("no current model; run `python -m propensity train`", file=sys.stderr)
-        return 2
-    df = score_all(engine_or_url=args.database_url or Settings.from_env().database_url, scorer=scorer)
+    with _engine(args) as engine:
+        service = PropensityService(engine, Registry(args.registry))
+        if service.current() is None:
+            print("no current model; run `python -m propensity train`", file=sys.stderr)
+            return 2
+        df = service.score_all()
     if args.output:
         df.to_csv(args.output, index=False)
         print(f"{len(df)} customers scored -> {args.output}")

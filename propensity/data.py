@@ -1,4 +1,5 @@
-"""Loaders: the transaction-log CSV contract, the UCI Online Retail converter, and the shop DB.
+"""Loaders: the transaction-log CSV contract and the UCI Online Retail converter (the shop DB's
+loaders, which return the same frames, are in ``propensity.history``).
 
 Every loader returns the same *events frame*, one row per event, with the columns of
 ``EVENT_COLUMNS``:
@@ -13,14 +14,11 @@ features group rows with the same customer and timestamp into one purchase occas
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 OPTIONAL_COLUMNS = ("quantity", "product_id", "category", "event_type")
@@ -28,6 +26,7 @@ EVENT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 PURCHASE = "purchase"
 VIEW = "view"
 CART = "cart"
+# The needs frame (captured needs, from the shop DB only).
 NEEDS_COLUMNS = ("customer_id", "created_at", "status", "category")
 # How many bad rows an error message lists before "and N more".
 _MAX_LISTED = 5
@@ -176,122 +175,3 @@ def convert_online_retail(src: str | Path, dst: str | Path) -> ConversionStats:
     out.to_csv(dst, index=False)
     return ConversionStats(rows_in, no_cust, n_cancel, int(df["InvoiceNo"].nunique()),
                            int(out["customer_id"].nunique()))
-
-
-# --- shop database -----------------------------------------------------------------------
-
-
-def _empty_events() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_COLUMNS}).astype(
-        {"timestamp": "datetime64[ns]", "amount": float, "quantity": float}
-    )
-
-
-def _read(conn, stmt) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-def load_events_from_db(engine, *, customer_id=None, until=None) -> pd.DataFrame:
-    """Purchases (order lines of non-cancelled orders) and behaviour events from the shop DB.
-
-    Filters are pushed down to the database: ``customer_id`` limits to one shopper,
-    ``until`` keeps events strictly before that time.
-    """
-    from sqlalchemy import Float, and_, cast, select
-
-    from bot.store.models import Category, Event, Order, OrderLine, Product
-
-    cond_o = [Order.status != "cancelled"]
-    cond_e = [Event.event_type != PURCHASE]  # purchases come from orders, the source of truth
-    if customer_id is not None:
-        cond_o.append(Order.customer_id == int(customer_id))
-        cond_e.append(Event.customer_id == int(customer_id))
-    if until is not None:
-        cond_o.append(Order.placed_at < until)
-        cond_e.append(Event.occurred_at < until)
-    q_orders = (
-        select(
-            Order.customer_id,
-            Order.placed_at.label("timestamp"),
-            (OrderLine.quantity * cast(OrderLine.unit_price, Float)).label("amount"),
-            OrderLine.quantity,
-            OrderLine.product_id,
-            Category.slug.label("category"),
-        )
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .join(Category, Category.id == Product.category_id)
-        .where(and_(*cond_o))
-    )
-    q_events = (
-        select(
-            Event.customer_id,
-            Event.occurred_at.label("timestamp"),
-            cast(Event.amount, Float).label("amount"),
-            Event.quantity,
-            Event.product_id,
-            Category.slug.label("category"),
-            Event.event_type,
-        )
-        .outerjoin(Product, Product.id == Event.product_id)
-        .outerjoin(Category, Category.id == Product.category_id)
-        .where(and_(*cond_e))
-    )
-    with engine.connect() as conn:
-        orders = _read(conn, q_orders)
-        events = _read(conn, q_events)
-    orders["event_type"] = PURCHASE
-    for f in (orders, events):
-        for col in ("amount", "quantity"):
-            f[col] = pd.to_numeric(f[col], errors="coerce").astype(float)
-    frames = [f for f in (orders, events) if len(f)]
-    if not frames:
-        return _empty_events()
-    df = pd.concat(frames, ignore_index=True)
-    df["customer_id"] = df["customer_id"].astype(str)
-    df["timestamp"] = pd.to_datetime(df["timestamp"]).astype("datetime64[ns]")
-    df["amount"] = pd.to_numeric(df["amount"], errors="coerce").fillna(0.0).astype(float)
-    df["quantity"] = pd.to_numeric(df["quantity"], errors="coerce").astype(float)
-    df["product_id"] = df["product_id"].map(lambda v: None if pd.isna(v) else str(int(v)))
-    df["category"] = df["category"].where(df["category"].notna(), None)
-    return df[list(EVENT_COLUMNS)]
-
-
-def load_needs_from_db(engine, *, customer_id=None, until=None) -> pd.DataFrame | None:
-    """The captured needs log, or None when the DB has no ``needs`` table (features become 0)."""
-    from sqlalchemy import MetaData, Table, inspect, select
-
-    if not inspect(engine).has_table("needs"):
-        return None
-    table = Table("needs", MetaData(), autoload_with=engine)
-    cols = table.c
-    if not {"customer_id", "created_at"} <= set(cols.keys()):
-        logger.warning("needs table lacks customer_id/created_at; need features stay 0")
-        return None
-    picked = [cols.customer_id, cols.created_at]
-    picked += [cols[c] for c in ("status", "category") if c in cols]
-    stmt = select(*picked).where(cols.customer_id.isnot(None))
-    if customer_id is not None:
-        stmt = stmt.where(cols.customer_id == int(customer_id))
-    if until is not None:
-        stmt = stmt.where(cols.created_at < until)
-    with engine.connect() as conn:
-        df = _read(conn, stmt)
-    for c in NEEDS_COLUMNS:
-        if c not in df.columns:
-            df[c] = None
-    df["customer_id"] = df["customer_id"].astype(str)
-    df["created_at"] = pd.to_datetime(df["created_at"]).astype("datetime64[ns]")
-    return df[list(NEEDS_COLUMNS)]
-
-
-def load_catalogue_categories(engine) -> set[str]:
-    """Slugs and names of the catalogue's categories (lower case)."""
-    from sqlalchemy import select
-
-    from bot.store.models import Category
-
-    with engine.connect() as conn:
-        rows = conn.execute(select(Category.slug, Category.name)).fetchall()
-    return {str(v).lower() for row in rows for v in row if v}

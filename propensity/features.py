@@ -8,6 +8,7 @@ sort, for one customer (the serving path) or a million events (training) with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ NEVER_DAYS = 730.0
 MIN_BEHAVIOUR_EVENTS = 3
 # A cart add not followed by a purchase within this many days counts as abandoned.
 ABANDON_DAYS = 1.0
-_TYPE_CODES = {PURCHASE: 0, VIEW: 1, CART: 2}
+_TYPE_CODES = MappingProxyType({PURCHASE: 0, VIEW: 1, CART: 2})
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ FEATURES: tuple[Feature, ...] = (
        "asked for {v:.0f} products in categories we sell in the last 30 days"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
-FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+FEATURE_INDEX = MappingProxyType({name: i for i, name in enumerate(FEATURE_NAMES)})
 # The recency-frequency-monetary trio the classic baseline uses.
 RFM_FEATURES = ("days_since_last_purchase", "orders_total", "spend_total")
 
@@ -184,18 +185,33 @@ class NeedArrays:
             return None
         codes = pd.Index(ids).get_indexer(needs["customer_id"].astype(str))
         keep = codes >= 0
-        status = needs["status"].astype("string").str.lower().fillna("")
-        cat = needs["category"].astype("string").str.lower()
-        if catalogue:
-            in_cat = cat.isin({c.lower() for c in catalogue}).fillna(False)
-        else:
-            in_cat = cat.notna() & (cat != "")
+        return cls.from_columns(
+            codes[keep], needs["created_at"].to_numpy("datetime64[ns]").view(np.int64)[keep],
+            needs["status"].to_numpy(object)[keep], needs["category"].to_numpy(object)[keep],
+            catalogue)
+
+    @classmethod
+    def from_columns(cls, cust, t_ns, status, category,
+                     catalogue: set[str] | frozenset[str] | None = None) -> "NeedArrays":
+        """Needs as customer codes, times, statuses and categories (text, None or NaN when
+        missing). Unmet: status "unmet"; in the catalogue: a category the catalogue sells, or
+        without a catalogue any category at all (both in any case)."""
+        sold = {c.lower() for c in catalogue} if catalogue else None
+        cats = [_lower(c) for c in category]
         return cls(
-            cust=np.asarray(codes[keep], np.int64),
-            t_ns=needs["created_at"].to_numpy("datetime64[ns]").view(np.int64)[keep],
-            unmet=(status == "unmet").to_numpy(bool)[keep],
-            in_catalogue=in_cat.to_numpy(bool)[keep],
+            cust=np.asarray(cust, np.int64),
+            t_ns=np.asarray(t_ns, np.int64),
+            unmet=np.array([_lower(s) == "unmet" for s in status], dtype=bool),
+            in_catalogue=np.array([bool(c) and (sold is None or c in sold) for c in cats],
+                                  dtype=bool),
         )
+
+
+def _lower(value) -> str:
+    """Text in lower case; "" for a missing value (None, NaN, NA)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).lower()
 
 
 # Windows of the shop-wide product signals: buyers in the last 30 days, and in the 90 before.
@@ -209,8 +225,8 @@ class ProductStats:
     ``PRODUCT_RECENT_DAYS`` and in the ``PRODUCT_BEFORE_DAYS - PRODUCT_RECENT_DAYS`` before.
 
     Batch feature building computes these from the events it is given; serving one customer
-    gets them from the shop DB (``serve.product_stats``), since one customer's events cannot
-    tell what everybody else buys."""
+    gets them from the shop DB (``history.HistoryQueries.product_stats``), since one customer's
+    events cannot tell what everybody else buys."""
 
     ids: pd.Index  # product id (str)
     buyers_recent: np.ndarray

@@ -59,8 +59,9 @@ def _tf(threads: int | None = None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    if threads is not None and not _TF_CONFIGURED:
-        _TF_CONFIGURED.append(threads)
+    # TF reports 0 until the thread counts are set: that is the record of whether this process
+    # set them already (they cannot change once TF runs, so the first caller's count stays).
+    if threads is not None and tf.config.threading.get_intra_op_parallelism_threads() == 0:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -69,29 +70,29 @@ def _tf(threads: int | None = None):
     return tf
 
 
-_TF_CONFIGURED: list = []
+# Keras keeps the custom layer classes (registered by name for saving and loading); each is
+# defined on first use and then looked up there, so this module holds no cache of its own.
+_KERAS_PACKAGE = "propensity"
 
 
-_SIGNED_LOG_CLASS = []
+def _registered_layer(tf, name: str):
+    return tf.keras.utils.get_registered_object(f"{_KERAS_PACKAGE}>{name}")
 
 
 def _signed_log_layer():
-    if _SIGNED_LOG_CLASS:
-        return _SIGNED_LOG_CLASS[0]
     tf = _tf()
+    known = _registered_layer(tf, "SignedLog1p")
+    if known is not None:
+        return known
 
-    @tf.keras.utils.register_keras_serializable(package="propensity")
+    @tf.keras.utils.register_keras_serializable(package=_KERAS_PACKAGE)
     class SignedLog1p(tf.keras.layers.Layer):
         """sign(x) * log1p(|x|): tames counts and money without a per-feature switch."""
 
         def call(self, inputs):
             return tf.sign(inputs) * tf.math.log1p(tf.abs(inputs))
 
-    _SIGNED_LOG_CLASS.append(SignedLog1p)
     return SignedLog1p
-
-
-_TOWER_DENSE_CLASS = []
 
 
 def _tower_dense_layer():
@@ -101,11 +102,12 @@ def _tower_dense_layer():
     (towers, rows, units), or (rows, towers) for the one-unit logit layer (``logits=True``). One
     batched matmul per layer instead of one small matmul per tower keeps the op count, and so
     the per-step overhead on a small CPU, independent of the ensemble size."""
-    if _TOWER_DENSE_CLASS:
-        return _TOWER_DENSE_CLASS[0]
     tf = _tf()
+    known = _registered_layer(tf, "TowerDense")
+    if known is not None:
+        return known
 
-    @tf.keras.utils.register_keras_serializable(package="propensity")
+    @tf.keras.utils.register_keras_serializable(package=_KERAS_PACKAGE)
     class TowerDense(tf.keras.layers.Layer):
         def __init__(self, units, towers, activation=None, l2=0.0, logits=False, **kwargs):
             super().__init__(**kwargs)
@@ -135,7 +137,6 @@ def _tower_dense_layer():
                     "activation": tf.keras.activations.serialize(self.activation), "l2": self.l2,
                     "logits": self.logits}
 
-    _TOWER_DENSE_CLASS.append(TowerDense)
     return TowerDense
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
 from propensity.evaluate import reliability
 
-_LABELS = {"mlp": "MLP (ours)", "gbm": "Gradient boosting", "logreg": "RFM logistic regression",
-           "recency": "Recency only"}
+_LABELS = MappingProxyType({"mlp": "MLP (ours)", "gbm": "Gradient boosting",
+                           "logreg": "RFM logistic regression", "recency": "Recency only"})
 
 
 def _plots(folder: Path, y: np.ndarray, scores: dict) -> list[str]:

@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 MAX_CODE_LEVELS = 30
 ZERO_SHARE = 0.2
 ENSEMBLE = 5
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
+_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "f"})
 
 
 def read_table(path: str | Path, label: str) -> tuple[pd.DataFrame, np.ndarray]:

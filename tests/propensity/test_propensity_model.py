@@ -4,7 +4,8 @@ import pytest
 from propensity.features import FEATURE_NAMES, build_features
 from propensity.model import PropensityModel
 from propensity.registry import PromotionRefused, Registry, RegistryError, eval_key
-from propensity.serve import Scorer, current_scorer
+from propensity.scoring import PropensityService
+from propensity.serve import Scorer
 
 from propensity_synthetic import TINY
 
@@ -124,19 +125,22 @@ def test_promote_evaluates_the_current_model_on_the_candidates_cutoff(experiment
     assert eval_key("2024-09-07", "sha256:x:1") in reg.meta(v1)["evaluations"]
 
 
-def test_current_scorer_picks_up_a_promoted_model_without_restart(experiment, tmp_path):
+def test_the_service_picks_up_a_promoted_model_without_restart(experiment, tmp_path):
+    from sqlalchemy import create_engine
+
     reg = Registry(tmp_path)
-    assert current_scorer(reg, max_age_seconds=0) is None
+    service = PropensityService(create_engine("sqlite://", future=True), reg, reload_seconds=0)
+    assert service.current() is None
     v1 = _register(reg, experiment.model, 0.80, 0.15)
     reg.promote(v1)
-    s1 = current_scorer(reg, max_age_seconds=0)
+    s1 = service.current()
     assert isinstance(s1, Scorer) and s1.version == v1
-    assert current_scorer(reg, max_age_seconds=0) is s1  # loaded once, then cached
+    assert service.current() is s1  # loaded once, then kept
     v2 = _register(reg, experiment.model, 0.81, 0.15)
     reg.promote(v2)
-    assert current_scorer(reg, max_age_seconds=0).version == v2
+    assert service.current().version == v2
     reg.rollback()
-    assert current_scorer(reg, max_age_seconds=0).version == v1
+    assert service.current().version == v1
 
 
 def test_ensemble_and_single_net_models_save_and_load(experiment, tmp_path):

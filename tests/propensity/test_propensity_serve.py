@@ -18,8 +18,9 @@ from bot.store.models import (
     OrderLine,
     Product,
 )
-from propensity.data import load_events_from_db
+from propensity.explain import reason_text
 from propensity.features import FEATURE_NAMES
+from propensity.history import load_events_from_db
 from propensity.policy import (
     ALTERNATIVES_AND_NOTICE,
     BACK_IN_STOCK_NOTICE,
@@ -27,20 +28,31 @@ from propensity.policy import (
     NO_OFFER,
     offer_for,
 )
+from propensity.registry import CURRENT_FILE, Registry
+from propensity.scoring import PropensityService
 from propensity.serve import (
     ANONYMOUS,
     NO_MODEL,
     TOO_LITTLE_HISTORY,
+    UNAVAILABLE,
     UNKNOWN_CUSTOMER,
     NoScore,
     Score,
     Scorer,
-    reason_text,
-    score_all,
-    score_customer,
 )
 
 NOW = dt.datetime(2024, 6, 1)
+
+
+def register(root, model, version, *, current=True) -> Registry:
+    """Write ``model`` into the registry at ``root`` as ``version`` (and make it current)."""
+    reg = Registry(root)
+    (reg.root / version).mkdir(parents=True)
+    model.save(reg.root / version)
+    reg.write_meta(version, {"version": version})
+    if current:
+        (reg.root / CURRENT_FILE).write_text(version + "\n")
+    return reg
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +96,18 @@ def engine(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def scorer(experiment):
-    return Scorer(experiment.model, "test-v1")
+def registry(experiment, tmp_path_factory):
+    return register(tmp_path_factory.mktemp("registry"), experiment.model, "test-v1")
+
+
+@pytest.fixture(scope="module")
+def service(engine, registry):
+    return PropensityService(engine, registry)
+
+
+@pytest.fixture(scope="module")
+def scorer(service):
+    return service.current()
 
 
 def test_db_loader_skips_cancelled_and_future_orders(engine):
@@ -95,19 +117,18 @@ def test_db_loader_skips_cancelled_and_future_orders(engine):
     assert ev["category"].dropna().unique().tolist() == ["boots"]
 
 
-def test_needs_log_feeds_the_need_features(engine):
+def test_needs_log_feeds_the_need_features(service):
     from propensity.features import FEATURE_INDEX
-    from propensity.serve import customer_features
 
-    x, ok = customer_features(engine, 1, NOW)
+    x, ok = service.customer_features(1, NOW)
     assert ok
     assert x[FEATURE_INDEX["needs_30d"]] == 2
     assert x[FEATURE_INDEX["unmet_needs_30d"]] == 1
     assert x[FEATURE_INDEX["catalogue_needs_30d"]] == 1  # "spaceships" is not a category we sell
 
 
-def test_scores_a_shopper_with_band_version_and_three_plain_reasons(engine, scorer):
-    res = score_customer(1, engine_or_url=engine, now=NOW, scorer=scorer)
+def test_scores_a_shopper_with_band_version_and_three_plain_reasons(service, scorer):
+    res = service.score_customer(1, NOW)
     assert isinstance(res, Score)
     assert 0 < res.probability < 1 and res.band in ("low", "medium", "high")
     assert res.band == scorer.model.band(res.probability)
@@ -118,10 +139,10 @@ def test_scores_a_shopper_with_band_version_and_three_plain_reasons(engine, scor
         assert "_" not in text
 
 
-def test_single_customer_path_matches_batch_scoring(engine, scorer):
-    batch = score_all(engine_or_url=engine, now=NOW, scorer=scorer).set_index("customer_id")
+def test_single_customer_path_matches_batch_scoring(service):
+    batch = service.score_all(NOW).set_index("customer_id")
     for cid in (1, 2):
-        one = score_customer(cid, engine_or_url=engine, now=NOW, scorer=scorer)
+        one = service.score_customer(cid, NOW)
         assert one.probability == pytest.approx(batch.loc[str(cid), "probability"], abs=1e-9)
     assert "3" not in batch.index  # one view is too little history
 
@@ -132,23 +153,77 @@ def test_single_customer_path_matches_batch_scoring(engine, scorer):
     ("🛒", UNKNOWN_CUSTOMER), ("9" * 5000, UNKNOWN_CUSTOMER), (-4, UNKNOWN_CUSTOMER),
     (3, TOO_LITTLE_HISTORY), (424242, TOO_LITTLE_HISTORY),
 ])
-def test_no_score_instead_of_a_guess_or_a_crash(engine, scorer, cid, reason):
-    res = score_customer(cid, engine_or_url=engine, now=NOW, scorer=scorer)
+def test_no_score_instead_of_a_guess_or_a_crash(service, cid, reason):
+    res = service.score_customer(cid, NOW)
     assert isinstance(res, NoScore) and res.reason == reason
     assert res.band is None and res.probability is None
 
 
 def test_no_model_means_no_score(engine, tmp_path):
-    res = score_customer(1, engine_or_url=engine, now=NOW, registry=tmp_path / "empty")
+    service = PropensityService(engine, Registry(tmp_path / "empty"))
+    assert service.current() is None
+    with pytest.raises(RuntimeError, match="no current propensity model"):
+        service.score_all(NOW)
+    res = service.score_customer(1, NOW)
     assert isinstance(res, NoScore) and res.reason == NO_MODEL
 
 
-def test_store_down_is_a_no_score_not_a_traceback(scorer, tmp_path):
-    from propensity.serve import UNAVAILABLE
-
+def test_store_down_is_a_no_score_not_a_traceback(registry, tmp_path):
     broken = create_engine(f"sqlite:///{tmp_path / 'nothing-here.db'}", future=True)
-    res = score_customer(1, engine_or_url=broken, now=NOW, scorer=scorer)
+    service = PropensityService(broken, registry)
+    service.warm()  # logs, does not raise; the model is loaded all the same
+    assert service.current() is not None
+    res = service.score_customer(1, NOW)
     assert isinstance(res, NoScore) and res.reason == UNAVAILABLE
+    assert res.model_version == "test-v1"
+
+
+def test_the_service_follows_the_registry_pointer_and_keeps_a_model_that_fails_to_load(
+        engine, experiment, tmp_path):
+    reg = register(tmp_path / "reg", experiment.model, "v1")
+    register(tmp_path / "reg", experiment.model, "v2", current=False)
+    (reg.root / "v3").mkdir()
+    reg.write_meta("v3", {"version": "v3"})  # registered, but its model files are missing
+    service = PropensityService(engine, reg, reload_seconds=0)
+    first = service.current()
+    assert first.version == "v1" and service.current() is first  # loaded once
+    (reg.root / CURRENT_FILE).write_text("v2\n")
+    assert service.current().version == "v2"
+    (reg.root / CURRENT_FILE).write_text("v3\n")
+    assert service.current().version == "v2"  # v3 does not load: v2 stays
+    assert service.score_customer(1, NOW).model_version == "v2"
+    (reg.root / CURRENT_FILE).write_text("\n")
+    assert service.current() is None  # nothing promoted: nothing served
+    # The pointer is re-read at most every reload_seconds.
+    (reg.root / CURRENT_FILE).write_text("v1\n")
+    patient = PropensityService(engine, reg, reload_seconds=3600)
+    assert patient.current().version == "v1"
+    (reg.root / CURRENT_FILE).write_text("v2\n")
+    assert patient.current().version == "v1"
+
+
+def test_statements_are_built_once_per_service_by_warm_or_the_first_of_many_threads(
+        engine, registry, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import propensity.scoring as scoring
+
+    built = []
+    real = scoring.HistoryQueries
+    monkeypatch.setattr(scoring, "HistoryQueries", lambda eng: built.append(eng) or real(eng))
+    warmed = PropensityService(engine, registry)
+    warmed.warm()
+    assert built == [engine] and warmed.current() is not None
+    warmed.score_customer(1, NOW)
+    assert len(built) == 1
+
+    service = PropensityService(engine, registry)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda cid: service.score_customer(cid, NOW), [1, 2, 3] * 8))
+    assert len(built) == 2  # one more for the second service, whatever the threads did
+    expected = {cid: warmed.score_customer(cid, NOW) for cid in (1, 2, 3)}
+    for res in results:
+        assert res == expected[int(res.customer_id)]
 
 
 def test_reason_sentences():
@@ -185,13 +260,13 @@ def test_every_feature_has_a_plain_words_sentence():
             assert "_" not in text and "{" not in text
 
 
-def test_shop_wide_product_buyers_from_the_db_match_the_batch_path(engine):
+def test_shop_wide_product_buyers_from_the_db_match_the_batch_path(engine, registry):
     from propensity.features import EventArrays, ProductStats
-    from propensity.serve import product_stats
 
     cutoff = int(pd.Timestamp(NOW).value)
     batch = ProductStats.from_events(EventArrays.from_frame(load_events_from_db(engine)), cutoff)
-    db = product_stats(engine, NOW, max_age=dt.timedelta(0))
+    service = PropensityService(engine, registry, product_stats_max_age=dt.timedelta(0))
+    db = service.product_stats(NOW)
     for pid in batch.ids:
         i, j = batch.ids.get_loc(pid), db.ids.get_loc(pid)
         assert (db.buyers_recent[j], db.buyers_before[j]) == (
@@ -200,15 +275,16 @@ def test_shop_wide_product_buyers_from_the_db_match_the_batch_path(engine):
     assert db.buyers_recent[db.ids.get_loc("1")] == 1
 
 
-def test_product_stats_are_reused_for_a_while_and_never_from_the_future(engine):
-    from propensity.serve import product_stats
-
-    first = product_stats(engine, NOW)
-    assert product_stats(engine, NOW + dt.timedelta(minutes=5)) is first
-    later = product_stats(engine, NOW + dt.timedelta(minutes=11))
+def test_product_stats_are_reused_for_a_while_and_never_from_the_future(engine, registry):
+    service = PropensityService(engine, registry)
+    first = service.product_stats(NOW)
+    assert service.product_stats(NOW + dt.timedelta(minutes=5)) is first
+    later = service.product_stats(NOW + dt.timedelta(minutes=11))
     assert later is not first
     # An earlier "now" than the cached one must not reuse counts that saw later orders.
-    assert product_stats(engine, NOW) is not later
+    assert service.product_stats(NOW) is not later
+    # Counts belong to one service: another one (another shop DB) computes its own.
+    assert PropensityService(engine, registry).product_stats(NOW) is not service.product_stats(NOW)
 
 
 def test_a_model_trained_on_an_older_feature_list_reads_its_columns_by_name(experiment, events,
@@ -280,12 +356,13 @@ def browsing_shop(tmp_path_factory):
     return eng
 
 
-def test_one_customer_from_the_db_gets_the_batch_features(browsing_shop):
+def test_one_customer_from_the_db_gets_the_batch_features(browsing_shop, tmp_path):
     """The serving query fetches only what the behaviour features read (recent events, the
     oldest, the latest view, a few latest) and shop-wide product counts by aggregate: the
     features must equal those built from every row, for every customer."""
     from propensity.features import build_features
-    from propensity.serve import customer_features
+
+    service = PropensityService(browsing_shop, Registry(tmp_path / "no-model"))
 
     batch = build_features(load_events_from_db(browsing_shop, until=NOW), NOW,
                            eligible_only=False)
@@ -293,8 +370,30 @@ def test_one_customer_from_the_db_gets_the_batch_features(browsing_shop):
     eligible = build_features(load_events_from_db(browsing_shop, until=NOW), NOW).index
     assert {"61", "63"} <= set(eligible) and "62" not in eligible
     for cid in range(1, 64):
-        x, ok = customer_features(browsing_shop, cid, NOW)
+        x, ok = service.customer_features(cid, NOW)
         assert ok == (str(cid) in eligible), f"customer {cid}"
         if str(cid) in batch.index:
             np.testing.assert_allclose(x, batch.loc[str(cid), list(FEATURE_NAMES)].to_numpy(float),
                                        rtol=1e-12, atol=1e-9, err_msg=f"customer {cid}")
+
+
+def test_cli_score_and_score_all_on_the_shop_db(engine, registry, service, tmp_path, capsys):
+    import json
+
+    from propensity.cli import main
+
+    url = engine.url.render_as_string(hide_password=False)
+    common = ["--registry", str(registry.root)]
+    assert main(common + ["score", "--customer", "1", "--database-url", url,
+                          "--now", NOW.isoformat()]) == 0
+    out = json.loads(capsys.readouterr().out)
+    expected = service.score_customer(1, NOW)
+    assert out["probability"] == round(expected.probability, 4)
+    assert out["reasons"] == expected.reason_texts and out["model_version"] == "test-v1"
+    assert main(common + ["score", "--customer", "3", "--database-url", url,
+                          "--now", NOW.isoformat()]) == 0
+    assert json.loads(capsys.readouterr().out)["reason"] == TOO_LITTLE_HISTORY
+    scores = tmp_path / "scores.csv"
+    assert main(common + ["score-all", "--database-url", url, "--output", str(scores)]) == 0
+    assert set(pd.read_csv(scores)["customer_id"].astype(str)) == {"1", "2"}
+    assert main(["--registry", str(tmp_path / "empty"), "score-all", "--database-url", url]) == 2
