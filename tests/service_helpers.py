@@ -30,10 +30,11 @@ class LazyExtractor:
         return getattr(self._loaded, name)
 
 
-def make_services(db_url: str, engine, tmp_path, extractor, **settings):
+def make_services(db_url: str, engine, tmp_path, extractor, propensity=None, **settings):
     from bot.services import Services
     from bot.settings import Settings
 
     config = Settings(database_url=db_url, identity_secret=UNIT_TEST_SECRET,
                       needs_outbox=tmp_path / "outbox.jsonl", **settings)
-    return Services(config, engine=engine, clock=lambda: FIXTURE_NOW, extractor=extractor)
+    return Services(config, engine=engine, clock=lambda: FIXTURE_NOW, extractor=extractor,
+                    propensity=propensity, registry_root=tmp_path / "registry")

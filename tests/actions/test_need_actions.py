@@ -1,10 +1,10 @@
 """Need capture in the conversation: ``action_product_search`` with the needs service and the
 propensity policy, against the fixture shop (hand-built trackers, CollectingDispatcher).
 
-The propensity *model* is not trained here (too slow for a unit test): ``current_scorer`` is
-monkeypatched with a fake scorer returning a fixed band. The customer's features are still read
-from the shop DB by the real ``score_customer``; what is under test is how the action uses the
-band (``offer_for``) and stores the score with the need.
+The propensity *model* is not trained here (too slow for a unit test): the services' propensity
+service serves a fake scorer returning a fixed band. The customer's features are still read
+from the shop DB by the real ``PropensityService.score_customer``; what is under test is how the
+search uses the band (``offer_for``) and stores the score with the need.
 """
 import json
 
@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from actions import replies
 from actions.confirmation import ActionHandleConfirmation
-from actions.shop_info import ActionProductSearch
+from actions.product_search import ActionProductSearch
 from bot.store.db import session_scope
 from bot.store.models import Need
-from bot.support import runtime
-from propensity import serve
+from propensity.registry import Registry
+from propensity.scoring import PropensityService
 from propensity.serve import Score
+from service_helpers import make_services
 from action_helpers import make_tracker, run, texts, token
 
 BOOT_CARD = {"id": 1, "name": "Fellrunner Waterproof Hiking Boot", "price": 89.99,
@@ -41,14 +42,24 @@ class FakeScorer:
         return Score(str(customer_id), self.probability, self.band, self.version)
 
 
+class FakeModel(PropensityService):
+    """The real service (features from the shop DB) with ``fake`` as the promoted model."""
+
+    def __init__(self, engine, scorer, registry_root):
+        super().__init__(engine, Registry(registry_root))
+        self.fake = scorer
+
+    def current(self):
+        return self.fake
+
+
 @pytest.fixture
-def needs_env(services, monkeypatch, tmp_path):
-    outbox = tmp_path / "outbox.jsonl"
-    monkeypatch.setenv("SHOP_NEEDS_OUTBOX", str(outbox))
-    runtime.reset()  # settings are read once; read them again with this outbox
+def needs_env(shop, db_url, tmp_path, lazy_extractor):
     scorer = FakeScorer(0.7, "high")
-    monkeypatch.setattr(serve, "current_scorer", lambda *a, **k: scorer)
-    return {"engine": services, "outbox": outbox, "scorer": scorer}
+    propensity = FakeModel(shop, scorer, tmp_path / "registry")
+    services = make_services(db_url, shop, tmp_path, lazy_extractor, propensity=propensity)
+    return {"engine": shop, "outbox": services.settings.needs_outbox, "scorer": scorer,
+            "services": services}
 
 
 def need_rows(engine):
@@ -69,7 +80,7 @@ def user_events(*texts_):
     return [{"event": "user", "text": t} for t in texts_]
 
 
-async def say(text, slots=None, history=(), intent="product_search", **kw):
+async def say(services, text, slots=None, history=(), intent="product_search", **kw):
     tracker = make_tracker(intent=intent, text=text, slots=slots,
                            events=user_events(*history, text), **kw)
     return await run(ActionProductSearch(services), tracker)
@@ -80,13 +91,14 @@ def need_slot(events):
 
 
 async def test_need_over_two_turns_asks_for_the_size_then_shows_cards(needs_env):
-    events, messages = await say("I'm looking for hiking boots under 100")
+    env = needs_env["services"]
+    events, messages = await say(env, "I'm looking for hiking boots under 100")
     need = need_slot(events)
     assert need["product"] == "hiking boot" and need["price_max"] == 100 and need["size"] == []
     assert events == [SlotSet("current_need", need), SlotSet("need_question", True)]
     assert messages == [{"text": "What size do you need?", **EMPTY}]
 
-    events, messages = await say("size 9", slots={"current_need": need, "need_question": True},
+    events, messages = await say(env, "size 9", slots={"current_need": need, "need_question": True},
                                  history=["I'm looking for hiking boots under 100"],
                                  intent="inform")
     need2 = need_slot(events)
@@ -106,10 +118,11 @@ async def test_need_over_two_turns_asks_for_the_size_then_shows_cards(needs_env)
 
 
 async def test_details_accumulate_across_turns(needs_env):
+    env = needs_env["services"]
     need, history = None, []
     for text in ("running shoes", "under 100", "in blue"):
         history.append(text)
-        events, _ = await say(text, slots={"current_need": need}, history=history[:-1],
+        events, _ = await say(env, text, slots={"current_need": need}, history=history[:-1],
                               intent="product_search" if text == "running shoes" else "inform")
         need = need_slot(events)
     assert (need["product"], need["price_max"], need["colour"]) == ("running shoe", 100, ["blue"])
@@ -119,11 +132,12 @@ async def test_details_accumulate_across_turns(needs_env):
 
 
 async def test_unmet_need_is_passed_on_anonymous_gets_no_score(needs_env, monkeypatch):
+    env = needs_env["services"]
     def never(*a, **k):
         raise AssertionError("an anonymous shopper must never be scored")
 
-    monkeypatch.setattr(serve, "score_customer", never)
-    events, messages = await say("do you have a casserole dish")
+    monkeypatch.setattr(needs_env["services"].propensity, "score_customer", never)
+    events, messages = await say(env, "do you have a casserole dish")
     need = need_slot(events)
     assert events == [SlotSet("current_need", need)]
     # Unscored: alternatives (none in stock in the kitchen category) + the back-in-stock offer,
@@ -138,7 +152,8 @@ async def test_unmet_need_is_passed_on_anonymous_gets_no_score(needs_env, monkey
 
 
 async def test_verified_high_band_leads_with_the_best_match_and_stores_the_score(needs_env):
-    events, messages = await say("hiking boots in brown size 9", metadata=token(1))
+    env = needs_env["services"]
+    events, messages = await say(env, "hiking boots in brown size 9", metadata=token(1))
     need = need_slot(events)
     assert events == [SlotSet("current_need", need)]
     assert needs_env["scorer"].scored == ["1"]
@@ -153,8 +168,9 @@ async def test_verified_high_band_leads_with_the_best_match_and_stores_the_score
 
 
 async def test_verified_low_band_unmet_offers_back_in_stock_and_records_yes(needs_env):
+    env = needs_env["services"]
     needs_env["scorer"].band, needs_env["scorer"].probability = "low", 0.05
-    events, messages = await say("do you have a casserole dish", metadata=token(1))
+    events, messages = await say(env, "do you have a casserole dish", metadata=token(1))
     need = need_slot(events)
     assert events == [SlotSet("current_need", need), SlotSet("pending_action", "back_in_stock")]
     assert texts(messages) == [
@@ -171,32 +187,31 @@ async def test_verified_low_band_unmet_offers_back_in_stock_and_records_yes(need
                        events=[{"event": "action", "name": "action_product_search"},
                                {"event": "action", "name": "action_listen"},
                                {"event": "user", "text": "yes"}])
-    events, messages = await run(ActionHandleConfirmation(services), yes)
+    events, messages = await run(ActionHandleConfirmation(needs_env["services"]), yes)
     assert texts(messages) == [replies.BACK_IN_STOCK_RECORDED]
     assert SlotSet("pending_action", None) in events
     assert need_rows(needs_env["engine"])[0]["back_in_stock"] is not None
 
 
-async def test_no_model_means_no_score_and_the_plain_top_matches(needs_env, monkeypatch):
-    monkeypatch.setattr(serve, "current_scorer", lambda *a, **k: None)
-    events, messages = await say("hiking boots in brown size 9", metadata=token(1))
+async def test_no_model_means_no_score_and_the_plain_top_matches(needs_env):
+    env = needs_env["services"]
+    needs_env["services"].propensity.fake = None
+    events, messages = await say(env, "hiking boots in brown size 9", metadata=token(1))
     assert texts(messages) == ["Here's what I found for hiking boot:", None]
     assert messages[1]["custom"]["products"] == [BOOT_CARD]
     row, = need_rows(needs_env["engine"])
     assert (row["customer_id"], row["band"], row["probability"]) == (1, None, None)
 
 
-async def test_database_down_replies_politely_and_keeps_the_need(needs_env, monkeypatch,
-                                                                  tmp_path):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}")  # a directory: cannot open
-    runtime.reset()
-    events, messages = await say("hiking boots in brown size 9", metadata=token(1))
+async def test_database_down_replies_politely_and_keeps_the_need(needs_env, db_down):
+    events, messages = await say(db_down, "hiking boots in brown size 9", metadata=token(1))
     need = need_slot(events)
     assert events == [SlotSet("current_need", need)]
     assert texts(messages) == [
         "Sorry, I can't check our catalogue right now. I've noted that you're looking for hiking "
         "boot and passed it on to our team - please ask me again in a few minutes."]
-    queued = [json.loads(line) for line in needs_env["outbox"].read_text().splitlines()]
+    queued = [json.loads(line)
+              for line in db_down.settings.needs_outbox.read_text().splitlines()]
     assert [(q["product"], q["customer_id"], q["text"]) for q in queued] == [
         ("hiking boot", 1, "hiking boots in brown size 9")]
 
@@ -208,7 +223,8 @@ async def test_database_down_replies_politely_and_keeps_the_need(needs_env, monk
     ([], "/product_search", replies.ASK_PRODUCT),
 ])
 async def test_no_need_falls_back_to_the_catalogue_search(needs_env, entities, text, expected):
-    events, messages = await say(text, entities=entities)
+    env = needs_env["services"]
+    events, messages = await say(env, text, entities=entities)
     if expected is not None:
         assert texts(messages) == [expected]
         assert not need_rows(needs_env["engine"])
