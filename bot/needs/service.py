@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.needs.extract import Need, NeedExtractor, has_need_cue
+from bot.needs.need import Need
+from bot.needs.pipeline import NeedExtractor, has_need_cue
 from bot.needs.redact import redact
 from bot.needs.vocab import load_vocab
 from bot.store.db import session_scope

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.needs.extract import NeedExtractor
+from bot.needs.pipeline import NeedExtractor
 from bot.needs.train import is_stale, model_dir
 
 
