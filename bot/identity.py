@@ -1,15 +1,23 @@
 """Signed, expiring shopper identity tokens.
 
 The storefront signs the signed-in customer's id with a server secret; the widget passes the
-token in message metadata; actions trust a customer id only when its signature verifies.
-Format: ``<customer_id>.<expires_unix>.<base64url hmac-sha256>``.
+token in message metadata (key ``TOKEN_KEY``); actions and the needs follower trust a customer id
+only when its signature verifies. Format: ``<customer_id>.<expires_unix>.<base64url hmac-sha256>``.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import logging
 import time
+from typing import Any
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "customer_token"
 
 
 class InvalidToken(Exception):
@@ -45,3 +53,18 @@ def verify(token: object, secret: str, now: float | None = None) -> int:
     if int(expires) < (time.time() if now is None else now):
         raise InvalidToken("expired")
     return int(customer_id)
+
+
+def customer_from_metadata(metadata: Any, settings: Settings) -> int | None:
+    """The customer id in a valid signed token in the message metadata, else None."""
+    if not isinstance(metadata, dict):
+        return None
+    token = metadata.get(TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        return verify(token, settings.identity_secret)
+    except InvalidToken as err:
+        # Forged, expired or malformed: treat the shopper as anonymous.
+        log.info("ignoring customer token: %s", err)
+        return None

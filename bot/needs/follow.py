@@ -43,12 +43,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.identity import InvalidToken, verify
+from bot.identity import TOKEN_KEY, InvalidToken, verify
 from bot.needs.service import Outbox, capture
 from bot.settings import REPO_ROOT
 from bot.store.db import session_scope
 from bot.store.models import NeedFollowCheckpoint
-from bot.support.access import TOKEN_KEY
 
 log = logging.getLogger(__name__)
 

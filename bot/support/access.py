@@ -1,16 +1,11 @@
 """Who is asking: a verified customer (signed token) or an anonymous shopper with an email."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from typing import Any
 
-from bot.identity import InvalidToken, verify
-from bot.settings import Settings
-
-log = logging.getLogger(__name__)
-
-TOKEN_KEY = "customer_token"
+# the token's metadata key and its reading moved to bot.identity (bot.needs reads them too);
+# actions and tests import them from here
+from bot.identity import TOKEN_KEY, customer_from_metadata  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -23,18 +18,3 @@ class Requester:
     @property
     def verified(self) -> bool:
         return self.customer_id is not None
-
-
-def customer_from_metadata(metadata: Any, settings: Settings) -> int | None:
-    """The customer id in a valid signed token in the message metadata, else None."""
-    if not isinstance(metadata, dict):
-        return None
-    token = metadata.get(TOKEN_KEY)
-    if not token:
-        return None
-    try:
-        return verify(token, settings.identity_secret)
-    except InvalidToken as err:
-        # Forged, expired or malformed: treat the shopper as anonymous.
-        log.info("ignoring customer token: %s", err)
-        return None
