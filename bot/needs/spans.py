@@ -82,9 +82,15 @@ def _product_table() -> dict[str, str]:
     return {**plural, **table}
 
 
+@lru_cache(maxsize=1)
+def _product_tables() -> tuple[tuple[str, dict[str, str]], ...]:
+    """The product table as :func:`rules.find_phrases_in` scans it."""
+    return (("product", _product_table()),)
+
+
 def find_vocab_products(text: str) -> list[rules.Mention]:
     """Product phrases named in the taxonomy / synonym vocabulary (the no-model fallback)."""
-    found = rules._find_phrases(text, _product_table(), "product")
+    found = rules.find_phrases_in(rules.read(text).words, _product_tables)[0]
     for match in _WORD_RE.finditer(text):
         if _proper_noun(text, match.start()):
             continue  # "Leeds" is a place, not misspelt "leads"
