@@ -137,7 +137,7 @@ def needs_from_doc(doc, vocab: NeedVocab, today: date | None = None) -> list[Nee
                        _occasion, _needed_by, _number_after):
         read_field(message)
     for need in needs:
-        need.confidence = confidence(need, strong)
+        need.confidence = _confidence(need, strong)
     return needs
 
 
@@ -490,7 +490,7 @@ def _number_after(message: _Message) -> None:
             need.quantity = int(said)
 
 
-def confidence(need: Need, strong_cue: bool) -> float:
+def _confidence(need: Need, strong_cue: bool) -> float:
     """A heuristic 0..1: how sure we are this is a real product need (not a calibrated p)."""
     score = 0.35 if need.product else 0.2
     score += 0.25 if need.category else 0.0
