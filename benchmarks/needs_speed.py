@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.needs.annotations import TEST_PATH, read_jsonl  # noqa: E402
-from bot.needs.extract import NeedExtractor  # noqa: E402
+from bot.needs.pipeline import NeedExtractor  # noqa: E402
 
 
 def _percentiles(values: list[float]) -> dict:

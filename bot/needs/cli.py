@@ -61,7 +61,7 @@ def register(subparsers) -> None:
 
 
 def _extractor(args):
-    from bot.needs.extract import NeedExtractor
+    from bot.needs.pipeline import NeedExtractor
 
     return NeedExtractor(args.model) if args.model else NeedExtractor()
 

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Callable
 
 from bot.needs.vocab import NeedVocab, load_vocab
 
-_DETERMINERS = {"a", "an", "the", "some", "any", "my", "our", "his", "her", "their", "your",
-                "new", "sum"}
-_LETTER_SIZES = {
+_DETERMINERS = frozenset({"a", "an", "the", "some", "any", "my", "our", "his", "her", "their",
+                          "your", "new", "sum"})
+_LETTER_SIZES = MappingProxyType({
     "xxs": "XXS", "xs": "XS", "s": "S", "m": "M", "l": "L", "xl": "XL", "xxl": "XXL",
     "3xl": "3XL", "xxxl": "3XL", "small": "S", "medium": "M", "med": "M", "large": "L",
     "extra small": "XS", "extra large": "XL", "x large": "XL", "extra extra large": "XXL",
-}
-_BED_SIZES = {"king size": "king", "king": "king", "kingsize": "king", "super king": "super king",
-              "superking": "super king", "double": "double", "small double": "small double",
-              "single": "single", "queen": "king", "queen size": "king"}
+})
+_BED_SIZES = MappingProxyType({
+    "king size": "king", "king": "king", "kingsize": "king", "super king": "super king",
+    "superking": "super king", "double": "double", "small double": "small double",
+    "single": "single", "queen": "king", "queen size": "king"})
 _AGE_RE = re.compile(r"^(?:age|aged)\s*(\d{1,2})\+?$")
 _AGE_RANGE_RE = re.compile(r"^(?:age|aged)\s*(\d{1,2})\s*-\s*(\d{1,2})$")
 _YEARS_OLD_RE = re.compile(r"^(\d{1,2})\s*(?:year|yr)s?\s*olds?(?:\s+(boy|girl))?$")
@@ -125,9 +128,6 @@ def _describing_forms() -> dict[str, str]:
     return forms
 
 
-_DELETION_INDEXES: dict[int, dict[str, tuple[str, ...]]] = {}
-
-
 def _deletions(word: str, depth: int) -> set[str]:
     """``word`` with up to ``depth`` characters deleted (itself included)."""
     found = {word}
@@ -138,31 +138,31 @@ def _deletions(word: str, depth: int) -> set[str]:
     return found
 
 
-def _deletion_index(forms: dict[str, str]) -> dict[str, tuple[str, ...]]:
+@lru_cache(maxsize=None)
+def _deletion_index(forms_of: Callable[[], dict[str, str]]) -> dict[str, tuple[str, ...]]:
     """Every form under each string it becomes with up to two deletions. Two strings within
     edit distance k (swaps included) share such a string with at most k deletions from each,
     so looking up a word's deletions finds every close form without comparing against all of
-    them (the dicts passed are the cached vocabulary forms, alive as long as the process)."""
-    index = _DELETION_INDEXES.get(id(forms))
-    if index is None:
-        grouped: dict[str, set[str]] = {}
-        for form in forms:
-            for key in _deletions(form, 2):
-                grouped.setdefault(key, set()).add(form)
-        index = {key: tuple(sorted(group)) for key, group in grouped.items()}
-        _DELETION_INDEXES[id(forms)] = index
-    return index
+    them (built once per loader: the loaders are cached, their forms alive as long as the
+    process)."""
+    grouped: dict[str, set[str]] = {}
+    for form in forms_of():
+        for key in _deletions(form, 2):
+            grouped.setdefault(key, set()).add(form)
+    return {key: tuple(sorted(group)) for key, group in grouped.items()}
 
 
-def closest_form(word: str, forms: dict[str, str],
+def closest_form(word: str, forms_of: Callable[[], dict[str, str]],
                  prefer: frozenset[str] = frozenset()) -> tuple[int, str | None]:
-    """(edit distance, the word ``forms`` maps the closest entry to); None when the word is
-    known, too short, or its closest entries stand for different words."""
+    """(edit distance, the word the forms of the cached loader ``forms_of`` map the closest
+    entry to); None when the word is known, too short, or its closest entries stand for
+    different words."""
     if len(word) < 5 or not word.isalpha() or is_known_word(word):
         return 0, None
     limit = 1 if len(word) < 7 else 2
     best: dict[int, set[str]] = {}
-    index = _deletion_index(forms)
+    forms = forms_of()
+    index = _deletion_index(forms_of)
     found: set[str] = set()
     for key in _deletions(word, limit):
         found.update(index.get(key, ()))
@@ -201,10 +201,10 @@ def correct_word(word: str) -> str:
     close ("cordles" is "cordless", not "candles"), so ordinary words are never "corrected"
     into products.
     """
-    distance, product = closest_form(word, _product_forms(), _product_head_forms())
+    distance, product = closest_form(word, _product_forms, _product_head_forms())
     if product is None:
         return word
-    other, exact = closest_form(word, _describing_forms())
+    other, exact = closest_form(word, _describing_forms)
     if other == 0 and exact is not None:
         return word  # "bagless" is an attribute word, not a misspelt "bangle"
     return product if distance < other else word
@@ -213,10 +213,10 @@ def correct_word(word: str) -> str:
 @lru_cache(maxsize=4096)
 def correct_describing_word(word: str) -> str:
     """A misspelt material, colour or attribute word ("lether", "wireles", "cordles")."""
-    distance, fixed = closest_form(word, _describing_forms())
+    distance, fixed = closest_form(word, _describing_forms)
     if fixed is None:
         return word
-    other, exact = closest_form(word, _product_forms())
+    other, exact = closest_form(word, _product_forms)
     if other == 0 and exact is not None:
         return word
     return fixed if distance < other else word
@@ -301,7 +301,7 @@ def brand_form(text: str) -> str:
     return vocab.brands.get(said.lower(), said).lower()
 
 
-FIELD_FORMS = {
+FIELD_FORMS = MappingProxyType({
     "product": product_key,
     "colour": lambda v: squash(colour_form(v)),
     "size": lambda v: squash(size_form(v)),
@@ -309,7 +309,7 @@ FIELD_FORMS = {
     "recipient": lambda v: squash(recipient_form(v)),
     "occasion": lambda v: squash(occasion_form(v)),
     "brand": lambda v: squash(brand_form(v)),
-}
+})
 
 
 def field_key(field: str, value) -> str | float:

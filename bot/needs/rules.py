@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Callable
 
 from bot.needs import normalise
 from bot.needs.vocab import load_vocab
@@ -54,19 +56,19 @@ def read(text: str) -> Reading:
                    plain=_UNUSUAL_CHAR.search(text) is None)
 
 
-NUMBER_WORDS = {
+NUMBER_WORDS = MappingProxyType({
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
     "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
     "a hundred": 100, "hundred": 100, "one hundred": 100, "a grand": 1000, "a tenner": 10,
     "tenner": 10, "a fiver": 5, "fiver": 5, "a score": 20,
-}
-_SLANG_GBP = {"a tenner", "tenner", "a fiver", "fiver"}
-CURRENCIES = {
+})
+_SLANG_GBP = frozenset({"a tenner", "tenner", "a fiver", "fiver"})
+CURRENCIES = MappingProxyType({
     "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "p": "GBP",
     "$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
     "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-}
+})
 
 
 def trie_pattern(phrases) -> str:
@@ -118,7 +120,7 @@ _MAX_POST = r"max(?:imum)?|tops|or less|or under|or below|at most|at the most|bu
 _MIN_PRE = (r"over|above|more than|at least|min(?:imum)?(?: of)?|starting at|from|upwards of|"
             r"no less than|not less than|no cheaper than|not cheaper than|north of|in excess of|spend(?:ing)? at least")
 _MIN_POST = r"or more|or above|or over|and up|and upwards|and above|plus|\+|upwards|minimum|min|at least"
-_PATTERNS = [
+_PATTERNS = (
     ("range", re.compile(
         r"\b(?P<cue>between|from)?\s*" + _amount("a") + r"\s*(?:and|to|-|–|—)\s*" + _amount("b"),
         re.I)),
@@ -127,7 +129,7 @@ _PATTERNS = [
     ("min", re.compile(r"\b(?P<cue>" + _MIN_PRE + r")\s+" + _amount("a"), re.I)),
     ("minpost", re.compile(_amount("a") + r"\s*(?P<cue>" + _MIN_POST + r")(?!\w)", re.I)),
     ("bare", re.compile(_amount("a"), re.I)),
-]
+)
 
 
 def _value(match: re.Match, p: str) -> float | None:
@@ -171,10 +173,10 @@ _NO_BEFORE = re.compile(r"\b(?:no|not)\s*$")
 # "between"/"from", and "bare" and "minpost" always need; or the cue after the amount.
 _CURRENCY_SAID = ("£", "$", "€", "gbp", "usd", "eur", "pound", "quid", "dollar", "buck",
                   "tenner", "fiver")
-_PATTERN_NEEDS = [_CURRENCY_SAID + ("between", "from"), None,
+_PATTERN_NEEDS = (_CURRENCY_SAID + ("between", "from"), None,
                   ("max", "tops", "or less", "or under", "or below", "at most", "at the most",
                    "budget", "or cheaper"),
-                  None, _CURRENCY_SAID, _CURRENCY_SAID]
+                  None, _CURRENCY_SAID, _CURRENCY_SAID)
 
 
 def find_prices(text: str) -> list[Mention]:
@@ -299,7 +301,7 @@ def _needs_capital_sml(text: str, reading: Reading) -> bool:
 
 # each pattern with what a text must hold for it to match at all (most messages name no size,
 # and the patterns that cannot match are not run)
-_SIZE_RES = [
+_SIZE_RES = (
     (_needs_words("size", "sz"),
      re.compile(r"\b(?:sizes|size|sz)\b\s*:?\s*(?P<v>" + _SIZE_TOKEN + r")"
                 r"(?:\s*(?:and|or|,|/|&)\s*(?:size\s*)?(?P<v2>" + _SIZE_TOKEN + r"))?", re.I)),
@@ -338,14 +340,15 @@ _SIZE_RES = [
     (_needs_capital_sml,
      re.compile(r"(?:(?:(?<=\bin )|(?<=\ba )|(?<=, )|(?<=\bsize ))(?P<v>[SML])\b(?!&|')"
                 r"|(?<=\s)(?P<v2>[SML])(?=\s*(?:$|[?.!,])))")),
-]
+)
 
 
-_BARE_SIZE_WORDS = {"small", "medium", "large"}
+_BARE_SIZE_WORDS = frozenset({"small", "medium", "large"})
 _NEXT_WORD_RE = re.compile(r"\s+([a-z]+)", re.I)
-_SIZE_FOLLOWERS = {"size", "sizes", "one", "ones", "please", "pls", "plz", "if", "or", "and",
-                   "in", "for", "with", "is", "would", "will", "should", "thanks", "ideally",
-                   "preferably", "fit", "fitting", "but", "as", "too", "then", "x", "pack", "pair"}
+_SIZE_FOLLOWERS = frozenset({
+    "size", "sizes", "one", "ones", "please", "pls", "plz", "if", "or", "and", "in", "for",
+    "with", "is", "would", "will", "should", "thanks", "ideally", "preferably", "fit", "fitting",
+    "but", "as", "too", "then", "x", "pack", "pair"})
 
 
 @lru_cache(maxsize=1)
@@ -392,9 +395,9 @@ def find_sizes(text: str) -> list[Mention]:
     return mentions
 
 
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december"]
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
 _DATE_RE = re.compile(
     r"\b(?P<prep>by|before|for|until|on|next|this|in)?\s*(?P<what>tomorrow|tonight|asap|"
     r"next week|this weekend|the weekend|christmas|xmas|christmas eve|new year|easter|"
@@ -469,24 +472,19 @@ def find_dates(text: str, today: date | None = None) -> list[Mention]:
 
 
 _WORD_SPAN_RE = re.compile(r"[^\s\-–—,!?;:()\"/\[\]]+")
-_INDEXES: dict[int, tuple[dict[str, str], int]] = {}
 
 
 def _index(table: dict[str, str]) -> tuple[dict[str, str], dict[str, int]]:
     """Phrase lookup for ``table`` keyed by squashed form, and for each first word the longest
-    phrase it starts (tables live as long as the process)."""
-    cached = _INDEXES.get(id(table))
-    if cached is None or cached[0] is None:
-        index: dict[str, str] = {}
-        for said, value in table.items():
-            index.setdefault(normalise.squash(said.replace("’", "'")), value)
-        starts: dict[str, int] = {}
-        for key in index:
-            parts = key.split(" ")
-            starts[parts[0]] = max(starts.get(parts[0], 0), len(parts))
-        cached = (index, starts)
-        _INDEXES[id(table)] = cached
-    return cached
+    phrase it starts."""
+    index: dict[str, str] = {}
+    for said, value in table.items():
+        index.setdefault(normalise.squash(said.replace("’", "'")), value)
+    starts: dict[str, int] = {}
+    for key in index:
+        parts = key.split(" ")
+        starts[parts[0]] = max(starts.get(parts[0], 0), len(parts))
+    return index, starts
 
 
 def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
@@ -501,34 +499,32 @@ def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
     return words
 
 
-_SCAN_INDEXES: dict[tuple[int, ...], tuple] = {}
-
-
-def _scan_index(tables) -> tuple[list[dict[str, str]], dict[str, tuple[int, ...]]]:
+@lru_cache(maxsize=None)
+def _scan_index(tables_of: Callable[[], tuple]) -> tuple[tuple[dict[str, str], ...],
+                                                         dict[str, tuple[int, ...]]]:
     """Each table's phrase lookup, and for every word that starts a phrase in any of them the
-    longest phrase it starts in each table (0: none)."""
-    key = tuple(id(table) for _, table in tables)
-    cached = _SCAN_INDEXES.get(key)
-    if cached is None or any(a is not b for a, (_, b) in zip(cached[0], tables)):
-        indexes = [_index(table) for _, table in tables]
-        starters: dict[str, list[int]] = {}
-        for k, (_, starts) in enumerate(indexes):
-            for word, longest in starts.items():
-                starters.setdefault(word, [0] * len(tables))[k] = longest
-        cached = (tuple(table for _, table in tables), [index for index, _ in indexes],
-                  {word: tuple(longest) for word, longest in starters.items()})
-        _SCAN_INDEXES[key] = cached
-    return cached[1], cached[2]
+    longest phrase it starts in each table (0: none). Built once per loader: the loaders are
+    cached, so their tables live, unchanged, as long as the process."""
+    tables = tables_of()
+    indexes = [_index(table) for _, table in tables]
+    starters: dict[str, list[int]] = {}
+    for k, (_, starts) in enumerate(indexes):
+        for word, longest in starts.items():
+            starters.setdefault(word, [0] * len(tables))[k] = longest
+    return (tuple(index for index, _ in indexes),
+            {word: tuple(longest) for word, longest in starters.items()})
 
 
-def find_phrases_in(words, tables) -> list[list[Mention]]:
-    """For each ``(field, table)`` the leftmost-longest, non-overlapping matches of the table's
-    phrases in ``words`` (n-gram lookups, tried only from words that start a phrase).
+def find_phrases_in(words, tables_of: Callable[[], tuple]) -> list[list[Mention]]:
+    """For each ``(field, table)`` of ``tables_of()`` (a cached loader) the leftmost-longest,
+    non-overlapping matches of the table's phrases in ``words`` (n-gram lookups, tried only
+    from words that start a phrase).
 
     One pass for all tables, with the same result as one scan per table: a table's scan
     resumes after its own last match, and a word that starts no phrase of any table (most
     words) is looked up once instead of once per table."""
-    indexes, starters = _scan_index(tables)
+    tables = tables_of()
+    indexes, starters = _scan_index(tables_of)
     said = [w for w, _, _ in words]
     found: list[list[Mention]] = [[] for _ in tables]
     resume = [0] * len(tables)
@@ -553,12 +549,6 @@ def find_phrases_in(words, tables) -> list[list[Mention]]:
                     resume[k] = i + n
                     break
     return found
-
-
-def _find_phrases(text: str, table: dict[str, str], field: str,
-                  words: list[tuple[str, int, int]] | None = None) -> list[Mention]:
-    """Leftmost-longest, non-overlapping matches of one table's phrases."""
-    return find_phrases_in(read(text).words if words is None else words, ((field, table),))[0]
 
 
 @lru_cache(maxsize=1)
@@ -586,7 +576,7 @@ def find_vocabulary(text: str) -> list[Mention]:
     """Colours, attributes, brands, recipients and occasions named in the vocabularies."""
     mentions: list[Mention] = []
     words = read(text).words
-    for field, found in zip(_tables(), find_phrases_in(words, _scanned_tables())):
+    for field, found in zip(_tables(), find_phrases_in(words, _scanned_tables)):
         if field == "brand_cased":
             # "Apple", "Next", "Hunter": a brand only when capitalised and not opening a sentence
             for mention in found:
@@ -632,8 +622,8 @@ def _misspelt_descriptions(text: str, words, found: list[Mention]) -> list[Menti
 
 
 _BRAND_AFTER_RE = re.compile(r"\b(?:from|by|made by|brand)\s+(?P<v>[A-Z][\w&'-]+(?:\s(?:&\s)?[A-Z][\w'-]+)?)")
-_NOT_BRANDS = {w.capitalize() for w in _WEEKDAYS + _MONTHS} | {"Christmas", "Xmas", "Easter",
-                                                                 "Monday", "The", "UK", "EU", "US"}
+_NOT_BRANDS = frozenset({w.capitalize() for w in _WEEKDAYS + _MONTHS}) | {
+    "Christmas", "Xmas", "Easter", "Monday", "The", "UK", "EU", "US"}
 
 
 def find_brand_phrases(text: str) -> list[Mention]:
@@ -661,14 +651,14 @@ def find_birthday_phrases(text: str) -> list[Mention]:
 
 _ONES_RE = re.compile(r"\b(?P<v>[a-z]{3,}|aaa?)(?:-themed)?\s+ones\b", re.I)
 # words before "ones" that pick rather than describe ("the other ones", "cheaper ones")
-_NOT_ONES_ATTRIBUTE = {"other", "new", "old", "little", "similar", "different", "same", "nice",
+_NOT_ONES_ATTRIBUTE = frozenset({"other", "new", "old", "little", "similar", "different", "same", "nice",
                        "good", "decent", "best", "better", "right", "wrong", "cute", "pretty",
                        "these", "those", "which", "any", "some", "the", "cheap", "cheaper",
                        "cheapest", "expensive", "pricey", "big", "bigger", "small", "smaller",
                        "large", "larger", "older", "younger", "grown", "young", "loved", "last",
                        "first", "few", "many", "most", "more", "less", "great", "lovely",
                        "proper", "fancy", "plain", "normal", "regular", "basic", "usual",
-                       "ones", "real", "actual", "both", "all", "two", "three", "four"}
+                       "ones", "real", "actual", "both", "all", "two", "three", "four"})
 
 
 def find_described_ones(text: str) -> list[Mention]:

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.needs.extract import Need, NeedExtractor, has_need_cue
+from bot.needs.need import Need
 from bot.needs.outbox import Outbox
+from bot.needs.pipeline import NeedExtractor, has_need_cue
 from bot.needs.redact import redact
 from bot.needs.vocab import load_vocab
 from bot.store.db import session_scope
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 MAX_CARDS = 3
 PLACEHOLDER_IMAGE = "/static/img/product-placeholder.svg"
-_LISTS = ("attributes", "colour", "size")
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})

@@ -1,15 +1,18 @@
-"""The vocabularies the rules and normalisers use: the shop taxonomy plus ``vocab.yml``."""
+"""The vocabularies the rules and normalisers use: the shop taxonomy plus ``vocab.yml``, and the
+word lists of the extractor's heuristics (``wordlists.yml``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import yaml
 
 from bot.taxonomy import Taxonomy, load_taxonomy
 
 VOCAB_PATH = Path(__file__).parent / "vocab.yml"
+WORD_LISTS_PATH = Path(__file__).parent / "wordlists.yml"
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,22 @@ def load_vocab(path: Path = VOCAB_PATH) -> NeedVocab:
         no_need_cues=tuple(raw["no_need_cues"]),
         ambiguous_brands=frozenset(str(b).lower() for b in raw.get("ambiguous_brands") or []),
     )
+
+
+@lru_cache(maxsize=None)
+def load_word_lists(path: Path = WORD_LISTS_PATH) -> MappingProxyType[str, frozenset[str]]:
+    """Every list of ``wordlists.yml`` as a frozenset: data kept out of the code, read once."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    lists: dict[str, frozenset[str]] = {}
+    for name, words in raw.items():
+        # a bare yes/no/on/off is a YAML boolean: fail here rather than match nothing later
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise ValueError(f"{path.name}: {name!r} must be a list of strings "
+                             "(quote yes, no, on and off)")
+        lists[name] = frozenset(words)
+    return MappingProxyType(lists)
+
+
+def word_list(name: str) -> frozenset[str]:
+    """One list of ``wordlists.yml`` ("leading_adjectives", "phrase_stop", ...)."""
+    return load_word_lists()[name]

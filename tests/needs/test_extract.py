@@ -1,6 +1,6 @@
 import pytest
 
-from bot.needs.extract import NeedExtractor
+from bot.needs.pipeline import NeedExtractor
 
 
 def _one(extractor, text):
