@@ -6,10 +6,12 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bot.demo.generate import DEFAULT_CUSTOMERS, generate_shop
+from bot.demo.images import add_images_to_rows, fill_missing_images
 from bot.demo.writer import write_rows
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Product
@@ -42,8 +44,14 @@ def build_demo_data(
     anchor: date | None = None,
     customers: int = DEFAULT_CUSTOMERS,
     if_missing: bool = False,
+    images_dir: Path | None = None,
 ) -> BuildResult:
-    """Migrate the DB at ``url`` and fill it with the demo shop for ``seed`` and ``anchor``."""
+    """Migrate the DB at ``url`` and fill it with the demo shop for ``seed`` and ``anchor``.
+
+    With ``images_dir`` every product gets a generated image written there (and its
+    ``image_url``); without it products have no image. With ``if_missing`` an existing shop is
+    kept, only given the generated images its products lack (a shop built before images).
+    """
     started = time.perf_counter()
     anchor = anchor or date.today()
     upgrade(url)
@@ -53,6 +61,11 @@ def build_demo_data(
             has_products = session.execute(select(func.count()).select_from(Product)).scalar()
         if has_products:
             if if_missing:
+                if images_dir is not None:
+                    with session_scope(engine) as session:
+                        added = fill_missing_images(session, images_dir)
+                    if added:
+                        log.info("wrote %d missing product images", added)
                 return BuildResult(True, {}, time.perf_counter() - started)
             raise DatabaseNotEmpty(
                 "the shop database already has products; use --if-missing to keep it, or point "
@@ -60,6 +73,8 @@ def build_demo_data(
             )
         rows = generate_shop(random.Random(seed), anchor, customers)
         log.info("generated rows in %.1fs", time.perf_counter() - started)
+        if images_dir is not None:
+            add_images_to_rows(rows, images_dir)
         with session_scope(engine) as session:
             counts = write_rows(session, rows)
     finally:

@@ -38,15 +38,17 @@ def register(subparsers) -> None:
     parser.add_argument("--customers", type=_customers, default=DEFAULT_CUSTOMERS,
                         help=f"number of customers (default {DEFAULT_CUSTOMERS})")
     parser.add_argument("--if-missing", action="store_true",
-                        help="do nothing when the database already has products")
+                        help="keep a database that already has products (only add the product "
+                             "images it lacks)")
     parser.add_argument("--database-url", default=None,
                         help="SQLAlchemy URL (default: DATABASE_URL or var/shop.db)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    url = args.database_url or Settings.from_env().database_url
-    result = build_demo_data(url, seed=args.seed, anchor=args.anchor_date,
-                             customers=args.customers, if_missing=args.if_missing)
+    settings = Settings.from_env()
+    result = build_demo_data(args.database_url or settings.database_url, seed=args.seed,
+                             anchor=args.anchor_date, customers=args.customers,
+                             if_missing=args.if_missing, images_dir=settings.images_dir)
     print(result.summary())
     return 0
