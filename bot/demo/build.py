@@ -23,14 +23,18 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BuildResult:
     skipped: bool
-    counts: dict[str, int]
+    counts: dict[str, int]  # rows written per table
     seconds: float
+    images: int = 0  # product images written
 
     def summary(self) -> str:
         if self.skipped:
-            return "demo data already present (products exist); nothing to do"
+            return ("demo data already present (products exist); "
+                    + (f"wrote {self.images} missing product images" if self.images
+                       else "nothing to do"))
         parts = ", ".join(f"{n} {t}" for t, n in self.counts.items())
-        return f"demo data built in {self.seconds:.1f}s: {parts}"
+        images = f"; {self.images} product images" if self.images else ""
+        return f"demo data built in {self.seconds:.1f}s: {parts}{images}"
 
 
 class DatabaseNotEmpty(Exception):
@@ -61,22 +65,20 @@ def build_demo_data(
             has_products = session.execute(select(func.count()).select_from(Product)).scalar()
         if has_products:
             if if_missing:
+                added = 0
                 if images_dir is not None:
                     with session_scope(engine) as session:
                         added = fill_missing_images(session, images_dir)
-                    if added:
-                        log.info("wrote %d missing product images", added)
-                return BuildResult(True, {}, time.perf_counter() - started)
+                return BuildResult(True, {}, time.perf_counter() - started, added)
             raise DatabaseNotEmpty(
                 "the shop database already has products; use --if-missing to keep it, or point "
                 "--database-url at an empty database"
             )
         rows = generate_shop(random.Random(seed), anchor, customers)
         log.info("generated rows in %.1fs", time.perf_counter() - started)
-        if images_dir is not None:
-            add_images_to_rows(rows, images_dir)
+        images = add_images_to_rows(rows, images_dir) if images_dir is not None else 0
         with session_scope(engine) as session:
             counts = write_rows(session, rows)
     finally:
         engine.dispose()
-    return BuildResult(False, counts, time.perf_counter() - started)
+    return BuildResult(False, counts, time.perf_counter() - started, images)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 
 from bot.demo.build import build_demo_data
 from bot.demo.generate import DEFAULT_CUSTOMERS
@@ -42,6 +43,9 @@ def register(subparsers) -> None:
                              "images it lacks)")
     parser.add_argument("--database-url", default=None,
                         help="SQLAlchemy URL (default: DATABASE_URL or var/shop.db)")
+    parser.add_argument("--images-dir", type=Path, default=None,
+                        help="where the product images go (default: SHOP_IMAGES_DIR or "
+                             "var/images)")
     parser.set_defaults(handler=run)
 
 
@@ -49,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     result = build_demo_data(args.database_url or settings.database_url, seed=args.seed,
                              anchor=args.anchor_date, customers=args.customers,
-                             if_missing=args.if_missing, images_dir=settings.images_dir)
+                             if_missing=args.if_missing,
+                             images_dir=args.images_dir or settings.images_dir)
     print(result.summary())
     return 0

@@ -100,14 +100,15 @@ def _product_images(engine):
 
 def test_demo_build_writes_an_image_for_every_product(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    build_demo_data(url, seed=3, anchor=date(2026, 6, 15), customers=5,
-                    images_dir=tmp_path / "img")
+    result = build_demo_data(url, seed=3, anchor=date(2026, 6, 15), customers=5,
+                             images_dir=tmp_path / "img")
     engine = make_engine(url)
     try:
         urls = _product_images(engine)
     finally:
         engine.dispose()
     assert len(urls) >= 300 and all(is_slug(slug) for slug in urls)
+    assert result.images == len(urls) and f"; {len(urls)} product images" in result.summary()
     for slug, image_url in urls.items():
         assert image_url == f"/images/products/{slug}.svg"
         parse(product_image_path(tmp_path / "img", slug).read_text(encoding="utf-8"))
@@ -131,7 +132,8 @@ def test_if_missing_gives_an_existing_shop_the_images_it_lacks(shop, db_url, tmp
         s.execute(update(Product).where(Product.id == 3)
                   .values(image_url="https://cdn.example/parka.jpg"))  # the shop's own image
     result = build_demo_data(db_url, customers=5, if_missing=True, images_dir=tmp_path)
-    assert result.skipped
+    assert result.skipped and result.images == 2
+    assert result.summary().endswith("wrote 2 missing product images")
     assert _product_images(shop) == {
         slugs[0]: f"/images/products/{slugs[0]}.svg", slugs[1]: f"/images/products/{slugs[1]}.svg",
         slugs[2]: "https://cdn.example/parka.jpg"}
@@ -140,5 +142,6 @@ def test_if_missing_gives_an_existing_shop_the_images_it_lacks(shop, db_url, tmp
         assert s.execute(select(func.count()).select_from(Product)).scalar() == 3
     # A second run has nothing left to do.
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "products").iterdir()}
-    build_demo_data(db_url, customers=5, if_missing=True, images_dir=tmp_path)
+    again = build_demo_data(db_url, customers=5, if_missing=True, images_dir=tmp_path)
+    assert again.images == 0 and again.summary().endswith("nothing to do")
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "products").iterdir()} == before
