@@ -7,7 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from bot.support.orders import OrderView
-from bot.support.shop_info import DeliveryOptionView, ProductView
+from bot.store.catalogue import ProductView
+from bot.support.shop_info import DeliveryOptionView
 
 _SYMBOLS = MappingProxyType({"GBP": "£", "EUR": "€", "USD": "$"})
 STATUS_WORDS = MappingProxyType({

@@ -10,6 +10,7 @@ VAR_DIR = REPO_ROOT / "var"
 
 
 DEFAULT_NEEDS_OUTBOX = VAR_DIR / "needs_outbox.jsonl"
+DEFAULT_IMAGES_DIR = VAR_DIR / "images"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class Settings:
     escalation_response_hours: int = 4
     # Where captured needs wait (one JSON line each) while the shop database is down.
     needs_outbox: Path = DEFAULT_NEEDS_OUTBOX
+    # Generated product images (``products/<slug>.svg``), written by the demo data builder and
+    # served by the storefront at /images/products/<slug>.svg.
+    images_dir: Path = DEFAULT_IMAGES_DIR
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -79,4 +83,5 @@ class Settings:
             shop=ShopFacts.from_env(env),
             escalation_response_hours=int(env.get("SHOP_ESCALATION_HOURS", "4")),
             needs_outbox=Path(env.get("SHOP_NEEDS_OUTBOX") or DEFAULT_NEEDS_OUTBOX),
+            images_dir=Path(env.get("SHOP_IMAGES_DIR") or DEFAULT_IMAGES_DIR),
         )

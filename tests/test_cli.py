@@ -3,7 +3,8 @@ import pytest
 from bot import cli
 
 
-def test_demo_data_and_db_commands(tmp_path, capsys):
+def test_demo_data_and_db_commands(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SHOP_IMAGES_DIR", str(tmp_path / "env-images"))
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     assert cli.main(["db", "--database-url", url, "current"]) == 0
     assert "not migrated" in capsys.readouterr().out
@@ -16,8 +17,12 @@ def test_demo_data_and_db_commands(tmp_path, capsys):
     assert cli.main(args) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "12 customers" in out[0]
+    assert len(list((tmp_path / "env-images" / "products").glob("*.svg"))) >= 300
     assert cli.main(args + ["--if-missing"]) == 0
     assert "nothing to do" in capsys.readouterr().out
+    assert cli.main(args + ["--if-missing", "--images-dir", str(tmp_path / "other")]) == 0
+    assert "missing product images" in capsys.readouterr().out  # none in that folder yet
+    assert len(list((tmp_path / "other" / "products").glob("*.svg"))) >= 300
 
     # Building again without --if-missing is an error: one line, exit 2, no traceback.
     assert cli.main(args) == 2

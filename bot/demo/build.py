@@ -6,10 +6,12 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bot.demo.generate import DEFAULT_CUSTOMERS, generate_shop
+from bot.demo.images import add_images_to_rows, fill_missing_images
 from bot.demo.writer import write_rows
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Product
@@ -21,14 +23,18 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BuildResult:
     skipped: bool
-    counts: dict[str, int]
+    counts: dict[str, int]  # rows written per table
     seconds: float
+    images: int = 0  # product images written
 
     def summary(self) -> str:
         if self.skipped:
-            return "demo data already present (products exist); nothing to do"
+            return ("demo data already present (products exist); "
+                    + (f"wrote {self.images} missing product images" if self.images
+                       else "nothing to do"))
         parts = ", ".join(f"{n} {t}" for t, n in self.counts.items())
-        return f"demo data built in {self.seconds:.1f}s: {parts}"
+        images = f"; {self.images} product images" if self.images else ""
+        return f"demo data built in {self.seconds:.1f}s: {parts}{images}"
 
 
 class DatabaseNotEmpty(Exception):
@@ -42,8 +48,14 @@ def build_demo_data(
     anchor: date | None = None,
     customers: int = DEFAULT_CUSTOMERS,
     if_missing: bool = False,
+    images_dir: Path | None = None,
 ) -> BuildResult:
-    """Migrate the DB at ``url`` and fill it with the demo shop for ``seed`` and ``anchor``."""
+    """Migrate the DB at ``url`` and fill it with the demo shop for ``seed`` and ``anchor``.
+
+    With ``images_dir`` every product gets a generated image written there (and its
+    ``image_url``); without it products have no image. With ``if_missing`` an existing shop is
+    kept, only given the generated images its products lack (a shop built before images).
+    """
     started = time.perf_counter()
     anchor = anchor or date.today()
     upgrade(url)
@@ -53,15 +65,20 @@ def build_demo_data(
             has_products = session.execute(select(func.count()).select_from(Product)).scalar()
         if has_products:
             if if_missing:
-                return BuildResult(True, {}, time.perf_counter() - started)
+                added = 0
+                if images_dir is not None:
+                    with session_scope(engine) as session:
+                        added = fill_missing_images(session, images_dir)
+                return BuildResult(True, {}, time.perf_counter() - started, added)
             raise DatabaseNotEmpty(
                 "the shop database already has products; use --if-missing to keep it, or point "
                 "--database-url at an empty database"
             )
         rows = generate_shop(random.Random(seed), anchor, customers)
         log.info("generated rows in %.1fs", time.perf_counter() - started)
+        images = add_images_to_rows(rows, images_dir) if images_dir is not None else 0
         with session_scope(engine) as session:
             counts = write_rows(session, rows)
     finally:
         engine.dispose()
-    return BuildResult(False, counts, time.perf_counter() - started)
+    return BuildResult(False, counts, time.perf_counter() - started, images)

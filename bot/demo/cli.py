@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 
 from bot.demo.build import build_demo_data
 from bot.demo.generate import DEFAULT_CUSTOMERS
@@ -38,15 +39,21 @@ def register(subparsers) -> None:
     parser.add_argument("--customers", type=_customers, default=DEFAULT_CUSTOMERS,
                         help=f"number of customers (default {DEFAULT_CUSTOMERS})")
     parser.add_argument("--if-missing", action="store_true",
-                        help="do nothing when the database already has products")
+                        help="keep a database that already has products (only add the product "
+                             "images it lacks)")
     parser.add_argument("--database-url", default=None,
                         help="SQLAlchemy URL (default: DATABASE_URL or var/shop.db)")
+    parser.add_argument("--images-dir", type=Path, default=None,
+                        help="where the product images go (default: SHOP_IMAGES_DIR or "
+                             "var/images)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    url = args.database_url or Settings.from_env().database_url
-    result = build_demo_data(url, seed=args.seed, anchor=args.anchor_date,
-                             customers=args.customers, if_missing=args.if_missing)
+    settings = Settings.from_env()
+    result = build_demo_data(args.database_url or settings.database_url, seed=args.seed,
+                             anchor=args.anchor_date, customers=args.customers,
+                             if_missing=args.if_missing,
+                             images_dir=args.images_dir or settings.images_dir)
     print(result.summary())
     return 0

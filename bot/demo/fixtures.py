@@ -10,11 +10,14 @@ from types import MappingProxyType
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bot.demo.images import images_for_rows, write_images
 from bot.demo.reference import CURRENCY, DELIVERY_BY_CODE, DELIVERY_OPTIONS, shipping_cost
 from bot.demo.writer import write_rows
+from bot.store.catalogue import product_image_url
 from bot.taxonomy import load_taxonomy
 
 FIXTURE_NOW = datetime(2026, 6, 15, 12, 0)
@@ -70,6 +73,7 @@ def fixture_rows(now: datetime) -> dict[str, list[dict]]:
             "category_id": _CATEGORY_IDS[cat], "product_type": ptype, "brand": brand,
             "price": Decimal(price), "currency": CURRENCY, "stock": stock,
             "description": f"{name} by {brand}.", "active": True, "created_at": now - 400 * day,
+            "image_url": product_image_url(_slug(name)),
         })
         for attr_name, value in attrs:
             rows["product_attributes"].append(
@@ -204,6 +208,13 @@ def fixture_rows(now: datetime) -> dict[str, list[dict]]:
     return rows
 
 
-def seed_fixture(session: Session, now: datetime) -> None:
-    """Insert the fixture shop (relative to ``now``) into an empty, migrated database."""
-    write_rows(session, fixture_rows(now))
+def seed_fixture(session: Session, now: datetime, images_dir: Path | None = None) -> None:
+    """Insert the fixture shop (relative to ``now``) into an empty, migrated database.
+
+    Its products always carry their generated image URLs; the image files are written only when
+    ``images_dir`` is given (a storefront serving that folder then shows them).
+    """
+    rows = fixture_rows(now)
+    if images_dir is not None:
+        write_images(images_for_rows(rows), images_dir)
+    write_rows(session, rows)

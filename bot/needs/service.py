@@ -26,14 +26,13 @@ from bot.needs.outbox import Outbox
 from bot.needs.pipeline import NeedExtractor, has_need_cue
 from bot.needs.redact import redact
 from bot.needs.vocab import load_vocab
+from bot.store import catalogue
 from bot.store.db import session_scope
-from bot.store.models import Category, Product, ProductAttribute
 from bot.store.models import Need as NeedRow
 
 log = logging.getLogger(__name__)
 
 MAX_CARDS = 3
-PLACEHOLDER_IMAGE = "/static/img/product-placeholder.svg"
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})
@@ -197,50 +196,9 @@ def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = No
 
 
 def match_products(engine: Engine, need: dict, limit: int = MAX_CARDS) -> list[dict]:
-    """Active, in-stock catalogue products meeting the need's price, size, colour and brand."""
-    vocab = load_vocab()
-    product = (need.get("product") or "").lower()
-    ptype = vocab.product_types.get(product) or vocab.product_types.get(product.split()[-1]
-                                                                         if product else "")
-    head = product.split()[-1] if product else ""
+    """Cards of the active, in-stock products meeting the need (:mod:`bot.store.catalogue`)."""
     with session_scope(engine) as session:
-        query = select(Product, Category.slug).join(Category).where(Product.active.is_(True),
-                                                                    Product.stock > 0)
-        if need.get("category"):
-            query = query.where(Category.slug == need["category"])
-        if need.get("price_max") is not None:
-            query = query.where(Product.price <= _decimal(need["price_max"]))
-        if need.get("price_min") is not None:
-            query = query.where(Product.price >= _decimal(need["price_min"]))
-        rows = session.execute(query.order_by(Product.price, Product.id)).all()
-        ids = [p.id for p, _ in rows]
-        attrs: dict[int, dict[str, set[str]]] = {}
-        if ids:
-            for attr in session.execute(select(ProductAttribute).where(
-                    ProductAttribute.product_id.in_(ids))).scalars():
-                attrs.setdefault(attr.product_id, {}).setdefault(attr.name, set()).add(
-                    attr.value.lower())
-        cards = []
-        for item, _slug in rows:
-            kind = item.product_type.lower()
-            if product and not (kind == (ptype or "").lower() or head.rstrip("s") in kind
-                                or head.rstrip("s") in item.name.lower()):
-                continue
-            have = attrs.get(item.id, {})
-            wanted_colours = {c.lower() for c in _as_list(need.get("colour"))}
-            if wanted_colours and not wanted_colours & have.get("colour", set()):
-                continue
-            wanted_sizes = {s.lower() for s in _as_list(need.get("size"))}
-            if wanted_sizes and have.get("size") and not wanted_sizes & have["size"]:
-                continue
-            if need.get("brand") and need["brand"].lower() != item.brand.lower():
-                continue
-            cards.append({"id": item.id, "name": item.name, "price": float(item.price),
-                          "currency": item.currency, "url": f"/products/{item.slug}",
-                          "image": PLACEHOLDER_IMAGE})
-            if len(cards) >= limit:
-                break
-        return cards
+        return catalogue.match_products(session, need, load_vocab(), limit)
 
 
 def _needs_question(need: dict, asked: list[str]) -> str | None:

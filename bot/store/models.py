@@ -87,6 +87,8 @@ class Product(Base):
     description = Column(Text, nullable=False, default="")
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False)
+    # http(s) URL or a path on the storefront (demo data: /images/products/<slug>.svg); null: none
+    image_url = Column(String(500))
 
     category = relationship("Category", back_populates="products")
     attributes = relationship("ProductAttribute", back_populates="product")

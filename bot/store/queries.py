@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.store.errors import OrderNotFound
@@ -22,7 +22,6 @@ from bot.store.models import (
     Feedback,
     NewsletterSubscription,
     Order,
-    Product,
     Refund,
     Return,
 )
@@ -85,22 +84,6 @@ def get_customer(session: Session, customer_id: int) -> Customer | None:
 
 def delivery_options(session: Session) -> Sequence[DeliveryOption]:
     stmt = select(DeliveryOption).order_by(DeliveryOption.price, DeliveryOption.min_days)
-    return session.execute(stmt).scalars().all()
-
-
-def search_products(session: Session, words: Sequence[str], limit: int = 3) -> Sequence[Product]:
-    """Active products whose name, type or brand contains every word (case-insensitive)."""
-    stmt = select(Product).where(Product.active.is_(True))
-    for word in words:
-        pattern = f"%{word.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Product.name).like(pattern),
-                func.lower(Product.product_type).like(pattern),
-                func.lower(Product.brand).like(pattern),
-            )
-        )
-    stmt = stmt.order_by((Product.stock > 0).desc(), Product.name).limit(limit)
     return session.execute(stmt).scalars().all()
 
 

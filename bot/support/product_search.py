@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.needs.service import capture, match_products
 from bot.services import Services
 from bot.store import queries
+from bot.store.catalogue import ProductView
 from bot.store.errors import StoreUnavailable
 from bot.store.models import Need as NeedRow
 from bot.support import shop_info
@@ -76,7 +77,7 @@ class SearchOutcome:
     text: str = ""  # the capture's own sentence (a question, "Here's what I found", passed on)
     buttons: tuple[dict, ...] = ()
     cards: tuple[dict, ...] = ()  # product cards to show, already cut to what the offer allows
-    found: tuple[shop_info.ProductView, ...] = ()  # FOUND: plain catalogue search results
+    found: tuple[ProductView, ...] = ()  # FOUND: plain catalogue search results
     thing: str = ""  # NOT_UNDERSTOOD: what the open need is about
     best_match_first: bool = False
     delivery: DeliveryEstimate | None = None  # lead with this delivery date

@@ -1,4 +1,4 @@
-"""Read-only shop information: delivery options and the product catalogue."""
+"""Read-only shop information: delivery options, and catalogue search by words."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.services import Services
-from bot.store import queries
+from bot.store import catalogue, queries
+from bot.store.catalogue import ProductView
 from bot.support.text import clean_text
 
 _STOP_WORDS = frozenset(
@@ -26,18 +27,6 @@ class DeliveryOptionView:
     min_days: int
     max_days: int
     description: str
-
-
-@dataclass(frozen=True)
-class ProductView:
-    name: str
-    price: Decimal
-    currency: str
-    stock: int
-
-    @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
 
 
 def delivery_options(services: Services) -> list[DeliveryOptionView]:
@@ -67,7 +56,7 @@ def search_products(services: Services, text: object, limit: int = 3) -> list[Pr
     if not words:
         return []
     with services.unit_of_work() as session:
-        found = queries.search_products(session, words, limit)
+        found = catalogue.search_products(session, words, limit)
         if not found and len(words) > 1:
-            found = queries.search_products(session, words[-1:], limit)
-        return [ProductView(p.name, p.price, p.currency, p.stock) for p in found]
+            found = catalogue.search_products(session, words[-1:], limit)
+        return found

@@ -11,6 +11,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", views.home, name="home")
     app.router.add_get("/c/{slug}", views.category, name="category")
     app.router.add_get("/p/{slug}", views.product, name="product")
+    app.router.add_get("/images/products/{name}", views.product_image, name="product_image")
     app.router.add_post("/account/signin", views.signin, name="signin")
     app.router.add_get("/api/identity", views.identity_token, name="identity")
     app.router.add_get("/healthz", views.health, name="health")

@@ -4,6 +4,7 @@ signed token for that customer."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from functools import partial
 from typing import Any, Callable
@@ -11,8 +12,9 @@ from typing import Any, Callable
 from aiohttp import web
 
 from bot import identity
+from bot.store import catalogue
 from bot.store.db import session_scope
-from bot.web import catalogue
+from bot.web import shoppers
 from bot.web.keys import ASSETS, CONFIG, ENGINE, TEMPLATES
 
 SESSION_COOKIE = "shop_session"
@@ -79,12 +81,12 @@ def _page_data(session, customer_id: int | None) -> dict:
     customer = None
     if customer_id is not None:
         try:
-            customer = catalogue.get_customer(session, customer_id)
-        except catalogue.NotFound:
+            customer = shoppers.get_customer(session, customer_id)
+        except shoppers.CustomerNotFound:
             customer = None
     return {
         "categories": catalogue.list_categories(session),
-        "customers": catalogue.list_customers(session),
+        "customers": shoppers.list_customers(session),
         "customer": customer,
     }
 
@@ -101,7 +103,7 @@ async def _page(request: web.Request, template: str, fn: Callable | None = None,
 
     try:
         data = await db(request, work)
-    except catalogue.NotFound:
+    except catalogue.CatalogueNotFound:
         raise web.HTTPNotFound()
     if data["customer"] is not None:
         data["token"] = customer_token(request, data["customer"].id)
@@ -125,6 +127,34 @@ async def product(request: web.Request) -> web.Response:
     slug = request.match_info["slug"]
     return await _page(request, "product.html",
                        lambda s: {"product": catalogue.get_product(s, slug)})
+
+
+_IMAGE_NAME = re.compile(r"(.+)\.svg")
+# An image is a picture and nothing else: opened on its own, it may load nothing and run nothing
+# (the generated SVGs use presentation attributes, so they need no style-src either).
+IMAGE_CSP = "default-src 'none'; sandbox"
+IMAGE_MAX_AGE = 86400
+
+
+async def product_image(request: web.Request) -> web.StreamResponse:
+    """A generated product image (``/images/products/<slug>.svg``) from ``Settings.images_dir``.
+
+    Only a valid slug names a file (so no path can climb out of the folder); anything else, and
+    a product without a generated image, is a 404.
+    """
+    match = _IMAGE_NAME.fullmatch(request.match_info["name"])
+    if match is None or not catalogue.is_slug(match.group(1)):
+        raise web.HTTPNotFound()
+    path = catalogue.product_image_path(request.app[CONFIG].settings.images_dir, match.group(1))
+    exists = await asyncio.get_running_loop().run_in_executor(None, path.is_file)
+    if not exists:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={
+        "Content-Type": "image/svg+xml",
+        "Cache-Control": f"public, max-age={IMAGE_MAX_AGE}",
+        "Content-Security-Policy": IMAGE_CSP,
+        "X-Content-Type-Options": "nosniff",
+    })
 
 
 def _safe_next(value: Any) -> str:
@@ -162,8 +192,8 @@ async def signin(request: web.Request) -> web.Response:
             text="sign-in is disabled: SHOP_IDENTITY_SECRET is not set")
     customer_id = int(raw)
     try:
-        await db(request, catalogue.get_customer, customer_id)
-    except catalogue.NotFound:
+        await db(request, shoppers.get_customer, customer_id)
+    except shoppers.CustomerNotFound:
         raise web.HTTPBadRequest(text="no such customer")
     response.set_cookie(
         SESSION_COOKIE, identity.sign(customer_id, secret + _COOKIE_PURPOSE, SESSION_TTL),

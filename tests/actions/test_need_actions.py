@@ -24,7 +24,8 @@ from service_helpers import make_services
 from action_helpers import make_tracker, run, texts, token
 
 BOOT_CARD = {"id": 1, "name": "Fellrunner Waterproof Hiking Boot", "price": 89.99,
-             "currency": "GBP", "url": "/p/fellrunner-waterproof-hiking-boot", "image": None}
+             "currency": "GBP", "url": "/p/fellrunner-waterproof-hiking-boot",
+             "image": "/images/products/fellrunner-waterproof-hiking-boot.svg"}
 MORE_BUTTONS = [{"title": "Something else", "payload": "/product_search"},
                 {"title": "That's all, thanks", "payload": "/thank"}]
 # Slots the action sets back to None are sent only when they were set (no-op SlotSets dropped).

@@ -2,9 +2,13 @@
 and either the stand-in chat server (widget mechanics) or the real Rasa + action servers (e2e)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot import servers as srv
+from bot.demo.fixtures import FIXTURE_NOW, fixture_rows
+from bot.demo.images import images_for_rows, write_images
 from tests.browser import harness
 
 SECRET = "browser-test-secret"
@@ -26,12 +30,21 @@ def live_shop_db(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def standin_site(tmp_path_factory, live_shop_db):
+def live_images_dir(tmp_path_factory) -> Path:
+    """The fixture shop's product images (their URLs are on its products) for the storefront."""
+    folder = tmp_path_factory.mktemp("browser-images")
+    write_images(images_for_rows(fixture_rows(FIXTURE_NOW)), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def standin_site(tmp_path_factory, live_shop_db, live_images_dir):
     """(storefront, stand-in) services; the stand-in accepts only the storefront's origin."""
     work = tmp_path_factory.mktemp("standin-site")
     shop_port, chat_port = srv.free_port(), srv.free_port()
     chat = harness.standin(work, chat_port, f"http://127.0.0.1:{shop_port}").start()
-    shop = harness.storefront(work, shop_port, live_shop_db, SECRET, chat.url).start()
+    shop = harness.storefront(work, shop_port, live_shop_db, SECRET, chat.url,
+                              live_images_dir).start()
     try:
         yield shop, chat
     finally:
@@ -49,7 +62,7 @@ def page(browser):
 
 
 @pytest.fixture(scope="session")
-def real_site(tmp_path_factory, live_shop_db):
+def real_site(tmp_path_factory, live_shop_db, live_images_dir):
     """(storefront URL, Rasa URL) with the real Rasa server, action server and trained model."""
     work = tmp_path_factory.mktemp("real-site")
     shop_port = srv.free_port()
@@ -59,7 +72,8 @@ def real_site(tmp_path_factory, live_shop_db):
         rasa_url = servers.__enter__()
     except RuntimeError as exc:
         pytest.fail(str(exc))
-    shop = harness.storefront(work, shop_port, live_shop_db, SECRET, rasa_url).start()
+    shop = harness.storefront(work, shop_port, live_shop_db, SECRET, rasa_url,
+                              live_images_dir).start()
     try:
         yield shop.url, rasa_url
     finally:

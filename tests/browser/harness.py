@@ -63,11 +63,12 @@ class Service:
             self.proc = None
 
 
-def storefront(workdir: Path, port: int, db_url: str, secret: str, rasa_url: str) -> Service:
+def storefront(workdir: Path, port: int, db_url: str, secret: str, rasa_url: str,
+               images_dir: Path) -> Service:
     return Service("storefront", [srv.BIN_DIR.joinpath("python").as_posix(), "-m", "bot.web",
                                   "--port", str(port), "--rasa-url", rasa_url],
-                   {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret}, port, "/healthz",
-                   workdir)
+                   {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret,
+                    "SHOP_IMAGES_DIR": str(images_dir)}, port, "/healthz", workdir)
 
 
 def standin(workdir: Path, port: int, origins: str) -> Service:

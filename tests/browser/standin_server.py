@@ -20,6 +20,15 @@ CARDS = {"type": "product_cards", "products": [
      "url": "/p/fellrunner-waterproof-hiking-boot", "image": None},
     {"id": 9, "name": "<img src=x onerror=\"window.__pwned=1\">", "price": "12.5",
      "currency": "GBP", "url": "javascript:window.__pwned=1", "image": "javascript:alert(1)"},
+    # An image on the shop that serves the widget (resolved against the script's origin), one
+    # that only looks local but leaves it, and one that fails to load.
+    {"id": 3, "name": "Northvale Insulated Parka", "price": 149, "currency": "GBP",
+     "url": "/p/northvale-insulated-parka",
+     "image": "/images/products/northvale-insulated-parka.svg"},
+    {"id": 4, "name": "Elsewhere Mug", "price": 5, "currency": "GBP", "url": "/p/elsewhere-mug",
+     "image": "//evil.example/mug.png"},
+    {"id": 5, "name": "Missing Image Mug", "price": 6, "currency": "GBP", "url": "/p/missing",
+     "image": "/images/products/no-such-product.svg"},
 ]}
 
 

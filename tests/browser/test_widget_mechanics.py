@@ -40,7 +40,7 @@ def test_product_cards_render_safely(standin_site, page):
     open_widget(page)
     say_and_wait(page, "cards")
     cards = page.locator(".sc-card")
-    expect(cards).to_have_count(2)
+    expect(cards).to_have_count(5)
     first = cards.nth(0)
     expect(first.locator("a")).to_have_attribute(
         "href", f"{shop.url}/p/fellrunner-waterproof-hiking-boot")
@@ -51,6 +51,15 @@ def test_product_cards_render_safely(standin_site, page):
     assert hostile.locator("a").count() == 0  # javascript: URL dropped, name stays plain text
     assert hostile.locator("img").count() == 0  # javascript: image dropped
     assert page.evaluate("window.__pwned") is None
+    parka = cards.nth(2).locator(".sc-img img")  # served by the storefront: loads, under the CSP
+    expect(parka).to_have_attribute(
+        "src", f"{shop.url}/images/products/northvale-insulated-parka.svg")
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                           arg=parka.element_handle())
+    assert cards.nth(3).locator("img").count() == 0  # "//host": not the shop's own path
+    expect(cards.nth(3).locator(".sc-img")).to_have_text("E")
+    expect(cards.nth(4).locator(".sc-img")).to_have_text("M")  # failed to load: the initial
+    assert cards.nth(4).locator("img").count() == 0
 
 
 def test_quick_replies_send_their_payload_and_disappear(standin_site, page):

@@ -53,7 +53,7 @@ def test_need_over_two_turns_is_logged_and_answered_with_cards(chat, servers):
     assert [p["url"] for p in cards[0]["products"]] == [BOOT_URL]
     assert cards[0]["products"][0] == {
         "id": 1, "name": "Fellrunner Waterproof Hiking Boot", "price": 89.99, "currency": "GBP",
-        "url": BOOT_URL, "image": None}
+        "url": BOOT_URL, "image": "/images/products/fellrunner-waterproof-hiking-boot.svg"}
     assert "Here's what I found for hiking boot:" in text_of(second)
 
     row, = need_rows(db_url, shopper.sender)

@@ -5,6 +5,7 @@ import gzip
 import re
 
 import pytest
+from yarl import URL
 
 from bot import identity
 from bot.demo.fixtures import ALICE_ID, BEN_ID
@@ -49,6 +50,68 @@ async def test_product_page_shows_price_stock_and_attributes(client):
     assert "cast iron" in html
 
 
+BOOT_IMAGE = "/images/products/fellrunner-waterproof-hiking-boot.svg"
+
+
+async def test_pages_show_the_product_images(client):
+    for path in ("/", "/c/footwear", "/p/fellrunner-waterproof-hiking-boot"):
+        html = await (await client.get(path)).text()
+        assert '<img class="ph' in html and f'src="{BOOT_IMAGE}"' in html, path
+
+
+async def test_a_product_without_an_image_shows_its_initial(client, shop):
+    from sqlalchemy import update
+
+    from bot.store.db import session_scope
+    from bot.store.models import Product
+
+    with session_scope(shop) as s:
+        s.execute(update(Product).values(image_url=None))
+    html = await (await client.get("/p/fellrunner-waterproof-hiking-boot")).text()
+    assert "<img" not in html and '<span class="ph big" aria-hidden="true">F</span>' in html
+
+
+async def test_product_image_is_a_safe_cacheable_svg(client, images_dir):
+    resp = await client.get(BOOT_IMAGE)
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "image/svg+xml"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert resp.headers["Cache-Control"] == "public, max-age=86400"
+    body = await resp.text()
+    assert body == (images_dir / "products" / "fellrunner-waterproof-hiking-boot.svg").read_text()
+    assert body.startswith("<svg") and "<script" not in body
+    again = await client.get(BOOT_IMAGE, headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status == 304
+
+
+@pytest.mark.parametrize("path", [
+    "/images/products/nope.svg",  # a valid slug without an image
+    "/images/products/fellrunner-waterproof-hiking-boot.png",
+    "/images/products/fellrunner-waterproof-hiking-boot",
+    "/images/products/Fellrunner-Waterproof-Hiking-Boot.svg",
+    "/images/products/.svg",
+    "/images/products/a--b.svg",
+    "/images/products/..%2fsecret.svg",  # files that exist, outside products/
+    "/images/products/..%2f..%2fshop.svg",
+    "/images/products/%2e%2e%2fsecret.svg",
+    "/images/products/%2e%2e%2f%2e%2e%2fconftest.svg",
+    "/images/products/..%2f..%2fshop.db",
+    "/images/products/..%5c..%5cshop.db",
+    "/images/products/%2Fetc%2Fpasswd",
+    "/images/products/x%00.svg",
+    "/images/products/../products/fellrunner-waterproof-hiking-boot.svg/..",
+    "/images/shop.db",
+    "/images/products/",
+])
+async def test_product_image_refuses_bad_names_and_traversal(client, path, images_dir):
+    (images_dir / "secret.svg").write_text("<svg>leaked</svg>")
+    (images_dir.parent / "shop.svg").write_text("<svg>leaked</svg>")
+    resp = await client.get(URL(path, encoded=True))
+    assert resp.status == 404
+    assert "leaked" not in await resp.text()
+
+
 @pytest.mark.parametrize("path", ["/c/nope", "/p/nope", "/p/%3Cscript%3E", "/nothing/here"])
 async def test_unknown_pages_are_404_pages_without_traceback(client, path):
     resp = await client.get(path)
@@ -63,6 +126,7 @@ async def test_pages_carry_csp_that_allows_only_self_and_the_rasa_server(client)
     resp = await client.get("/")
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "img-src 'self' data:" in csp  # the product images are served by the storefront
     assert f"connect-src 'self' {RASA_URL} ws://chat.example:5005" in csp
     assert resp.headers["X-Frame-Options"] == "DENY"
     html = await resp.text()

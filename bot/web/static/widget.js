@@ -103,6 +103,18 @@
       return x.protocol === "https:" || x.protocol === "http:" ? x.href : null;
     } catch (e) { return null; }
   }
+  // A card image: an http(s) URL, or a path on the shop that serves this script
+  // ("/images/products/<slug>.svg"), resolved against the script's own origin.
+  function safeImage(u) {
+    if (typeof u !== "string" || !u) return null;
+    if (/^\/(?![\/\\])/.test(u)) {
+      try {
+        var shop = new URL(script.src).origin, x = new URL(u, shop);
+        return x.origin === shop ? x.href : null;
+      } catch (e) { return null; }
+    }
+    return /^https?:\/\//i.test(u) ? safeUrl(u) : null;
+  }
   function link(url, text) {
     var a = el("a", null, { href: url, target: "_blank", rel: "noopener noreferrer nofollow" });
     a.textContent = text;
@@ -138,9 +150,13 @@
       if (!p || typeof p !== "object") return;
       var li = el("li", "sc-card");
       var img = el("div", "sc-img", { "aria-hidden": "true" });
-      var src = safeUrl(p.image);
-      if (src) img.append(el("img", null, { src: src, alt: "", loading: "lazy" }));
-      else img.textContent = String(p.name || "?").charAt(0).toUpperCase();
+      var initial = String(p.name || "?").charAt(0).toUpperCase();
+      var src = safeImage(p.image);
+      if (src) {
+        var pic = el("img", null, { src: src, alt: "", loading: "lazy" });
+        pic.addEventListener("error", function () { pic.remove(); img.textContent = initial; });
+        img.append(pic);
+      } else img.textContent = initial;
       var name = el("span", "sc-card-name");
       name.textContent = String(p.name || "");
       var url = safeUrl(p.url);
