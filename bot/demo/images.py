@@ -7,6 +7,8 @@ external reference, no style element, so it is safe to serve from the shop's own
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import hashlib
 import os
 import re
@@ -22,14 +24,14 @@ from bot.store.catalogue import is_slug, product_image_path, product_image_url
 from bot.store.models import Category, Product, ProductAttribute
 
 # The taxonomy's colours (bot/data/taxonomy.yml) as they look on a swatch.
-COLOURS = {
+COLOURS = MappingProxyType({
     "black": "#24292f", "white": "#f6f8fa", "grey": "#8c959f", "navy": "#1f2d4d",
     "blue": "#2f6fcf", "light blue": "#8cc4f0", "red": "#c62828", "burgundy": "#7b1e3a",
     "pink": "#f08cb4", "purple": "#7b4fb0", "green": "#2e7d4f", "olive": "#6b6b2e",
     "khaki": "#b5a86a", "yellow": "#f2c94c", "orange": "#ee7d2b", "brown": "#7a4b2a",
     "tan": "#c89f6d", "beige": "#e3d3b5", "cream": "#f4ecd6", "gold": "#c9a227",
     "silver": "#b8bec6", "multicolour": "#9b59b6",
-}
+})
 # For products without a colour: muted tones, one per category (by a hash of its slug).
 CATEGORY_TONES = ("#4f6d7a", "#6c8a5b", "#8a6d5b", "#5b6c8a", "#7a5b8a", "#8a5b6c",
                   "#5b8a85", "#8a805b", "#6b7280", "#4d7c8a")
