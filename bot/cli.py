@@ -2,6 +2,9 @@
 
 A module listed in :data:`COMMAND_MODULES` exposes ``register(subparsers) -> None`` and sets a
 ``handler(args) -> int`` default on its parsers. Modules that are not there yet are skipped.
+:func:`main` builds the process's one :class:`~bot.services.Services` from the settings (a
+command's ``--database-url`` replaces the database URL) and hands it to the handler as
+``args.services``; the heavy parts (need extractor, propensity model) load only if used.
 """
 from __future__ import annotations
 
@@ -67,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    services = None
     try:
+        services = args.services = _services(args)
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -76,3 +81,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("command failed", exc_info=True)
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if services is not None:
+            services.close()
+
+
+def _services(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from bot.services import Services
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    if getattr(args, "database_url", None):
+        settings = replace(settings, database_url=args.database_url)
+    return Services(settings)

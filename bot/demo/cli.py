@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bot.demo.build import build_demo_data
 from bot.demo.generate import DEFAULT_CUSTOMERS
-from bot.settings import Settings
 
 
 def _date(text: str) -> date:
@@ -50,8 +49,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    result = build_demo_data(args.database_url or settings.database_url, seed=args.seed,
+    settings = args.services.settings
+    result = build_demo_data(settings.database_url, seed=args.seed,
                              anchor=args.anchor_date, customers=args.customers,
                              if_missing=args.if_missing,
                              images_dir=args.images_dir or settings.images_dir)

@@ -61,9 +61,12 @@ def register(subparsers) -> None:
 
 
 def _extractor(args):
+    """The process's extractor, or the pipeline in ``--model``."""
+    if not args.model:
+        return args.services.extractor
     from bot.needs.pipeline import NeedExtractor
 
-    return NeedExtractor(args.model) if args.model else NeedExtractor()
+    return NeedExtractor(args.model)
 
 
 def _read_input(path: Path) -> list[dict]:
@@ -125,23 +128,17 @@ _LIST_COLUMNS = ("id", "conversation_id", "need_seq", "customer_id", "turn", "te
 def _list(args) -> int:
     from sqlalchemy import select
 
-    from bot.settings import Settings
-    from bot.store.db import make_engine, session_scope
+    from bot.store.db import session_scope
     from bot.store.models import Need
 
-    url = args.database_url or Settings.from_env().database_url
-    engine = make_engine(url)
-    try:
-        query = select(Need).order_by(Need.created_at, Need.id)
-        if args.since:
-            query = query.where(Need.created_at >= datetime.fromisoformat(args.since))
-        if args.status:
-            query = query.where(Need.status == args.status)
-        with session_scope(engine) as session:
-            rows = [{c: _plain(getattr(n, c)) for c in _LIST_COLUMNS}
-                    for n in session.execute(query).scalars()]
-    finally:
-        engine.dispose()
+    query = select(Need).order_by(Need.created_at, Need.id)
+    if args.since:
+        query = query.where(Need.created_at >= datetime.fromisoformat(args.since))
+    if args.status:
+        query = query.where(Need.status == args.status)
+    with session_scope(args.services.engine) as session:
+        rows = [{c: _plain(getattr(n, c)) for c in _LIST_COLUMNS}
+                for n in session.execute(query).scalars()]
     if args.format == "json":
         for row in rows:
             for key in ("attributes", "colour", "size", "matched_product_ids"):
@@ -156,15 +153,10 @@ def _list(args) -> int:
 
 def _reconcile(args) -> int:
     from bot.needs.reconcile import mark_purchased_later
-    from bot.settings import Settings
-    from bot.store.db import make_engine, session_scope
+    from bot.store.db import session_scope
 
-    engine = make_engine(args.database_url or Settings.from_env().database_url)
-    try:
-        with session_scope(engine) as session:
-            updated = mark_purchased_later(session, datetime.utcnow())
-    finally:
-        engine.dispose()
+    with session_scope(args.services.engine) as session:
+        updated = mark_purchased_later(session, args.services.now())
     print(f"needs marked purchased_later: {updated}")
     return 0
 
@@ -175,11 +167,7 @@ def _follow(args) -> int:
 
     from bot.needs.follow import NeedFollower, NotASqlTrackerStore, source_name, \
         tracker_engine, tracker_url_from_endpoints
-    from bot.needs.outbox import Outbox
-    from bot.settings import Settings
-    from bot.store.db import make_engine
-
-    settings = Settings.from_env()
+    services = args.services
     stop = threading.Event()
     if not args.once:  # Ctrl-C / TERM (scripts/run.sh) stop the loop after the current event
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -194,10 +182,9 @@ def _follow(args) -> int:
             stop.wait()
         return 0
     tracker = tracker_engine(tracker_url)
-    shop = make_engine(args.database_url or settings.database_url)
-    follower = NeedFollower(tracker, shop, source=source_name(tracker_url),
-                            extractor=_extractor(args), outbox=Outbox(settings.needs_outbox),
-                            identity_secret=settings.identity_secret,
+    follower = NeedFollower(tracker, services.engine, source=source_name(tracker_url),
+                            extractor=_extractor(args), outbox=services.outbox,
+                            identity_secret=services.settings.identity_secret,
                             start_at_end=args.from_end)
     try:
         if args.once:
@@ -215,7 +202,6 @@ def _follow(args) -> int:
         return 0
     finally:
         tracker.dispose()
-        shop.dispose()
 
 
 def _plain(value):

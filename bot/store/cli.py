@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from bot.settings import Settings
 from bot.store.schema import current_revision, head_revision, upgrade
 
 
@@ -20,7 +19,7 @@ def register(subparsers) -> None:
 
 
 def _url(args: argparse.Namespace) -> str:
-    return args.database_url or Settings.from_env().database_url
+    return args.services.settings.database_url
 
 
 def _upgrade(args: argparse.Namespace) -> int:

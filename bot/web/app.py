@@ -5,12 +5,11 @@ from pathlib import Path
 
 import jinja2
 from aiohttp import web
-from sqlalchemy.engine import Engine
 
-from bot.store.db import make_engine
+from bot.services import Services
 from bot.web.bundle import build_widget_css, build_widget_js
 from bot.web.config import WebConfig
-from bot.web.keys import ASSETS, CONFIG, ENGINE, TEMPLATES
+from bot.web.keys import ASSETS, CONFIG, SERVICES, TEMPLATES
 from bot.web.routes import setup_routes
 from bot.web.security import content_security_policy, error_pages, security_headers
 from bot.web.views import render
@@ -20,9 +19,9 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 MAX_REQUEST_BYTES = 16 * 1024
 
 
-def create_app(config: WebConfig, engine: Engine | None = None) -> web.Application:
-    """Build the storefront. Without ``engine`` one is made from the settings' database URL
-    when the app starts and disposed when it stops."""
+def create_app(config: WebConfig, services: Services | None = None) -> web.Application:
+    """Build the storefront on the process's ``services``; without them, the app builds its
+    own from ``config.settings`` when it starts and closes them when it stops."""
     app = web.Application(
         middlewares=[
             security_headers(content_security_policy(config.widget.server_url)),
@@ -38,13 +37,13 @@ def create_app(config: WebConfig, engine: Engine | None = None) -> web.Applicati
     )
     app[ASSETS] = {"widget.js": build_widget_js(), "widget.css": build_widget_css()}
 
-    async def database(app: web.Application):
-        owned = engine is None
-        app[ENGINE] = make_engine(config.settings.database_url) if owned else engine
+    async def shop_services(app: web.Application):
+        owned = services is None
+        app[SERVICES] = Services(config.settings) if owned else services
         yield
         if owned:
-            app[ENGINE].dispose()
+            app[SERVICES].close()
 
-    app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(shop_services)
     setup_routes(app)
     return app

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if not config.settings.identity_secret:
         logger.warning("SHOP_IDENTITY_SECRET is not set: the demo sign-in is disabled")
     try:
-        app = create_app(config)
+        app = create_app(config, getattr(args, "services", None))
     except BundleMissing as exc:
         logger.error("%s", exc)
         return 2

@@ -1,5 +1,5 @@
 """App keys (aiohttp 3.9 has no web.AppKey)."""
 CONFIG = "shop_web_config"
-ENGINE = "shop_web_engine"
+SERVICES = "shop_web_services"
 TEMPLATES = "shop_web_templates"
 ASSETS = "shop_web_assets"

@@ -15,7 +15,7 @@ from bot import identity
 from bot.store import catalogue
 from bot.store.db import session_scope
 from bot.web import shoppers
-from bot.web.keys import ASSETS, CONFIG, ENGINE, TEMPLATES
+from bot.web.keys import ASSETS, CONFIG, SERVICES, TEMPLATES
 
 SESSION_COOKIE = "shop_session"
 SESSION_TTL = 7 * 24 * 3600
@@ -27,7 +27,7 @@ async def db(request: web.Request, fn: Callable, *args: Any) -> Any:
     """Run ``fn(session, *args)`` in one short transaction off the event loop."""
 
     def work():
-        with session_scope(request.app[ENGINE]) as session:
+        with session_scope(request.app[SERVICES].engine) as session:
             return fn(session, *args)
 
     return await asyncio.get_running_loop().run_in_executor(None, work)

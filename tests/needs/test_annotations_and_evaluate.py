@@ -35,8 +35,11 @@ def test_score_counts_per_field_and_no_need():
     assert report.no_need_messages == 1 and report.no_need_rate == 0.0
 
 
-def test_evaluate_command_on_a_small_gold_file(tmp_path, capsys):
+def test_evaluate_command_on_a_small_gold_file(tmp_path, capsys, extractor):
     import argparse
+
+    from bot.services import Services
+    from bot.settings import Settings
 
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(r) for r in [
@@ -48,6 +51,7 @@ def test_evaluate_command_on_a_small_gold_file(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["needs", "evaluate", "--gold", str(gold), "--json"])
+    args.services = Services(Settings.from_env({}), extractor=extractor)
     assert args.handler(args) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["messages"] == 2

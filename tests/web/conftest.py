@@ -7,6 +7,7 @@ import pytest
 
 from bot.demo.fixtures import FIXTURE_NOW, fixture_rows
 from bot.demo.images import images_for_rows, write_images
+from bot.services import Services
 from bot.settings import Settings
 from bot.web.app import create_app
 from bot.web.config import WebConfig, WidgetConfig
@@ -40,4 +41,4 @@ def web_config(db_url, images_dir) -> WebConfig:
 
 @pytest.fixture
 async def client(aiohttp_client, web_config, shop):
-    return await aiohttp_client(create_app(web_config, engine=shop))
+    return await aiohttp_client(create_app(web_config, Services(web_config.settings, engine=shop)))

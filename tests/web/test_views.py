@@ -9,6 +9,7 @@ from yarl import URL
 
 from bot import identity
 from bot.demo.fixtures import ALICE_ID, BEN_ID
+from bot.services import Services
 from bot.web.app import create_app
 from bot.web.views import SESSION_COOKIE
 from tests.web.conftest import RASA_URL, SECRET, make_config
@@ -214,7 +215,8 @@ async def test_oversized_request_body_is_refused(client):
 
 
 async def test_sign_in_disabled_without_secret(aiohttp_client, db_url, shop):
-    client = await aiohttp_client(create_app(make_config(db_url, secret=""), engine=shop))
+    config = make_config(db_url, secret="")
+    client = await aiohttp_client(create_app(config, Services(config.settings, engine=shop)))
     html = await (await client.get("/")).text()
     assert "disabled" in html  # the switcher is shown but disabled
     resp = await sign_in(client, ALICE_ID)
