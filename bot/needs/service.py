@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.needs.need import Need
 from bot.needs.outbox import Outbox
 from bot.needs.pipeline import NeedExtractor, has_need_cue
-from bot.needs.redact import redact
+from bot.redact import redact
 from bot.needs.vocab import load_vocab
 from bot.store import catalogue
 from bot.store.db import session_scope

@@ -1,13 +1,13 @@
 """Parsing and cleaning of what shoppers type: order numbers, emails, ratings, free text."""
 from __future__ import annotations
 
-from types import MappingProxyType
-
 import re
 import unicodedata
+from types import MappingProxyType
+
+from bot.redact import EMAIL
 
 ORDER_NUMBER_PATTERN = re.compile(r"(?<![\w-])(?:SH[\s_-]*)?#?\s*(\d{6})(?!\d)", re.IGNORECASE)
-EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _RATING_PATTERNS = (
     re.compile(r"\b([1-5])\s*(?:/|out of)\s*5\b", re.IGNORECASE),
     re.compile(r"\b([1-5])\s*stars?\b", re.IGNORECASE),
@@ -46,7 +46,7 @@ def normalise_email(value: object) -> str | None:
     """The single email address in ``value`` (lower-cased), else None."""
     if not isinstance(value, str) or len(value) > 2 * MAX_EMAIL_LENGTH:
         return None
-    found = EMAIL_PATTERN.findall(value.strip())
+    found = EMAIL.findall(value.strip())
     if len(set(f.lower() for f in found)) != 1 or len(found[0]) > MAX_EMAIL_LENGTH:
         return None
     return found[0].lower()

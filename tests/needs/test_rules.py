@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from bot.needs import normalise, rules
-from bot.needs.redact import redact
+from bot.redact import redact
 
 
 def _fields(mentions):
