@@ -24,7 +24,7 @@ from actions.order_form import ActionAskOrderNumber, ValidateOrderForm
 from actions.orders import ActionHandleOrderRequest
 from actions.payments import ActionPaymentIssue
 from actions.product_search import ActionProductSearch
-from actions.session import ActionSessionStart
+from actions.shop_facts import ActionShopFacts
 from actions.shop_info import ActionDeliveryInfo
 
 ACTIONS = (
@@ -32,7 +32,7 @@ ACTIONS = (
     ActionAskOrderNumber, ActionDefaultAskAffirmation, ActionDefaultAskRephrase,
     ActionDefaultFallback, ActionDeleteAccount, ActionDeliveryInfo, ActionEscalate,
     ActionFormStopped, ActionHandleConfirmation, ActionHandleOrderRequest, ActionPaymentIssue,
-    ActionProductSearch, ActionRecordComplaint, ActionRecordFeedback, ActionSessionStart,
+    ActionProductSearch, ActionRecordComplaint, ActionRecordFeedback, ActionShopFacts,
     ActionSubscribeNewsletter,
     ValidateFeedbackForm, ValidateNewsletterForm, ValidateOrderForm,
 )

@@ -67,7 +67,7 @@ SLOT_NEED_QUESTION = "need_question"  # True while the product search waits for 
 SLOT_ORDER_DETAILS_MISSING = "order_details_missing"
 REQUESTED_SLOT = "requested_slot"
 
-# The shop's facts (bot.settings.ShopFacts), set at session start for the domain's responses.
+# The shop's facts (bot.settings.ShopFacts), set by action_shop_facts for the domain's responses.
 SLOT_SHOP_CONTACT = "shop_contact"
 SLOT_SHOP_HOURS = "shop_hours"
 SLOT_RETURN_WINDOW_DAYS = "return_window_days"
@@ -92,7 +92,7 @@ NEWSLETTER_FORM = "newsletter_form"
 
 
 # --- actions ------------------------------------------------------------------------------
-ACTION_SESSION_START = "action_session_start"
+ACTION_SHOP_FACTS = "action_shop_facts"
 ACTION_HANDLE_ORDER_REQUEST = "action_handle_order_request"
 ACTION_HANDLE_CONFIRMATION = "action_handle_confirmation"
 ACTION_ASK_ORDER_NUMBER = "action_ask_order_number"

@@ -11,7 +11,7 @@ from bot.settings import REPO_ROOT, Settings
 DOMAIN = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
 
 PINNED = {
-    "ActionSessionStart": "action_session_start",
+    "ActionShopFacts": "action_shop_facts",
     "ActionHandleOrderRequest": "action_handle_order_request",
     "ActionHandleConfirmation": "action_handle_confirmation",
     "ActionAskOrderNumber": "action_ask_order_number",

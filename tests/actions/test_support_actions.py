@@ -245,31 +245,41 @@ async def test_bad_input_never_raises(services, text):
         assert all("Traceback" not in (m.get("text") or "") for m in messages)
 
 
-async def test_session_start_sets_the_shop_facts_from_settings(services):
+async def test_shop_facts_come_from_settings_and_are_sent_once(services):
     from dataclasses import replace
 
-    from rasa_sdk.events import ActionExecuted, SessionStarted
-
-    from actions.session import ActionSessionStart
+    from actions.shop_facts import ActionShopFacts
     from bot.services import Services
 
     shop = replace(services.settings.shop, contact_email="care@shop.test", contact_phone="",
                    opening_hours="every day 8am-8pm", return_window_days=14, bank_days="1-2")
     configured = Services(replace(services.settings, shop=shop), engine=services.engine)
-    events, messages = await run(ActionSessionStart(configured),
-                                 make_tracker(slots={"session_started_metadata": {"a": 1}}))
-    assert messages == []
-    assert events == [SessionStarted(), SlotSet("shop_contact", "care@shop.test"),
-                      SlotSet("shop_hours", "every day 8am-8pm"),
-                      SlotSet("return_window_days", "14"), SlotSet("refund_days", "2"),
-                      SlotSet("bank_days", "1-2"), SlotSet("session_started_metadata", {"a": 1}),
-                      ActionExecuted("action_listen")]
+    events, messages = await run(ActionShopFacts(configured), make_tracker())
+    facts = [SlotSet("shop_contact", "care@shop.test"), SlotSet("shop_hours", "every day 8am-8pm"),
+             SlotSet("return_window_days", "14"), SlotSet("refund_days", "2"),
+             SlotSet("bank_days", "1-2")]
+    assert (events, messages) == (facts, [])
+    # Already set this session: nothing to send again.
+    slots = {e["name"]: e["value"] for e in facts}
+    events, _ = await run(ActionShopFacts(configured), make_tracker(slots=slots))
+    assert events == []
 
 
-def test_no_slot_is_carried_over_to_a_new_session():
-    """action_session_start copies no slots, which is right only while the domain says so."""
+def test_every_response_that_says_a_shop_fact_follows_the_facts_action():
+    """Rules and stories run action_shop_facts right before a response that uses its slots."""
     domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
-    assert domain["session_config"]["carry_over_slots_to_new_session"] is False
+    with_facts = {name for name, variants in domain["responses"].items()
+                  if any("{" in v.get("text", "") for v in variants)
+                  and any(f"{{{slot}}}" in v.get("text", "") for v in variants
+                          for slot in ("shop_contact", "shop_hours", "return_window_days",
+                                       "refund_days", "bank_days"))}
+    assert with_facts == {"utter_contact_info", "utter_refund_policy", "utter_cancellation_fee"}
+    files = [*(REPO_ROOT / "nlu_data").rglob("*.yml"), REPO_ROOT / "tests" / "test_stories.yml"]
+    for path in files:
+        lines = [line.strip() for line in path.read_text().splitlines()]
+        for i, line in enumerate(lines):
+            if line.removeprefix("- action: ") in with_facts:
+                assert lines[i - 1] == "- action: action_shop_facts", (path.name, i)
 
 
 def test_responses_take_shop_facts_from_slots_not_text():
