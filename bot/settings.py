@@ -32,7 +32,7 @@ class ShopFacts:
 
     @property
     def contact(self) -> str:
-        """"help@... or on 0800 ...", or just the one that is configured."""
+        """The configured ways to reach the team: 'email or on phone', or just the one set."""
         ways = [w for w in (self.contact_email, self.contact_phone and f"on {self.contact_phone}")
                 if w]
         return " or ".join(ways) or "the contact page"

@@ -92,11 +92,11 @@ IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range
              types.FunctionType, types.BuiltinFunctionType, types.ModuleType, datetime.date,
              datetime.time, datetime.timedelta)
 
-def ok(value, depth=0):
+def ok(value):
     if isinstance(value, (tuple, frozenset)):
-        return all(ok(v, depth + 1) for v in value)
+        return all(ok(v) for v in value)
     if isinstance(value, types.MappingProxyType):
-        return all(ok(k, depth + 1) and ok(v, depth + 1) for k, v in value.items())
+        return all(ok(k) and ok(v) for k, v in value.items())
     if isinstance(value, IMMUTABLE) or callable(value) and not hasattr(value, "__dict__"):
         return True
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -109,7 +109,7 @@ def ok(value, depth=0):
         return True
     if hasattr(value, "cache_info") and hasattr(value, "__wrapped__"):
         return True  # functools.lru_cache: a pure function of packaged files (see the docs)
-    return callable(value) and isinstance(value, (types.FunctionType, types.MethodType))
+    return False
 
 def assigned(path):
     names = []

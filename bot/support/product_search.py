@@ -13,7 +13,7 @@ scoring returns no band, alternatives and delivery dates are left out.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
@@ -26,7 +26,7 @@ from bot.store.catalogue import ProductView
 from bot.store.errors import StoreUnavailable
 from bot.store.models import Need as NeedRow
 from bot.support import shop_info
-from propensity.policy import BEST_MATCH_FIRST, MATCHED, Offer, offer_for
+from propensity.policy import BEST_MATCH_FIRST, MATCHED, offer_for
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,6 @@ class SearchOutcome:
     save_for_later: bool = False
     alternatives: tuple[dict, ...] = ()  # UNMET: closest products we do sell
     back_in_stock: str | None = None  # UNMET: None, "offer" (ask yes/no) or "sign_in"
-    offer: Offer | None = field(default=None, compare=False)
 
 
 def search(services: Services, request: SearchRequest) -> SearchOutcome:
@@ -112,7 +111,7 @@ def search(services: Services, request: SearchRequest) -> SearchOutcome:
             MATCHED_NEED, need=result.need, text=result.text, buttons=tuple(result.buttons),
             cards=cards, best_match_first=offer.kind == BEST_MATCH_FIRST,
             delivery=fastest_delivery(services) if offer.lead_with_delivery_date else None,
-            save_for_later=offer.offer_save_for_later, offer=offer)
+            save_for_later=offer.offer_save_for_later)
     alternatives = (tuple(alternatives_for(services, result.need or {},
                                            offer.max_products or MAX_ALTERNATIVES))
                     if offer.offer_alternatives else ())
@@ -120,7 +119,7 @@ def search(services: Services, request: SearchRequest) -> SearchOutcome:
     if offer.offer_back_in_stock:
         back_in_stock = "offer" if request.customer_id is not None else "sign_in"
     return SearchOutcome(UNMET_NEED, need=result.need, text=result.text,
-                         alternatives=alternatives, back_in_stock=back_in_stock, offer=offer)
+                         alternatives=alternatives, back_in_stock=back_in_stock)
 
 
 def _without_need(services: Services, request: SearchRequest) -> SearchOutcome:

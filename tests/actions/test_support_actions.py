@@ -4,7 +4,7 @@ import yaml
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from sqlalchemy import select
 
-from actions import replies
+from actions import names, replies
 from actions.accounts import ActionDeleteAccount, ActionSubscribeNewsletter, ValidateNewsletterForm
 from actions.escalation import (
     ActionDefaultAskAffirmation,
@@ -269,10 +269,8 @@ def test_every_response_that_says_a_shop_fact_follows_the_facts_action():
     """Rules and stories run action_shop_facts right before a response that uses its slots."""
     domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
     with_facts = {name for name, variants in domain["responses"].items()
-                  if any("{" in v.get("text", "") for v in variants)
-                  and any(f"{{{slot}}}" in v.get("text", "") for v in variants
-                          for slot in ("shop_contact", "shop_hours", "return_window_days",
-                                       "refund_days", "bank_days"))}
+                  if any(f"{{{slot}}}" in v.get("text", "") for v in variants
+                         for slot in names.SHOP_FACT_SLOTS)}
     assert with_facts == {"utter_contact_info", "utter_refund_policy", "utter_cancellation_fee"}
     files = [*(REPO_ROOT / "nlu_data").rglob("*.yml"), REPO_ROOT / "tests" / "test_stories.yml"]
     for path in files:
