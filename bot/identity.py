@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 # The message-metadata key the widget puts the signed token under.
 TOKEN_KEY = "customer_token"
+# The message-metadata key under which the input channel passes on the customer id it verified
+# (the only identity claim that reaches the tracker store; the token itself is never stored).
+VERIFIED_KEY = "shop_customer_id"
 
 
 class InvalidToken(Exception):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -29,6 +29,7 @@ from bot.store.db import make_engine, session_scope
 from bot.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
+    from bot.limits import LimitStore
     from bot.needs.outbox import Outbox
     from bot.needs.pipeline import NeedExtractor
     from propensity.scoring import PropensityService
@@ -58,6 +59,7 @@ class Services:
         self._propensity = propensity
         self._registry_root = registry_root
         self._outbox: "Outbox | None" = None
+        self._limits: "LimitStore | None" = None
         self._lock = threading.Lock()
 
     # --- time and units of work -------------------------------------------------------------
@@ -98,6 +100,18 @@ class Services:
                     self._propensity = PropensityService(self.engine,
                                                          Registry(self._registry_root))
         return self._propensity
+
+    @property
+    def limits(self) -> "LimitStore":
+        """Hit counters shared by every process (shop database, or Redis when configured)."""
+        if self._limits is None:
+            from bot.limits import limit_store
+
+            self._limits = limit_store(self.engine, self.settings.redis_url, now=self._unix_now)
+        return self._limits
+
+    def _unix_now(self) -> float:
+        return self.clock().replace(tzinfo=timezone.utc).timestamp()
 
     @property
     def outbox(self) -> "Outbox":

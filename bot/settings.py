@@ -72,6 +72,9 @@ class Settings:
     # Generated product images (``products/<slug>.svg``), written by the demo data builder and
     # served by the storefront at /images/products/<slug>.svg.
     images_dir: Path = DEFAULT_IMAGES_DIR
+    # Redis for limits shared by several processes (``redis://host:6379/0``); empty: the shop
+    # database holds them.
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -84,4 +87,5 @@ class Settings:
             escalation_response_hours=int(env.get("SHOP_ESCALATION_HOURS", "4")),
             needs_outbox=Path(env.get("SHOP_NEEDS_OUTBOX") or DEFAULT_NEEDS_OUTBOX),
             images_dir=Path(env.get("SHOP_IMAGES_DIR") or DEFAULT_IMAGES_DIR),
+            redis_url=env.get("REDIS_URL", ""),
         )

@@ -346,3 +346,38 @@ class NeedFollowCheckpoint(Base):
     source = Column(String(255), primary_key=True)
     last_event_id = Column(Integer, nullable=False)
     updated_at = Column(DateTime, nullable=False)
+
+
+class RateLimitHit(Base):
+    """Hits per limit key in one fixed time window (:mod:`bot.limits`). Keys are hashed: the
+    table never holds an email, an address or an order number in clear."""
+
+    __tablename__ = "rate_limits"
+    key = Column(String(64), primary_key=True)
+    window_start = Column(Integer, primary_key=True)  # unix seconds, a multiple of the window
+    hits = Column(Integer, nullable=False, default=0)
+    expires_at = Column(Integer, nullable=False, index=True)  # unix seconds; rows past it are junk
+
+
+AUDIT_ACTIONS = (
+    "ownership_locked",  # too many failed order-ownership proofs: the order is locked a while
+    "data_exported",  # a customer's data was exported (widget or staff command)
+    "data_erased",  # a customer's data was erased / anonymised
+    "retention_purge",  # the retention job removed old conversation events
+    "outbox_quarantine",  # corrupt needs-outbox lines were set aside
+    "escalation_denied",  # a conversation tried to change another conversation's escalation
+)
+
+
+class AuditRecord(Base):
+    """Something staff must be able to see happened: who (``actor``), what (``action``, one of
+    :data:`AUDIT_ACTIONS`), to what (``subject``), and redacted details (JSON text)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_action_time", "action", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False, index=True)
+    actor = Column(String(120), nullable=False)  # "bot", "staff:<email>", "customer:<id>", "job"
+    action = Column(String(40), nullable=False)
+    subject = Column(String(255), nullable=False, default="")
+    detail = Column(Text, nullable=False, default="{}")
