@@ -1,9 +1,9 @@
-"""Shared behaviour of our actions: the process's services, identity from the token, never raising.
+"""Shared behaviour of our actions: the process's services, the verified identity, never raising.
 
 Every action is built with the action server's one :class:`~bot.services.Services`
 (``actions/server.py``), runs its (blocking) service call in a worker thread so the action server's
-event loop keeps serving other conversations, turns StoreUnavailable into a polite message, and
-logs any other error instead of letting a traceback reach the shopper.
+event loop keeps serving other conversations, turns StoreUnavailable and a refused escalation
+into a polite message, and logs any other error instead of letting a traceback reach the shopper.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bot.identity import customer_from_metadata
 from bot.services import Services
 from bot.store.errors import StoreUnavailable
 from bot.support.access import Requester
+from bot.support.escalations import EscalationDenied
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,10 @@ class UsesServices:
         self.services = services
 
     def customer(self, tracker: Tracker) -> int | None:
-        """The customer id from a valid token in THIS turn's metadata (checked every turn)."""
-        metadata = (tracker.latest_message or {}).get("metadata")
-        return customer_from_metadata(metadata, self.services.settings.identity_secret)
+        """The customer the input channel verified for THIS turn's message (its metadata's
+        ``VERIFIED_KEY``); None for a guest. Only the channel can set it, and only Rasa, which
+        holds the action server's secret, can send us a tracker."""
+        return customer_from_metadata((tracker.latest_message or {}).get("metadata"))
 
     @property
     def window_days(self) -> int:
@@ -111,6 +113,11 @@ class ShopAction(UsesServices, Action, ABC):
             events = await loop.run_in_executor(None, self.act, dispatcher, tracker, domain)
         except StoreUnavailable:
             dispatcher.utter_message(text=replies.STORE_UNAVAILABLE)
+            events = self.on_failure(tracker)
+        except EscalationDenied:
+            # Any action that escalates (hand-over, fallback, complaint): the open escalation
+            # is another customer's; refused and audited by the service.
+            dispatcher.utter_message(text=replies.ESCALATION_NOT_ADDED)
             events = self.on_failure(tracker)
         except Exception:  # noqa: BLE001 - the shopper must never see a traceback
             log.exception("action %s failed", self.name())

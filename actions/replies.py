@@ -149,6 +149,12 @@ STORE_UNAVAILABLE = (
 SOMETHING_WENT_WRONG = (
     'Sorry, something went wrong on my side. Please try again, or ask for a person.'
 )
+# The chat's open escalation belongs to a customer this turn is not signed in as (never says
+# whose, nor its reference).
+ESCALATION_NOT_ADDED = (
+    "Sorry, I couldn't pass this on to our support team from this chat. If you're signed in, "
+    'please reload the page and ask again.'
+)
 ASK_PRODUCT = (
     'Happy to check - which product are you looking for?'
 )

@@ -6,13 +6,23 @@ could only reach the shop through module globals. Here the process builds one
 :class:`~bot.services.Services` from the settings, loads the need extractor and the propensity
 model before it accepts a call (no chat turn pays for the load, and two first turns never load
 them twice), and registers one instance of each action of :data:`actions.ACTIONS` built with it.
+
+It is closed to everyone but Rasa: it listens on 127.0.0.1 unless ``ACTIONS_HOST`` says
+otherwise, and ``/webhook`` and ``/actions`` answer only a request carrying the shared secret
+``SHOP_ACTION_SECRET`` in the :data:`SECRET_HEADER` header (Rasa sends it on every action call:
+``endpoints.yml``, ``action_endpoint.headers``); anything else gets 401 before its body is read.
+Without a secret it refuses to start (and an app built without one refuses every call).
+``/health`` stays open. A tracker is trusted as Rasa built it (the verified customer id in its
+metadata), so no one else may hand us one.
 """
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import logging
 import os
+import sys
 import zlib
 from typing import Sequence
 
@@ -28,6 +38,54 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5055
+# The header Rasa sends the shared secret in (endpoints.yml, action_endpoint.headers).
+SECRET_HEADER = "X-Shop-Action-Secret"
+# The one path anyone may call; every other one (/webhook, /actions) needs the secret. An
+# allow-list of the open path, so "/webhook/" or a route added later is closed by default.
+OPEN_PATHS = frozenset({"/health"})
+# A call carries the conversation's events since its session started (and the domain, for
+# the actions that ask for it): megabytes at most. Refused past this, compressed or not.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def authorised(request: Request, secret: str) -> bool:
+    """True when the request carries the shared secret (constant-time compare)."""
+    given = request.headers.get(SECRET_HEADER)
+    if not secret or not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given.encode(), secret.encode())
+
+
+class BodyTooLarge(ValueError):
+    """A call's body (declared, received or inflated) is over :data:`MAX_BODY_BYTES`."""
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body of a streamed request, refused as soon as its declared or received size passes
+    ``limit`` (the route is ``stream=True``, so Sanic has read nothing before the secret was
+    checked, and lifted its own limit)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.strip().isascii() or not declared.strip().isdigit()
+                                 or int(declared) > limit):
+        raise BodyTooLarge("declared length refused")
+    chunks, size = [], 0
+    while True:
+        chunk = await request.stream.read()
+        if chunk is None:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge("body over the limit")
+        chunks.append(chunk)
+
+
+def inflate(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
+    """A deflate-compressed body, refused (ValueError) once it inflates past ``limit``."""
+    inflater = zlib.decompressobj()
+    data = inflater.decompress(body, limit)
+    if inflater.unconsumed_tail:
+        raise BodyTooLarge("compressed body inflates past the limit")
+    return data
 
 
 def build_executor(services: Services) -> ActionExecutor:
@@ -41,9 +99,25 @@ def build_executor(services: Services) -> ActionExecutor:
 
 
 def create_app(services: Services, name: str = "shop_actions") -> Sanic:
-    """rasa-sdk's endpoint over our executor; never sends a traceback to the caller."""
+    """rasa-sdk's endpoint over our executor, open only to Rasa (the shared secret); never
+    sends a traceback to the caller."""
     app = Sanic(name, configure_logging=False)
+    # Sanic's default is 100 MB (and it would read SANIC_REQUEST_MAX_SIZE meant for Rasa).
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     executor = build_executor(services)
+    secret = services.settings.action_secret
+    if not secret:
+        log.error("SHOP_ACTION_SECRET is not set: every action call will be refused")
+
+    @app.on_request
+    async def only_rasa(request: Request):
+        # /webhook streams its body, so this runs before any of it is read: a caller without
+        # the secret cannot make us read (or parse) a byte.
+        if (request.path.rstrip("/") not in OPEN_PATHS
+                and not authorised(request, secret)):
+            log.warning("refused %s %s without the shared secret", request.method, request.path)
+            return response.json({"error": "unauthorised"}, status=401)
+        return None
 
     @app.get("/health")
     async def health(_) -> HTTPResponse:
@@ -53,13 +127,19 @@ def create_app(services: Services, name: str = "shop_actions") -> Sanic:
     async def actions(_) -> HTTPResponse:
         return response.json([{"name": key} for key in executor.actions])
 
-    @app.post("/webhook")
+    @app.post("/webhook", stream=True)
     async def webhook(request: Request) -> HTTPResponse:
         try:
+            body = await read_body(request)
             if request.headers.get("Content-Encoding") == "deflate":
-                action_call = json.loads(zlib.decompress(request.body))
-            else:
-                action_call = request.json
+                body = inflate(body)
+            action_call = json.loads(body)
+        except BodyTooLarge as err:
+            log.warning("action call refused: %s", err)
+            # Answer with "Connection: close" and close rather than read the rest (Sanic 21.12).
+            request.stream.keep_alive = False
+            request.stream.request_max_size = 0
+            return response.json({"error": "request too large"}, status=413)
         except (ValueError, zlib.error):
             action_call = None
         if not isinstance(action_call, dict):
@@ -75,6 +155,9 @@ def create_app(services: Services, name: str = "shop_actions") -> Sanic:
             return response.json({"error": err.message, "action_name": err.action_name},
                                  status=404)
         return response.json(result)
+
+    # Background work of the action server (started and stopped with it, e.g. draining the
+    # needs outbox) is registered here, as Sanic listeners or tasks on ``app``.
 
     @app.exception(Exception)
     async def failed(request, exception: Exception):
@@ -95,7 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    services = Services.from_env().warm()
+    services = Services.from_env()
+    if not services.settings.action_secret:
+        print("SHOP_ACTION_SECRET is not set: the action server will not start without the "
+              "secret Rasa sends (endpoints.yml, action_endpoint.headers).", file=sys.stderr)
+        services.close()
+        return 2
+    services.warm()
     app = create_app(services)
     log.info("action server on http://%s:%s", args.host, args.port)
     try:

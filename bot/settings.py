@@ -61,8 +61,8 @@ class Settings:
     database_url: str
     # HMAC secret that signs shopper identity tokens (storefront -> widget -> actions).
     identity_secret: str
-    # Seconds a signed identity token stays valid.
-    identity_ttl_seconds: int = 3600
+    # Seconds a signed identity token stays valid (the widget renews it before it expires).
+    identity_ttl_seconds: int = 300
     # Contact details, opening hours and policy windows told to shoppers.
     shop: ShopFacts = ShopFacts()
     # Escalations are answered within this many working hours (told to the shopper).
@@ -75,6 +75,12 @@ class Settings:
     # Redis for limits shared by several processes (``redis://host:6379/0``); empty: the shop
     # database holds them.
     redis_url: str = ""
+    # Shared secret Rasa sends to the action server (header, see endpoints.yml); the action
+    # server refuses every call without it, and refuses to start when it is empty.
+    action_secret: str = ""
+    # Proxies whose X-Forwarded-For the chat channels believe (IPs or CIDRs): the client
+    # address that message-rate limits count is the peer's own address otherwise.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -82,10 +88,13 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or default_database_url(),
             identity_secret=env.get("SHOP_IDENTITY_SECRET", ""),
-            identity_ttl_seconds=int(env.get("SHOP_IDENTITY_TTL", "3600")),
+            identity_ttl_seconds=int(env.get("SHOP_IDENTITY_TTL", "300")),
             shop=ShopFacts.from_env(env),
             escalation_response_hours=int(env.get("SHOP_ESCALATION_HOURS", "4")),
             needs_outbox=Path(env.get("SHOP_NEEDS_OUTBOX") or DEFAULT_NEEDS_OUTBOX),
             images_dir=Path(env.get("SHOP_IMAGES_DIR") or DEFAULT_IMAGES_DIR),
             redis_url=env.get("REDIS_URL", ""),
+            action_secret=env.get("SHOP_ACTION_SECRET", ""),
+            trusted_proxies=tuple(p.strip() for p in env.get("SHOP_TRUSTED_PROXIES", "").split(",")
+                                  if p.strip()),
         )

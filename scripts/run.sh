@@ -13,15 +13,24 @@ WEB_PORT=${WEB_PORT:-8080}
 CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:${WEB_PORT}}
 # Origins the socket.io channel accepts (the storefront that embeds the widget).
 export SHOP_CORS_ORIGINS=${SHOP_CORS_ORIGINS:-http://localhost:${WEB_PORT},http://127.0.0.1:${WEB_PORT}}
+random_secret() { $PY -c 'import secrets; print(secrets.token_hex(32))'; }
 if [ -z "${SHOP_IDENTITY_SECRET:-}" ]; then
   echo "SHOP_IDENTITY_SECRET is not set: using a random secret for this run only." >&2
-  SHOP_IDENTITY_SECRET=$($PY -c 'import secrets; print(secrets.token_hex(32))')
+  SHOP_IDENTITY_SECRET=$(random_secret)
 fi
-if [ -z "${RASA_TOKEN:-}" ]; then
-  RASA_TOKEN=$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')
-  echo "RASA_TOKEN is not set: the HTTP API token for this run is $RASA_TOKEN" >&2
+# The action server answers only Rasa, which sends this secret (endpoints.yml, headers).
+if [ -z "${SHOP_ACTION_SECRET:-}" ]; then
+  echo "SHOP_ACTION_SECRET is not set: using a random secret for this run only." >&2
+  SHOP_ACTION_SECRET=$(random_secret)
 fi
-export SHOP_IDENTITY_SECRET RASA_TOKEN
+# The Rasa HTTP API wants a bearer JWT signed with this secret (python -m bot.rasa_api mints one).
+if [ -z "${RASA_JWT_SECRET:-}" ]; then
+  echo "RASA_JWT_SECRET is not set: using a random secret for this run only." >&2
+  RASA_JWT_SECRET=$(random_secret)
+fi
+export SHOP_IDENTITY_SECRET SHOP_ACTION_SECRET RASA_JWT_SECRET
+# Sanic's request size limit for the Rasa server (its default is 100 MB; chat needs kilobytes).
+RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 
 pids=()
 stop() {
@@ -37,9 +46,10 @@ sed "s#http://localhost:5055/webhook#http://localhost:${ACTIONS_PORT}/webhook#" 
 
 $PY -m actions --port "$ACTIONS_PORT" > var/actions.log 2>&1 &
 pids+=($!)
+SANIC_REQUEST_MAX_SIZE=$RASA_MAX_REQUEST_BYTES \
 $RASA run --model models/shop.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
-  --port "$RASA_PORT" --enable-api --auth-token "$RASA_TOKEN" --cors "$CORS_ORIGINS" \
-  > var/rasa.log 2>&1 &
+  --port "$RASA_PORT" --enable-api --jwt-secret "$RASA_JWT_SECRET" --jwt-method HS256 \
+  --cors "$CORS_ORIGINS" > var/rasa.log 2>&1 &
 pids+=($!)
 $PY -m bot web --port "$WEB_PORT" --rasa-url "http://localhost:${RASA_PORT}" > var/web.log 2>&1 &
 pids+=($!)
@@ -51,13 +61,16 @@ pids+=($!)
 echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log, var/follow.log)..."
 $PY -m scripts.wait_http "http://localhost:${ACTIONS_PORT}/health" "http://localhost:${RASA_PORT}/" \
   "http://localhost:${WEB_PORT}/healthz" --timeout 300
+API_TOKEN=$($PY -m bot.rasa_api --ttl 43200)
 cat <<MSG
 
 The shop assistant is running.
   Shop with chat widget:  http://localhost:${WEB_PORT}/   (sign in as a demo customer at the top)
   Chat over REST:   curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"hi"}'
   Socket.io:        ws://localhost:${RASA_PORT}/socket.io  (for the website widget)
-  HTTP API:         http://localhost:${RASA_PORT}/status?token=\$RASA_TOKEN
+  HTTP API:         curl -H "Authorization: Bearer \$TOKEN" http://localhost:${RASA_PORT}/status
+                    an admin TOKEN for this run (12 h): ${API_TOKEN}
+                    (more: RASA_JWT_SECRET=... .venv/bin/python -m bot.rasa_api)
   Action server:    http://localhost:${ACTIONS_PORT}/health
 Press Ctrl-C to stop.
 MSG

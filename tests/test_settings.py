@@ -17,3 +17,13 @@ def test_environment_overrides():
     )
     assert (s.database_url, s.identity_secret, s.shop.return_window_days, str(s.needs_outbox)) == (
         "postgresql://u@h/db", "x", 14, "/tmp/outbox.jsonl")
+
+
+def test_security_settings():
+    s = Settings.from_env({})
+    assert s.identity_ttl_seconds == 300  # widget tokens live minutes
+    assert s.action_secret == "" and s.trusted_proxies == ()
+    s = Settings.from_env({"SHOP_ACTION_SECRET": "a", "SHOP_TRUSTED_PROXIES": "10.0.0.1,10.1.0.0/16",
+                           "SHOP_IDENTITY_TTL": "120"})
+    assert (s.action_secret, s.trusted_proxies, s.identity_ttl_seconds) == (
+        "a", ("10.0.0.1", "10.1.0.0/16"), 120)

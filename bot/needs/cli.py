@@ -184,7 +184,6 @@ def _follow(args) -> int:
     tracker = tracker_engine(tracker_url)
     follower = NeedFollower(tracker, services.engine, source=source_name(tracker_url),
                             extractor=_extractor(args), outbox=services.outbox,
-                            identity_secret=services.settings.identity_secret,
                             start_at_end=args.from_end)
     try:
         if args.once:

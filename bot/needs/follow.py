@@ -14,8 +14,8 @@ SQL) and captures needs from them a second or so later:
 - it skips a turn in which ``action_product_search`` ran: the action already captured it;
 - it captures the rest with :func:`bot.needs.service.capture`, so redaction, idempotency, the
   outbox for a down database, accumulation into the conversation's open need and catalogue
-  matching are the in-chat ones. The customer id comes from a ``customer_token`` in the message
-  metadata that verifies with our identity secret (as at the time of the message), else anonymous.
+  matching are the in-chat ones. The customer id is the one the chat channel verified and stored
+  in the message metadata (``bot.identity.VERIFIED_KEY``), else anonymous.
 
 Rasa saves a turn (the user event and the actions it caused) in one commit, so when the user
 event is visible, the actions are too; a turn still without its closing ``action_listen`` (events
@@ -187,7 +187,7 @@ class NeedFollower:
     """
 
     def __init__(self, tracker: Engine, shop: Engine, *, source: str, extractor,
-                 outbox: Outbox, identity_secret: str = "", batch_size: int = 100,
+                 outbox: Outbox, batch_size: int = 100,
                  settle_seconds: float = 30.0, start_at_end: bool = False,
                  clock: Callable[[], float] = time.time):
         self.tracker = tracker
@@ -195,7 +195,6 @@ class NeedFollower:
         self.source = source
         self.extractor = extractor
         self.outbox = outbox
-        self.identity_secret = identity_secret
         self.batch_size = batch_size
         self.settle_seconds = settle_seconds
         self.start_at_end = start_at_end
@@ -289,8 +288,8 @@ class NeedFollower:
     # --- one event --------------------------------------------------------------------------
 
     def customer_id(self, event: UserEvent) -> int | None:
-        """The customer in a token that verifies, as of when the message was sent."""
-        return customer_from_metadata(event.metadata, self.identity_secret, now=event.timestamp)
+        """The customer the chat channel verified for the message, if any."""
+        return customer_from_metadata(event.metadata)
 
     def _capture(self, turn: Turn) -> None:
         event = turn.event

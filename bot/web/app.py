@@ -19,6 +19,16 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 MAX_REQUEST_BYTES = 16 * 1024
 
 
+@web.middleware
+async def declared_size_limit(request: web.Request, handler):
+    """Refuse a body declared bigger than the limit before reading any of it (aiohttp's
+    ``client_max_size`` stops reading there too, but only once that much has arrived)."""
+    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_REQUEST_BYTES,
+                                            actual_size=request.content_length)
+    return await handler(request)
+
+
 def create_app(config: WebConfig, services: Services | None = None) -> web.Application:
     """Build the storefront on the process's ``services``; without them, the app builds its
     own from ``config.settings`` when it starts and closes them when it stops."""
@@ -26,6 +36,7 @@ def create_app(config: WebConfig, services: Services | None = None) -> web.Appli
         middlewares=[
             security_headers(content_security_policy(config.widget.server_url)),
             error_pages(render),
+            declared_size_limit,
         ],
         client_max_size=MAX_REQUEST_BYTES,
     )

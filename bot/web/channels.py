@@ -15,10 +15,18 @@ What they add to Rasa's own channels:
 
 * socket.io accepts connections only from the configured origins (Engine.IO checks the Origin
   header on the websocket handshake; no origins configured means same-origin only);
-* a message longer than ``max_message_chars`` or faster than ``rate_per_minute`` (token bucket of
-  ``burst``) per session and per connection gets a polite reply instead of reaching the bot;
-* metadata is reduced to the ``customer_token`` string (the actions verify it on every turn), so
-  the browser cannot hand the bot any other claim such as a customer id;
+* identity: the signed token the widget sends (``customer_token``) is verified here, once per
+  message, against the message's own sender (tokens are bound to one chat session), and only the
+  verified customer id goes on, under ``bot.identity.VERIFIED_KEY``; every other key the client
+  sends is dropped and the token itself is never stored;
+* message rates per conversation and per client address (``rate_per_minute``,
+  ``address_rate_per_minute``), counted in the shop database or Redis so that they hold across
+  processes and new sender ids; X-Forwarded-For counts only from ``SHOP_TRUSTED_PROXIES``;
+* a message longer than ``max_message_chars`` gets a polite reply instead of reaching the bot,
+  and the REST body is read as a stream, refused (413) past ``max_body_bytes`` before it is
+  parsed;
+* a turn that fails or produces no message at all (the action server is down) gets one polite
+  "something went wrong" instead of silence, unless staff paused the conversation;
 * socket.io messages must carry the session id this connection was confirmed for;
 * custom JSON (``json_message``) reaches the browser as one payload, e.g.
   ``{"type": "product_cards", ...}``; Rasa's own socket.io channel passes it to ``emit`` as keyword
@@ -29,6 +37,7 @@ built once instead of on every custom-action call).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
@@ -43,13 +52,15 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.web.guard import (
+    NO_REPLY,
+    TOO_FAST_REPLY,
+    BodyTooLarge,
+    ChannelGuard,
     Limits,
     MessageRejected,
-    RateLimiter,
-    TOO_FAST_REPLY,
     check_text,
-    clean_metadata,
     parse_origins,
+    read_limited,
     valid_session_id,
 )
 from bot.web import rasa_patches
@@ -76,8 +87,54 @@ class ShopSocketIOOutput(SocketIOOutput):
         await self.sio.emit(self.bot_message_evt, payload, room=room)
 
 
+class _TurnOutput(ShopSocketIOOutput):
+    """The output of one shopper message: counts what it sends, so that a turn that sends
+    nothing can be told apart."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any],
+                               **kwargs: Any) -> None:
+        self.sent += 1
+        await super().send_custom_json(recipient_id, json_message, **kwargs)
+
+
+async def _paused(app: Any, sender_id: str) -> bool:
+    """True when staff paused the conversation (the bot is silent on purpose). Read only for a
+    turn that produced nothing, so it costs the normal turn nothing."""
+    store = getattr(getattr(getattr(app, "ctx", None), "agent", None), "tracker_store", None)
+    if store is None:
+        return False
+    try:
+        tracker = await store.retrieve(sender_id)
+    except Exception:  # noqa: BLE001 - unknown: better one apology too many than silence
+        logger.warning("could not read the tracker of a silent turn", exc_info=True)
+        return False
+    return bool(tracker is not None and tracker.is_paused())
+
+
+def _close_unread(request: Request) -> None:
+    """After a refused body: answer with ``Connection: close`` and let Sanic close the connection
+    instead of reading ("draining") the rest of the body (Sanic 21.12's ``Http`` object)."""
+    stream = request.stream
+    if stream is not None:
+        stream.keep_alive = False
+        stream.request_max_size = 0
+
+
+def _forwarded_for(values: list[str]) -> Optional[str]:
+    return ",".join(values) if values else None
+
+
 class ShopSocketIOInput(SocketIOInput):
-    """Rasa's socket.io channel with an origin allow-list, size and rate limits."""
+    """Rasa's socket.io channel with an origin allow-list, verified identity, size and rate
+    limits."""
 
     @classmethod
     def name(cls) -> Text:
@@ -96,7 +153,7 @@ class ShopSocketIOInput(SocketIOInput):
             "HS256",
             credentials.get("metadata_key", "customData"),
         )
-        channel.limits = Limits.from_credentials(credentials)
+        channel.guard = ChannelGuard(Limits.from_credentials(credentials))
         channel.cors_origins = parse_origins(
             credentials.get("cors_origins") or os.environ.get("SHOP_CORS_ORIGINS", "")
         )
@@ -104,8 +161,13 @@ class ShopSocketIOInput(SocketIOInput):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.limits = Limits()
+        self.guard = ChannelGuard(Limits())
         self.cors_origins: list[str] = []
+        self.app: Any = None  # the Sanic app, once the server started (its agent's tracker store)
+
+    @property
+    def limits(self) -> Limits:
+        return self.guard.limits
 
     def get_output_channel(self) -> Optional[SocketIOOutput]:
         if self.sio is None:
@@ -121,9 +183,13 @@ class ShopSocketIOInput(SocketIOInput):
         )
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
-        limiter = RateLimiter(self.limits.rate_per_minute, self.limits.burst)
         sessions: dict[str, str] = {}  # socket id -> confirmed session id
+        addresses: dict[str, str] = {}  # socket id -> client address, fixed at connect time
         ns = self.namespace
+
+        @bp.listener("after_server_start")
+        async def remember_app(app, _loop) -> None:
+            self.app = app
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -131,11 +197,17 @@ class ShopSocketIOInput(SocketIOInput):
 
         @sio.on("connect", namespace=ns)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            # python-engineio's Sanic driver writes REMOTE_ADDR as a constant "127.0.0.1": the
+            # peer's real address is on the Sanic request it keeps in the environ.
+            request = environ.get("sanic.request")
+            peer = getattr(request, "ip", None) or environ.get("REMOTE_ADDR")
+            addresses[sid] = self.guard.address(peer, environ.get("HTTP_X_FORWARDED_FOR"))
             return True
 
         @sio.on("disconnect", namespace=ns)
         async def disconnect(sid: Text) -> None:
             sessions.pop(sid, None)
+            addresses.pop(sid, None)
 
         @sio.on("session_request", namespace=ns)
         async def session_request(sid: Text, data: Any = None) -> None:
@@ -160,7 +232,7 @@ class ShopSocketIOInput(SocketIOInput):
                     return
             else:
                 sender_id = sid
-            if not (limiter.allow(f"s:{sender_id}") and limiter.allow(f"c:{sid}")):
+            if not await self.guard.allow(sender_id, addresses.get(sid, "unknown")):
                 await tell(sid, TOO_FAST_REPLY)
                 return
             try:
@@ -168,20 +240,24 @@ class ShopSocketIOInput(SocketIOInput):
             except MessageRejected as rejected:
                 await tell(sid, rejected.reply)
                 return
+            output = _TurnOutput(sio, self.bot_message_evt)
             message = UserMessage(
-                text,
-                ShopSocketIOOutput(sio, self.bot_message_evt),
-                sender_id,
-                input_channel=self.name(),
-                metadata=clean_metadata(data.get(self.metadata_key)),
+                text, output, sender_id, input_channel=self.name(),
+                metadata=self.guard.metadata(data.get(self.metadata_key), sender_id),
             )
-            await on_new_message(message)
+            try:
+                await on_new_message(message)
+            except Exception:  # noqa: BLE001 - the shopper gets an apology, not silence
+                logger.exception("socket.io message failed")
+            if not output.sent and not await _paused(self.app, sender_id):
+                await output.send_text_message(sender_id, NO_REPLY)
 
         return bp
 
 
 class ShopRestInput(RestInput):
-    """Rasa's REST channel (same URL, ``/webhooks/rest/webhook``) with size and rate limits."""
+    """Rasa's REST channel (same URL, ``/webhooks/rest/webhook``) with a streamed, size-limited
+    body, verified identity, rate limits and a reply for every message."""
 
     @classmethod
     def name(cls) -> Text:
@@ -190,32 +266,46 @@ class ShopRestInput(RestInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ShopRestInput":
         channel = cls()
-        channel.limits = Limits.from_credentials(credentials)
+        channel.guard = ChannelGuard(Limits.from_credentials(credentials))
         return channel
 
     def __init__(self) -> None:
-        self.limits = Limits()
+        self.guard = ChannelGuard(Limits())
+
+    @property
+    def limits(self) -> Limits:
+        return self.guard.limits
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         bp = Blueprint("custom_webhook_ShopRestInput", __name__)
-        limiter = RateLimiter(self.limits.rate_per_minute, self.limits.burst)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @bp.route("/webhook", methods=["POST"])
+        # stream=True: Sanic hands over the body unread (and lifts its own 100 MB limit for
+        # this route), so nothing is buffered or parsed before our limit is checked.
+        @bp.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             try:
-                body = request.json
-            except Exception:  # sanic raises its own InvalidUsage on malformed JSON
+                raw = await read_limited(request.stream, request.headers.get("content-length"),
+                                         self.limits.max_body_bytes)
+            except BodyTooLarge as err:
+                logger.info("REST body refused: %s", err)
+                _close_unread(request)
+                return response.json({"error": "request body too large"}, status=413)
+            try:
+                body = json.loads(raw)
+            except ValueError:
                 body = None
             if not isinstance(body, dict):
                 return response.json({"error": "expected a JSON object"}, status=400)
             sender = body.get("sender")
             if not isinstance(sender, str) or not 0 < len(sender) <= 255:
                 return response.json({"error": "sender must be a short string"}, status=400)
-            if not limiter.allow(sender):
+            address = self.guard.address(
+                request.ip, _forwarded_for(request.headers.getall("x-forwarded-for", [])))
+            if not await self.guard.allow(sender, address):
                 return response.json([{"recipient_id": sender, "text": TOO_FAST_REPLY}],
                                      status=429)
             try:
@@ -227,10 +317,13 @@ class ShopRestInput(RestInput):
             try:
                 await on_new_message(UserMessage(
                     text, collector, sender, input_channel=self.name(),
-                    metadata=clean_metadata(body.get("metadata")),
+                    metadata=self.guard.metadata(body.get("metadata"), sender),
                 ))
-            except Exception:
+            except Exception:  # noqa: BLE001 - the shopper gets an apology, not a 500
                 logger.exception("REST message failed")
-            return response.json(collector.messages)
+            messages = collector.messages
+            if not messages and not await _paused(request.app, sender):
+                messages = [{"recipient_id": sender, "text": NO_REPLY}]
+            return response.json(messages)
 
         return bp

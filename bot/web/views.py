@@ -1,6 +1,6 @@
 """Storefront handlers: validate input, read the catalogue through a short session in an executor,
-render a template. Identity: a demo "signed in as" cookie; pages hand the widget a short-lived
-signed token for that customer."""
+render a template. Identity: a demo "signed in as" cookie; the widget asks ``/api/identity`` for a
+short-lived token for that customer, bound to its own chat session."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +15,7 @@ from bot import identity
 from bot.store import catalogue
 from bot.store.db import session_scope
 from bot.web import shoppers
+from bot.web.guard import strict_int, valid_session_id
 from bot.web.keys import ASSETS, CONFIG, SERVICES, TEMPLATES
 
 SESSION_COOKIE = "shop_session"
@@ -49,11 +50,13 @@ def signed_in_id(request: web.Request) -> int | None:
         return None
 
 
-def customer_token(request: web.Request, customer_id: int | None) -> str:
+def customer_token(request: web.Request, customer_id: int | None, session: str) -> str:
+    """A chat token for ``customer_id`` valid only in the widget session ``session``."""
     if customer_id is None or not _secret(request):
         return ""
     settings = request.app[CONFIG].settings
-    return identity.sign(customer_id, settings.identity_secret, settings.identity_ttl_seconds)
+    return identity.sign(customer_id, settings.identity_secret, settings.identity_ttl_seconds,
+                         session=session)
 
 
 def render(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
@@ -69,7 +72,9 @@ def render(request: web.Request, template: str, context: dict, status: int = 200
         "categories": [],
         "customers": [],
         "customer": None,
-        "token": "",
+        # Who is signed in, for the widget to start a new conversation when that changes. Not a
+        # credential: the widget fetches a token for its own session from /api/identity.
+        "customer_ref": "",
     }
     html = request.app[TEMPLATES].get_template(template).render({**base, **context})
     return web.Response(text=html, content_type="text/html", status=status,
@@ -106,7 +111,7 @@ async def _page(request: web.Request, template: str, fn: Callable | None = None,
     except catalogue.CatalogueNotFound:
         raise web.HTTPNotFound()
     if data["customer"] is not None:
-        data["token"] = customer_token(request, data["customer"].id)
+        data["customer_ref"] = str(data["customer"].id)
     return render(request, template, data)
 
 
@@ -184,13 +189,13 @@ async def signin(request: web.Request) -> web.Response:
     if raw in ("", None):
         response.del_cookie(SESSION_COOKIE, path="/")
         raise response
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 9:
+    customer_id = strict_int(raw)
+    if customer_id is None:
         raise web.HTTPBadRequest(text="customer_id must be a number")
     secret = _secret(request)
     if not secret:
         raise web.HTTPServiceUnavailable(
             text="sign-in is disabled: SHOP_IDENTITY_SECRET is not set")
-    customer_id = int(raw)
     try:
         await db(request, shoppers.get_customer, customer_id)
     except shoppers.CustomerNotFound:
@@ -204,10 +209,16 @@ async def signin(request: web.Request) -> web.Response:
 
 
 async def identity_token(request: web.Request) -> web.Response:
-    """A fresh widget token for the signed-in customer (the widget refreshes before expiry)."""
-    customer_id = signed_in_id(request)
-    token = customer_token(request, customer_id)
-    expires = int(token.split(".")[1]) if token else None
+    """``GET /api/identity?session=<widget session id>``: a fresh chat token for the signed-in
+    customer, valid only in that session (the widget asks after its session is confirmed and
+    renews before expiry). The cookie is SameSite=Lax and the response has no CORS header, so
+    another site can neither get a token for its visitor nor read one."""
+    session = request.query.get("session")
+    if not valid_session_id(session):
+        return web.json_response({"error": "session must be the widget's session id"},
+                                 status=400, headers={"Cache-Control": "no-store"})
+    token = customer_token(request, signed_in_id(request), session)
+    expires = identity.expires_at(token) if token else None
     return web.json_response(
         {"customer_token": token or None, "expires": expires, "now": int(time.time())},
         headers={"Cache-Control": "no-store"},

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 
 from bot.demo.fixtures import ALICE_ID, FIXTURE_NOW
-from bot.identity import sign
+from bot.identity import VERIFIED_KEY, sign
 from bot.needs import follow
 from bot.needs.follow import (EVENTS, NeedFollower, TrackerUnavailable, source_name,
                               tracker_engine, tracker_url_from_endpoints)
@@ -83,7 +83,7 @@ def _follower(tracker, shop, extractor, outbox, **kwargs):
     url = f"sqlite:///{tracker.path}"
     kwargs.setdefault("clock", lambda: tracker.clock + 1000)
     return NeedFollower(tracker_engine(url), shop, source=source_name(url), extractor=extractor,
-                        outbox=outbox, identity_secret=SECRET, **kwargs)
+                        outbox=outbox, **kwargs)
 
 
 def _drain(follower):
@@ -150,17 +150,15 @@ def test_a_detail_with_a_need_cue_refines_the_open_need(tracker, shop, extractor
     assert rows[0]["status"] == "unmet" and rows[0]["turn"] == 2
 
 
-def test_a_verified_token_gives_the_customer_and_a_forged_one_does_not(
+def test_the_channel_verified_id_gives_the_customer_and_nothing_else_does(
         tracker, shop, extractor, outbox):
-    good = sign(ALICE_ID, SECRET, ttl_seconds=600, now=tracker.clock)
-    tracker.turn("s4", "wish you had a waterproof parka", metadata={"customer_token": good})
-    forged = sign(ALICE_ID, "someone-else", ttl_seconds=600, now=tracker.clock)
-    tracker.turn("s5", "wish you had a waterproof parka", metadata={"customer_token": forged})
-    expired = sign(ALICE_ID, SECRET, ttl_seconds=1, now=tracker.clock - 100)
-    tracker.turn("s6", "wish you had a waterproof parka", metadata={"customer_token": expired})
+    tracker.turn("s4", "wish you had a waterproof parka", metadata={VERIFIED_KEY: ALICE_ID})
+    # a token is the channel's to verify: one in stored metadata (even a valid one) is ignored
+    good = sign(ALICE_ID, SECRET, ttl_seconds=600, now=tracker.clock, session="s5")
+    tracker.turn("s5", "wish you had a waterproof parka", metadata={"customer_token": good})
+    tracker.turn("s6", "wish you had a waterproof parka", metadata={VERIFIED_KEY: "1"})
     tracker.turn("s7", "wish you had a waterproof parka", metadata="not a dict")
-    # verified as of the message, not as of when the follower reads it (hours later here)
-    _drain(_follower(tracker, shop, extractor, outbox, clock=lambda: tracker.clock + 7200))
+    _drain(_follower(tracker, shop, extractor, outbox))
     by_conversation = {r["conversation"]: r["customer_id"] for r in _rows(shop)}
     assert by_conversation == {"s4": ALICE_ID, "s5": None, "s6": None, "s7": None}
 
@@ -300,12 +298,11 @@ def test_reads_what_rasas_own_sql_tracker_store_writes(tmp_path, shop, extractor
     from rasa.shared.core.trackers import DialogueStateTracker
 
     store = tracker_store.SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "rasa.db"))
-    token = sign(ALICE_ID, SECRET, ttl_seconds=600, now=T0)
     events = [ActionExecuted("action_session_start", timestamp=T0), SessionStarted(timestamp=T0),
               ActionExecuted("action_listen", timestamp=T0),
               UserUttered("shame you don't have a waterproof parka in size 14",
                           {"name": "chitchat", "confidence": 0.8}, timestamp=T0 + 1,
-                          metadata={"customer_token": token}),
+                          metadata={VERIFIED_KEY: ALICE_ID}),
               ActionExecuted("utter_chitchat", timestamp=T0 + 2),
               BotUttered("sorry!", timestamp=T0 + 2),
               ActionExecuted("action_listen", timestamp=T0 + 2)]
@@ -313,8 +310,7 @@ def test_reads_what_rasas_own_sql_tracker_store_writes(tmp_path, shop, extractor
     store.engine.dispose()
     url = f"sqlite:///{tmp_path / 'rasa.db'}"
     follower = NeedFollower(tracker_engine(url), shop, source=source_name(url),
-                            extractor=extractor, outbox=outbox, identity_secret=SECRET,
-                            clock=lambda: T0 + 60)
+                            extractor=extractor, outbox=outbox, clock=lambda: T0 + 60)
     _drain(follower)
     rows = _rows(shop)
     assert [(r["conversation"], r["product"], r["size"], r["customer_id"], r["turn"])

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot.identity import customer_from_metadata, sign
+from bot.identity import VERIFIED_KEY, customer_from_metadata, sign
 from bot.store.db import session_scope
 from bot.store.errors import InvalidInput, NotSignedIn, StoreUnavailable
 from bot.store.models import AccountRequest, Customer, Escalation, Feedback, NewsletterSubscription
@@ -97,15 +97,15 @@ def test_payments_check(services):
     assert payments.check_payments(services, 2).problems == []
 
 
-def test_token_metadata_verification():
-    assert customer_from_metadata({"customer_token": sign(7, "s")}, "s") == 7
-    assert customer_from_metadata({"customer_token": sign(7, "other")}, "s") is None
-    assert customer_from_metadata({"customer_token": sign(7, "s", ttl_seconds=-10)}, "s") is None
-    assert customer_from_metadata({"customer_token": sign(7, "s")}, "") is None
-    assert customer_from_metadata({"customer_token": "7"}, "s") is None
-    assert customer_from_metadata({"customer_id": 7}, "s") is None
-    assert customer_from_metadata(None, "s") is None
-    assert customer_from_metadata("junk", "s") is None
+def test_customer_from_metadata_reads_only_the_channel_verified_id():
+    assert customer_from_metadata({VERIFIED_KEY: 7}) == 7
+    # the token is the channel's to verify; here even a valid one means nothing
+    assert customer_from_metadata({"customer_token": sign(7, "s", session="c")}) is None
+    for value in ("7", 7.0, True, 0, -1, None, [7]):
+        assert customer_from_metadata({VERIFIED_KEY: value}) is None
+    assert customer_from_metadata({"customer_id": 7}) is None
+    assert customer_from_metadata(None) is None
+    assert customer_from_metadata("junk") is None
 
 
 def test_database_down_raises_store_unavailable(db_down):

@@ -15,10 +15,18 @@ from bot.web.views import SESSION_COOKIE
 from tests.web.conftest import RASA_URL, SECRET, make_config
 
 
-def widget_token(html: str) -> str:
-    match = re.search(r'data-customer-token="([^"]*)"', html)
+SESSION = "0123456789abcdef0123456789abcdef"  # a widget's socket.io session id
+
+
+def widget_customer(html: str) -> str:
+    """Who the page tells the widget is signed in (a hint, not a credential)."""
+    match = re.search(r'<script[^>]*data-customer="([^"]*)"', html)
     assert match, "the page has no widget script tag"
     return match.group(1)
+
+
+async def fetch_token(client, session=SESSION):
+    return await (await client.get("/api/identity", params={"session": session})).json()
 
 
 async def sign_in(client, customer_id, next_path="/"):
@@ -34,7 +42,8 @@ async def test_home_lists_categories_and_products(client):
     for text in ("Shoes &amp; Boots", "Kitchen &amp; Dining", "Fellrunner Waterproof Hiking Boot",
                  "Alice Carter (#1)", "Ben Okafor (#2)"):
         assert text in html
-    assert widget_token(html) == ""  # anonymous
+    assert widget_customer(html) == ""  # anonymous
+    assert "customer_token" not in html and "data-customer-token" not in html
 
 
 async def test_category_page_lists_only_its_products(client):
@@ -142,52 +151,71 @@ async def test_widget_config_is_escaped_into_the_script_tag(client):
     assert f'data-server="{RASA_URL}"' in html
 
 
-async def test_sign_in_sets_cookie_and_pages_hand_out_a_verifiable_token(client):
+async def test_sign_in_sets_cookie_and_the_page_names_the_customer_but_holds_no_token(client):
     resp = await sign_in(client, ALICE_ID, "/c/footwear")
     assert resp.status == 303 and resp.headers["Location"] == "/c/footwear"
     cookie = resp.cookies[SESSION_COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     html = await (await client.get("/")).text()
     assert "Signed in as Alice Carter" in html
-    token = widget_token(html)
-    assert identity.verify(token, SECRET) == ALICE_ID
+    assert widget_customer(html) == str(ALICE_ID)
+    assert "customer_token" not in html  # tokens come from /api/identity, per chat session
     # the session cookie is signed for another purpose: it is not a bot token
     with pytest.raises(identity.InvalidToken):
         identity.verify(cookie.value, SECRET)
+    with pytest.raises(identity.InvalidToken):
+        identity.verify(cookie.value, SECRET, session=SESSION)
 
 
 async def test_switching_customer_and_signing_out(client):
     await sign_in(client, ALICE_ID)
     await sign_in(client, BEN_ID)
-    assert identity.verify(widget_token(await (await client.get("/")).text()), SECRET) == BEN_ID
+    assert widget_customer(await (await client.get("/")).text()) == str(BEN_ID)
+    assert identity.verify((await fetch_token(client))["customer_token"], SECRET,
+                           session=SESSION) == BEN_ID
     resp = await client.post("/account/signin", data={"customer_id": "", "next": "/"},
                              allow_redirects=False)
     assert resp.status == 303
-    assert widget_token(await (await client.get("/")).text()) == ""
+    assert widget_customer(await (await client.get("/")).text()) == ""
+    assert (await fetch_token(client))["customer_token"] is None
 
 
-async def test_identity_endpoint_gives_fresh_token_only_when_signed_in(client):
-    body = await (await client.get("/api/identity")).json()
-    assert body["customer_token"] is None
+async def test_identity_endpoint_gives_a_short_token_for_that_session_only(client):
+    assert (await fetch_token(client))["customer_token"] is None  # anonymous
     await sign_in(client, BEN_ID)
-    resp = await client.get("/api/identity")
+    resp = await client.get("/api/identity", params={"session": SESSION})
     assert resp.headers["Cache-Control"] == "no-store"
     body = await resp.json()
-    assert identity.verify(body["customer_token"], SECRET) == BEN_ID
-    assert body["expires"] > body["now"]
+    token = body["customer_token"]
+    assert identity.verify(token, SECRET, session=SESSION) == BEN_ID
+    assert 0 < body["expires"] - body["now"] <= 300  # minutes, not an hour
+    # bound to the session it was asked for: useless in any other conversation
+    for other in ("", "another-session-0001"):
+        with pytest.raises(identity.InvalidToken):
+            identity.verify(token, SECRET, session=other)
+
+
+@pytest.mark.parametrize("params", [{}, {"session": "short"}, {"session": "a" * 65},
+                                    {"session": "../etc/passwd"}, {"session": "<script>x"}])
+async def test_identity_endpoint_wants_a_widget_session_id(client, params):
+    await sign_in(client, BEN_ID)
+    resp = await client.get("/api/identity", params=params)
+    assert resp.status == 400 and "customer_token" not in await resp.text()
 
 
 async def test_forged_session_cookie_is_ignored(client):
     forged = identity.sign(ALICE_ID, "not-the-secret|storefront-session", 3600)
     client.session.cookie_jar.update_cookies({SESSION_COOKIE: forged})
     html = await (await client.get("/")).text()
-    assert widget_token(html) == "" and "Signed in as Alice" not in html
-    body = await (await client.get("/api/identity")).json()
-    assert body["customer_token"] is None
+    assert widget_customer(html) == "" and "Signed in as Alice" not in html
+    assert (await fetch_token(client))["customer_token"] is None
 
 
-@pytest.mark.parametrize("customer_id, status", [("999", 400), ("abc", 400), ("1; DROP TABLE", 400),
-                                                 ("9" * 40, 400)])
+@pytest.mark.parametrize("customer_id, status", [
+    ("999", 400), ("abc", 400), ("1; DROP TABLE", 400), ("9" * 40, 400), ("-1", 400),
+    # digits int() reads or chokes on, but no ASCII sign-in form sends: 400, never a 500
+    ("\u00b2", 400), ("\u0663", 400), ("\uff11", 400), ("1\u0663", 400), (" 1", 400),
+])
 async def test_sign_in_rejects_bad_ids(client, customer_id, status):
     resp = await client.post("/account/signin", data={"customer_id": customer_id},
                              allow_redirects=False)
@@ -212,6 +240,18 @@ async def test_oversized_request_body_is_refused(client):
     resp = await client.post("/account/signin", data={"customer_id": "1", "x": "a" * 50_000},
                              allow_redirects=False)
     assert resp.status == 413
+
+
+async def test_a_huge_declared_body_is_refused_before_it_arrives(client):
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"POST /account/signin HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n\r\ncustomer_id=1")
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 5)  # no waiting for the gigabyte
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 413")
 
 
 async def test_sign_in_disabled_without_secret(aiohttp_client, db_url, shop):

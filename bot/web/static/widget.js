@@ -2,7 +2,11 @@
  * socket.io-client, which defines `io`):
  *   <script src="https://shop.example/widget/widget.js" defer
  *     data-server="https://bot.example" data-title="Help" data-colour="#1f6feb"
- *     data-greeting="Hi!" data-token-url="/api/identity"></script>
+ *     data-greeting="Hi!" data-token-url="/api/identity" data-customer="42"></script>
+ * data-customer names the signed-in shopper (empty: a guest); it is not a credential. For a
+ * signed-in shopper the widget asks data-token-url for a short-lived token bound to its own chat
+ * session once the session is confirmed, renews it before it expires, and sends it with each
+ * message; the chat server verifies it and never stores it.
  * Everything the bot or the shopper says is put into the page as text nodes; only http(s) links
  * become <a> elements. See docs/widget.md for the config and the message formats. */
 (function () {
@@ -16,7 +20,7 @@
     title: d.title || "Chat",
     colour: d.colour || "",
     greeting: d.greeting || "",
-    token: d.customerToken || "",
+    customer: d.customer || "",
     tokenUrl: d.tokenUrl || "",
     maxChars: parseInt(d.maxChars, 10) || 1000
   };
@@ -40,11 +44,9 @@
     try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* quota: keep in memory */ }
   }
   function uid() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); }
-  function tokenCustomer(t) { return t ? t.split(".")[0] : null; }
-  function tokenExpires(t) { return t ? parseInt(t.split(".")[1], 10) * 1000 : 0; }
 
   // A different signed-in shopper (or signing out) must not see the previous one's conversation.
-  var who = tokenCustomer(cfg.token);
+  var who = cfg.customer || null;
   if (state.who && state.who !== who) {
     state = { sid: null, msgs: [], queue: [], open: state.open, unread: 0, who: who, owner: null };
   }
@@ -243,15 +245,37 @@
     clearTimeout(typingTimer);
     if (on) typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_MS);
   }
+  // ---- identity: a token bound to this chat session, lasting minutes, renewed before expiry ----
+  var RENEW_BEFORE_MS = 60000;
+  var tok = { value: "", sid: null, renewAt: 0 }, tokenFetch = null, renewTimer = null;
+  function tokenValid() {
+    return tok.value && tok.sid === state.sid && Date.now() < tok.renewAt;
+  }
   function freshToken() {
-    // Tokens expire; a signed-in shopper's page is asked for a new one shortly before that.
-    if (!cfg.tokenUrl || !cfg.token || tokenExpires(cfg.token) - Date.now() > 60000) {
-      return Promise.resolve(cfg.token);
-    }
-    return fetch(cfg.tokenUrl, { credentials: "same-origin", cache: "no-store" })
+    if (!cfg.tokenUrl || !cfg.customer || !state.sid) return Promise.resolve("");
+    if (tokenValid()) return Promise.resolve(tok.value);
+    if (tokenFetch) return tokenFetch;
+    var sid = state.sid;
+    var url = cfg.tokenUrl + (cfg.tokenUrl.indexOf("?") < 0 ? "?" : "&") +
+      "session=" + encodeURIComponent(sid);
+    tokenFetch = fetch(url, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : {}; })
-      .then(function (j) { cfg.token = (j && j.customer_token) || ""; return cfg.token; })
-      .catch(function () { return cfg.token; });
+      .then(function (j) {
+        var value = j && typeof j.customer_token === "string" ? j.customer_token : "";
+        // The server's own clock says how long it lasts: a skewed local clock cannot matter.
+        var left = j && j.expires && j.now ? (j.expires - j.now) * 1000 : 0;
+        // Renew a minute before expiry (at half-life for short-lived tokens).
+        var renewIn = Math.max(1000, left / 2, left - RENEW_BEFORE_MS);
+        tok = { value: value, sid: sid, renewAt: value ? Date.now() + renewIn : 0 };
+        clearTimeout(renewTimer);
+        if (value) {
+          renewTimer = setTimeout(function () { if (sid === state.sid) freshToken(); }, renewIn);
+        }
+        return tok.sid === state.sid ? tok.value : "";
+      })
+      .catch(function () { return tokenValid() ? tok.value : ""; })
+      .then(function (v) { tokenFetch = null; return v; });
+    return tokenFetch;
   }
   function flush() {
     if (flushing || !confirmed || !state.queue.length) return;
@@ -326,9 +350,11 @@
     socket.on("session_confirm", function (id) {
       var sid = typeof id === "string" ? id : id && id.session_id;
       if (!sid) return;
+      if (sid !== state.sid) tok = { value: "", sid: null, renewAt: 0 };
       state.sid = sid;
       confirmed = true;
       save();
+      freshToken();
       setStatus("");
       root.setAttribute("data-state", "ready");
       if (!api.ready) {
