@@ -40,11 +40,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import servers as srv  # noqa: E402
-from bot.identity import sign  # noqa: E402
 from bot.settings import REPO_ROOT  # noqa: E402
 
 SECRET = "benchmark-secret"
-TOKEN = "benchmark-token"
 # (kind, text, signed in as customer 1?) - kinds: "utter" runs responses only in our bot,
 # "db" runs custom actions that read the shop database.
 SCRIPT = [
@@ -112,17 +110,19 @@ def build_baseline(workdir: Path, noop_intents: tuple[str, ...] = ()) -> Path:
     return workdir / "models" / "baseline.tar.gz"
 
 
-async def run_load(rasa_url: str, conversations: int, rounds: int) -> dict:
-    """One block: ``conversations`` concurrent conversations, each ``rounds`` x SCRIPT."""
+async def run_load(rasa_url: str, conversations: int, rounds: int,
+                   repo: Path = REPO_ROOT) -> dict:
+    """One block: ``conversations`` concurrent conversations, each ``rounds`` x SCRIPT, with
+    the identity tokens ``repo``'s checkout accepts."""
     latencies: dict[str, list[float]] = {"utter": [], "db": []}
     errors = 0
-    token = sign(1, SECRET, ttl_seconds=24 * 3600)
     url = f"{rasa_url}/webhooks/rest/webhook"
 
     async def conversation(session: aiohttp.ClientSession) -> None:
         nonlocal errors
         for _ in range(rounds):
             sender = f"bench-{uuid.uuid4().hex[:12]}"
+            token = srv.identity_token(SECRET, 1, sender, repo)
             for kind, text, signed_in in SCRIPT:
                 body: dict = {"sender": sender, "message": text}
                 if signed_in:
@@ -206,30 +206,37 @@ def main(argv: list[str] | None = None) -> int:
         db_url = f"sqlite:///{work / 'shop.db'}"
         srv.seed_live_db(db_url)
         env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": SECRET}
+        credentials = srv.write_credentials(work / "credentials.yml", **srv.UNLIMITED)
         # All servers run throughout; only the one being measured gets traffic.
-        base = running.enter_context(srv.rasa_server(work, baseline_model, env, None, TOKEN))
+        base = running.enter_context(srv.rasa_server(work, baseline_model, env, None,
+                                                     credentials=credentials))
         actions = running.enter_context(srv.action_server(work, env))
         ours = running.enter_context(
-            srv.rasa_server(work, args.model, env, urlparse(actions.url).port, TOKEN))
+            srv.rasa_server(work, args.model, env, urlparse(actions.url).port,
+                            credentials=credentials))
         urls = {"baseline": base.url, "ours": ours.url}
+        repos = dict.fromkeys(urls, REPO_ROOT)
         if args.floor:
             noop_env = {**env, "PYTHONPATH": str(Path(__file__).resolve().parent)}
             noop = running.enter_context(srv.action_server(work, noop_env, "noop_actions"))
             urls["floor"] = running.enter_context(srv.rasa_server(
-                work, floor_model, env, urlparse(noop.url).port, TOKEN)).url
+                work, floor_model, env, urlparse(noop.url).port, credentials=credentials)).url
+            repos["floor"] = REPO_ROOT
         if args.before is not None:
             before = args.before.resolve()
             old = running.enter_context(srv.action_server(work, env, repo=before))
             urls["before"] = running.enter_context(srv.rasa_server(
-                work, before / "models" / "shop.tar.gz", env, urlparse(old.url).port, TOKEN,
-                repo=before)).url
+                work, before / "models" / "shop.tar.gz", env, urlparse(old.url).port,
+                repo=before, credentials=srv.write_credentials(
+                    work / "credentials-before.yml", before, **srv.UNLIMITED))).url
+            repos["before"] = before
         blocks: dict[str, list[dict]] = {name: [] for name in urls}
         for block in range(args.blocks):
             order = list(urls) if block % 2 == 0 else list(reversed(urls))
             for name in order:
                 print(f"block {block + 1}/{args.blocks}: {name}", file=sys.stderr)
-                blocks[name].append(
-                    asyncio.run(run_load(urls[name], args.conversations, args.rounds)))
+                blocks[name].append(asyncio.run(
+                    run_load(urls[name], args.conversations, args.rounds, repos[name])))
         results = {name: summarise(b) for name, b in blocks.items()}
 
     base_p50 = results["baseline"]["db"]["p50_ms"]

@@ -28,7 +28,6 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import servers as srv  # noqa: E402
-from bot.identity import sign  # noqa: E402
 from bot.settings import REPO_ROOT  # noqa: E402
 
 SECRET = "benchmark-secret"
@@ -52,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         sides["B"] = (args.b.resolve(), args.b.resolve() / "models" / "shop.tar.gz")
     else:
         sides["B"] = (REPO_ROOT, args.model_b.resolve())
-    token = sign(1, SECRET, ttl_seconds=24 * 3600)
     samples: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="turn-ab-") as tmp, ExitStack() as running:
         work = Path(tmp)
@@ -62,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         urls = {}
         for name, (repo, model) in sides.items():
             actions = running.enter_context(srv.action_server(work, env, repo=repo))
+            credentials = srv.write_credentials(work / f"credentials-{name}.yml", repo,
+                                                **srv.UNLIMITED)
             urls[name] = running.enter_context(srv.rasa_server(
-                work, model, env, urlparse(actions.url).port, "t", repo=repo)).url
+                work, model, env, urlparse(actions.url).port, repo=repo,
+                credentials=credentials)).url
         with requests.Session() as http:
             for block in range(args.blocks + 1):  # block 0 warms both up and is not counted
                 for name in ("A", "B") if block % 2 == 0 else ("B", "A"):
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                         for text, signed_in in TURNS:
                             body: dict = {"sender": sender, "message": text}
                             if signed_in:
-                                body["metadata"] = {"customer_token": token}
+                                body["metadata"] = {"customer_token": srv.identity_token(
+                                    SECRET, 1, sender, sides[name][0])}
                             start = time.perf_counter()
                             http.post(f"{urls[name]}/webhooks/rest/webhook", json=body,
                                       timeout=60).raise_for_status()

@@ -138,12 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         shop_port = srv.free_port()
         origin = f"http://127.0.0.1:{shop_port}"
         if args.standin:
-            chat = harness.standin(work, srv.free_port(), origin).start()
+            chat = harness.standin(work, srv.free_port(), origin, db_url, SECRET).start()
             stack.callback(chat.stop)
             chat_url = chat.url
         else:
             chat_url = stack.enter_context(harness.real_chat_servers(work, db_url, SECRET, origin))
-        shop = harness.storefront(work, shop_port, db_url, SECRET, chat_url).start()
+        shop = harness.storefront(work, shop_port, db_url, SECRET, chat_url,
+                                  work / "images").start()
         stack.callback(shop.stop)
         browser = stack.enter_context(harness.chromium())
         result = measure(shop.url, browser, args.loads, args.messages)

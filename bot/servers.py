@@ -85,6 +85,22 @@ def write_credentials(path: Path, repo: Path = REPO_ROOT, **channel_settings) ->
     return path
 
 
+# Load generators send from 127.0.0.1 far faster than a shopper: limits off (the counting,
+# and so its cost per message, stays).
+UNLIMITED = {"rate_per_minute": 1_000_000, "address_rate_per_minute": 1_000_000}
+
+
+def identity_token(secret: str, customer_id: int, sender: str, repo: Path = REPO_ROOT,
+                   ttl_seconds: int = 24 * 3600) -> str:
+    """A signed-in shopper's token for conversation ``sender`` that ``repo``'s checkout
+    accepts: bound to the conversation since tokens are (bot.identity ``session``), the older
+    unbound form for a checkout from before (benchmarks compare the two)."""
+    from bot.identity import sign
+
+    bound = "session: str" in (repo / "bot" / "identity.py").read_text()
+    return sign(customer_id, secret, ttl_seconds, session=sender if bound else "")
+
+
 def with_action_secret(env: dict[str, str]) -> dict[str, str]:
     """``env`` itself, given a ``SHOP_ACTION_SECRET`` when it has none (the caller's environment's,
     else a random one): every server started with the same ``env`` dict shares it, so the Rasa

@@ -71,46 +71,30 @@ def storefront(workdir: Path, port: int, db_url: str, secret: str, rasa_url: str
                     "SHOP_IMAGES_DIR": str(images_dir)}, port, "/healthz", workdir)
 
 
-def standin(workdir: Path, port: int, origins: str) -> Service:
+def standin(workdir: Path, port: int, origins: str, db_url: str, secret: str) -> Service:
+    """The stand-in chat server: the real channel verifies tokens with ``secret`` and counts its
+    limits in ``db_url``."""
     return Service("standin", [srv.BIN_DIR.joinpath("python").as_posix(), "-m",
                                "tests.browser.standin_server", "--port", str(port),
-                               "--origins", origins], {}, port, "/health", workdir)
+                               "--origins", origins],
+                   {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret}, port, "/health",
+                   workdir)
 
 
-CREDENTIALS = """\
-bot.web.channels.ShopRestInput:
-  max_message_chars: 1000
-bot.web.channels.ShopSocketIOInput:
-  user_message_evt: user_uttered
-  bot_message_evt: bot_uttered
-  session_persistence: true
-  metadata_key: customData
-"""
+# The shipped channel settings (credentials.yml), with 127.0.0.1 as a trusted proxy: the rate
+# test claims its own client addresses in X-Forwarded-For, so it never uses up the address
+# allowance of the browser's messages (which come from 127.0.0.1 without the header).
+TRUSTED_PROXIES = "127.0.0.1"
 
 
 @contextmanager
-def real_chat_servers(workdir: Path, db_url: str, secret: str, origins: str,
-                      auth_token: str = "browser-test-token") -> Iterator[str]:
+def real_chat_servers(workdir: Path, db_url: str, secret: str, origins: str) -> Iterator[str]:
     """The real action server and Rasa server (trained model, our hardened channels) -> Rasa URL."""
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}: run `make train`")
-    env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret, "SHOP_CORS_ORIGINS": origins}
+    env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret, "SHOP_CORS_ORIGINS": origins,
+           "SHOP_TRUSTED_PROXIES": TRUSTED_PROXIES}
     with srv.action_server(workdir, env) as actions:
-        port = srv.free_port()
-        log = workdir / f"rasa-{port}.log"
-        endpoints = srv.write_endpoints(workdir / f"endpoints-{port}.yml",
-                                        workdir / f"tracker-{port}.db", urlparse(actions.url).port)
-        credentials = workdir / "credentials.yml"
-        credentials.write_text(CREDENTIALS)
-        proc = subprocess.Popen(
-            [str(srv.BIN_DIR / "rasa"), "run", "--model", str(MODEL), "--endpoints",
-             str(endpoints), "--credentials", str(credentials), "--port", str(port),
-             "--enable-api", "--auth-token", auth_token, "--cors", origins],
-            cwd=REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
-            stdout=log.open("w"), stderr=subprocess.STDOUT,
-        )
-        try:
-            srv.wait_ready(f"http://127.0.0.1:{port}/status?token={auth_token}", proc, log)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            srv.stop(proc)
+        with srv.rasa_server(workdir, MODEL, env, urlparse(actions.url).port,
+                             extra_args=("--cors", origins)) as rasa:
+            yield rasa.url

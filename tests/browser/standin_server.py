@@ -1,7 +1,9 @@
 """Stand-in chat server for widget-mechanics browser tests ONLY (reconnect, offline queue,
 escaping, cards and buttons rendering): the real :class:`bot.web.channels.ShopSocketIOInput` in a
 Sanic app, with a scripted bot in place of Rasa. The issue's end-to-end flows run against the real
-Rasa and action servers (test_e2e.py).
+Rasa and action servers (test_e2e.py). The channel verifies identity tokens with
+``SHOP_IDENTITY_SECRET`` and counts its limits in ``DATABASE_URL``, as inside Rasa; ``/received``
+shows what reached the "bot" (the verified metadata, never the token).
 
     python -m tests.browser.standin_server --port 5099 --origins http://127.0.0.1:8080
 """
@@ -37,7 +39,7 @@ def build_app(origins: str) -> Sanic:
     received: dict[str, list] = defaultdict(list)
     channel = ShopSocketIOInput.from_credentials({
         "session_persistence": True, "metadata_key": "customData", "cors_origins": origins,
-        "rate_per_minute": 600, "burst": 50,
+        "rate_per_minute": 600, "address_rate_per_minute": 6000,
     })
 
     async def bot(message) -> None:

@@ -10,7 +10,7 @@ from bot.demo.fixtures import ALICE_ID, BEN_ID
 from tests.browser.conftest import SECRET
 from tests.browser.harness import ARTIFACTS
 from tests.browser.widget_page import (
-    BOT_TEXT, USER, force_token, open_widget, say_and_wait, wait_ready,
+    BOT_TEXT, USER, force_identity, open_widget, say_and_wait, wait_ready,
 )
 
 pytestmark = pytest.mark.browser
@@ -99,17 +99,21 @@ def test_markup_sent_to_the_real_bot_is_text(real_site, page, hostile):
     assert page.evaluate("window.__pwned") is None
 
 
-@pytest.mark.parametrize("forgery", ["wrong_secret", "tampered_id"])
-def test_forged_identity_token_is_refused(real_site, page, forgery):
-    shop_url, _ = real_site
+def forged_token(forgery: str, session: str) -> str:
     if forgery == "wrong_secret":
-        token = identity.sign(ALICE_ID, "guessed-secret", 3600)
-    else:  # Ben's genuine token with Alice's id swapped in
-        _, expires, sig = identity.sign(BEN_ID, SECRET, 3600).split(".")
-        token = f"{ALICE_ID}.{expires}.{sig}"
-    force_token(page, token)
+        return identity.sign(ALICE_ID, "guessed-secret", session=session)
+    if forgery == "tampered_id":  # Ben's genuine token with Alice's id swapped in
+        _, expires, sig = identity.sign(BEN_ID, SECRET, session=session).split(".")
+        return f"{ALICE_ID}.{expires}.{sig}"
+    # replayed: Alice's genuine token, taken from her own chat session
+    return identity.sign(ALICE_ID, SECRET, session="alices-own-session-0001")
+
+
+@pytest.mark.parametrize("forgery", ["wrong_secret", "tampered_id", "replayed"])
+def test_forged_or_replayed_identity_token_is_refused(real_site, page, forgery):
+    shop_url, _ = real_site
+    force_identity(page, lambda session: forged_token(forgery, session), customer=str(ALICE_ID))
     page.goto(shop_url)
-    assert page.locator("script[data-customer-token]").get_attribute("data-customer-token") == token
     open_widget(page)
     say_and_wait(page, "where's my order?")
     assert page.locator(".sc-reply", has_text="SH-100").count() == 0  # no orders offered
@@ -119,7 +123,12 @@ def test_forged_identity_token_is_refused(real_site, page, forgery):
 
 
 def test_real_server_applies_origin_size_and_rate_limits(real_site):
-    """The hardened channels inside the real Rasa server (no browser needed, same servers)."""
+    """The hardened channels inside the real Rasa server (no browser needed, same servers).
+
+    127.0.0.1 is a trusted proxy for this server, so each burst below claims a client address of
+    its own in X-Forwarded-For and never touches the browser tests' allowance."""
+    import uuid
+
     import requests
 
     shop_url, rasa_url = real_site
@@ -129,12 +138,30 @@ def test_real_server_applies_origin_size_and_rate_limits(real_site):
                         timeout=10).status_code == 400
 
     rest = f"{rasa_url}/webhooks/rest/webhook"
-    too_long = requests.post(rest, json={"sender": "limits-1", "message": "x" * 1001}, timeout=30)
+
+    def post(sender, client, **kwargs):
+        kwargs.setdefault("json", {"sender": sender, "message": "hi"})
+        return requests.post(rest, headers={"X-Forwarded-For": client}, timeout=60, **kwargs)
+
+    run = uuid.uuid4().hex[:6]
+    too_long = post("limits-1", "198.51.100.1", json={"sender": "limits-1",
+                                                         "message": "x" * 1001})
     assert too_long.status_code == 413 and "too long" in too_long.json()[0]["text"]
-    assert requests.post(rest, data="not json", timeout=30).status_code == 400
-    assert requests.post(rest, json={"sender": "", "message": "hi"}, timeout=30).status_code == 400
-    codes = []
-    while len(codes) < 40 and 429 not in codes:  # burst 10, then 30 a minute
-        codes.append(requests.post(rest, json={"sender": "limits-2", "message": "hi"},
-                                   timeout=60).status_code)
-    assert codes[-1] == 429 and len(codes) > 10 and set(codes[:-1]) == {200}
+    assert post("x", "198.51.100.1", data="not json").status_code == 400
+    assert post("x", "198.51.100.1", data="{" + "x" * 40_000).status_code == 413  # unparsed
+    assert post("", "198.51.100.1").status_code == 400
+
+    def until_429(make_sender, client, cap):
+        codes = []
+        while len(codes) < cap and 429 not in codes:
+            codes.append(post(make_sender(len(codes)), client).status_code)
+        return codes
+
+    # one conversation: 30 a minute (a window can turn over once, hence the cap)
+    codes = until_429(lambda i: f"limits-2-{run}", "198.51.100.2", 70)
+    assert codes[-1] == 429 and len(codes) > 30 and set(codes[:-1]) == {200}
+    # one address with a new sender every time: 120 a minute
+    codes = until_429(lambda i: f"rotating-{run}-{i}", "198.51.100.3", 250)
+    assert codes[-1] == 429 and len(codes) > 120 and set(codes[:-1]) == {200}
+    # ...while another client is unaffected
+    assert post(f"other-{run}", "198.51.100.4").status_code == 200

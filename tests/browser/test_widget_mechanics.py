@@ -1,17 +1,23 @@
 """Widget mechanics in real headless Chromium against the stand-in chat server (the real
 ShopSocketIOInput channel with a scripted bot): rendering, escaping, persistence, reconnection,
-offline queue, unread badge, keyboard, phone layout, origin check, token hand-over."""
+offline queue, unread badge, keyboard, phone layout, origin check, identity tokens (fetched
+for the widget's own session, renewed before expiry, verified by the channel)."""
 from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from bot import identity
+from bot.identity import VERIFIED_KEY
 from tests.browser.conftest import SECRET
 from tests.browser.harness import ARTIFACTS
 from tests.browser.widget_page import (
-    BOT_TEXT, USER, force_token, open_widget, say, say_and_wait, session_id, wait_ready,
+    BOT_TEXT, USER, open_widget, say, say_and_wait, session_id, wait_ready,
 )
 
 pytestmark = pytest.mark.browser
@@ -206,16 +212,30 @@ def test_page_from_another_origin_cannot_connect(standin_site, page):
     assert not page.evaluate("window.shopChat.ready")
 
 
-def test_signed_in_token_travels_with_each_message_and_switching_clears_history(standin_site, page):
-    shop, chat = standin_site
+def identity_requests(page) -> list[str]:
+    """The URLs of the widget's requests for an identity token, as they happen."""
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url) if "/api/identity" in r.url else None)
+    return urls
+
+
+def sign_in_as(page, shop, customer_id: int, name: str) -> None:
     page.goto(shop.url)
-    page.select_option("#customer_id", "1")
+    page.select_option("#customer_id", str(customer_id))
     page.click(".signin button")
-    expect(page.locator(".hello")).to_contain_text("Alice")
+    expect(page.locator(".hello")).to_contain_text(name)
+
+
+def test_signed_in_identity_travels_verified_and_switching_clears_history(standin_site, page):
+    shop, chat = standin_site
+    asked = identity_requests(page)
+    sign_in_as(page, shop, 1, "Alice")
     open_widget(page)
     say_and_wait(page, "as alice")
     (msg,) = received(chat, page)
-    assert identity.verify(msg["metadata"]["customer_token"], SECRET) == 1
+    # the channel verified the token for this session and passed on only the customer id
+    assert msg["metadata"] == {VERIFIED_KEY: 1}
+    assert any(f"session={session_id(page)}" in url for url in asked)  # asked for this session
     page.select_option("#customer_id", "2")
     page.click(".signin button")
     expect(page.locator(".hello")).to_contain_text("Ben")
@@ -223,23 +243,44 @@ def test_signed_in_token_travels_with_each_message_and_switching_clears_history(
     expect(page.locator(USER)).to_have_count(0)  # Ben never sees Alice's conversation
     say_and_wait(page, "as ben")
     (msg,) = received(chat, page)
-    assert identity.verify(msg["metadata"]["customer_token"], SECRET) == 2
+    assert msg["metadata"] == {VERIFIED_KEY: 2}
 
 
-def test_token_near_expiry_is_refreshed_from_the_storefront(standin_site, page):
-    import time
-
+def test_a_guest_sends_no_identity(standin_site, page):
     shop, chat = standin_site
+    asked = identity_requests(page)
     page.goto(shop.url)
-    page.select_option("#customer_id", "1")
-    page.click(".signin button")
-    expect(page.locator(".hello")).to_contain_text("Alice")
-    stale = identity.sign(1, SECRET, ttl_seconds=20)  # valid, but under a minute left
-    force_token(page, stale)
+    open_widget(page)
+    say_and_wait(page, "as a guest")
+    (msg,) = received(chat, page)
+    assert msg["metadata"] == {} and asked == []
+
+
+def test_the_token_is_renewed_before_it_expires_without_a_reload(standin_site, page):
+    shop, chat = standin_site
+    sign_in_as(page, shop, 1, "Alice")
+    asked = identity_requests(page)
+    answered = []
+
+    def short_lived_first(route):
+        # the first token lives two seconds: the widget must renew it by itself
+        if answered:
+            return route.continue_()
+        session = parse_qs(urlparse(route.request.url).query)["session"][0]
+        now = int(time.time())
+        answered.append(session)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({
+            "customer_token": identity.sign(1, SECRET, ttl_seconds=2, session=session),
+            "expires": now + 2, "now": now}))
+
+    page.route("**/api/identity*", short_lived_first)
     page.reload()
     open_widget(page)
-    say_and_wait(page, "refresh me")
+    deadline = time.monotonic() + 15
+    while len(asked) < 2:  # the renewal, from the timer alone
+        assert time.monotonic() < deadline, asked
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(2500)  # the first token has expired by now
+    say_and_wait(page, "still me")
     (msg,) = received(chat, page)
-    token = msg["metadata"]["customer_token"]
-    assert token != stale and identity.verify(token, SECRET) == 1
-    assert int(token.split(".")[1]) > time.time() + 60
+    assert msg["metadata"] == {VERIFIED_KEY: 1}  # sent with the renewed token

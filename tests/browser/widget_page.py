@@ -46,16 +46,29 @@ def session_id(page: Page) -> str:
         " return JSON.parse(localStorage.getItem(k)).sid; return null; }")
 
 
-def force_token(page: Page, token: str) -> None:
-    """Make every page of this tab hand the widget ``token`` instead of the storefront's, as a
-    shopper editing the page would (rewrites the script tag's attribute while the HTML parses).
-    Injected by the browser's devtools protocol, so the page's CSP does not apply to it."""
-    page.add_init_script(script="""(token => {
+def force_identity(page: Page, token_for, customer: str = "1") -> None:
+    """Make this tab's widget believe a customer is signed in and hand it ``token_for(session)``
+    as its identity token, as a shopper tampering with their own browser would: the page's
+    ``data-customer`` is rewritten while the HTML parses, and ``/api/identity`` answers with
+    the forged token (injected through the devtools protocol, so the page's CSP does not apply).
+    """
+    import time
+    from urllib.parse import parse_qs, urlparse
+
+    page.add_init_script(script="""(customer => {
       new MutationObserver((records) => {
         for (const r of records) for (const n of r.addedNodes) {
-          if (n.nodeName === 'SCRIPT' && n.hasAttribute('data-customer-token')) {
-            n.setAttribute('data-customer-token', token);
+          if (n.nodeName === 'SCRIPT' && n.hasAttribute('data-customer')) {
+            n.setAttribute('data-customer', customer);
           }
         }
       }).observe(document, { childList: true, subtree: true });
-    })(%s)""" % json.dumps(token))
+    })(%s)""" % json.dumps(customer))
+
+    def fulfil(route):
+        session = parse_qs(urlparse(route.request.url).query).get("session", [""])[0]
+        now = int(time.time())
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(
+            {"customer_token": token_for(session), "expires": now + 300, "now": now}))
+
+    page.route("**/api/identity*", fulfil)
