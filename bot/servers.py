@@ -16,6 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Iterator
 
 import requests
@@ -87,7 +88,7 @@ def write_credentials(path: Path, repo: Path = REPO_ROOT, **channel_settings) ->
 
 # Load generators send from 127.0.0.1 far faster than a shopper: limits off (the counting,
 # and so its cost per message, stays).
-UNLIMITED = {"rate_per_minute": 1_000_000, "address_rate_per_minute": 1_000_000}
+UNLIMITED = MappingProxyType({"rate_per_minute": 1_000_000, "address_rate_per_minute": 1_000_000})
 
 
 def identity_token(secret: str, customer_id: int, sender: str, repo: Path = REPO_ROOT,
