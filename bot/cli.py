@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # Adding a command group is one line here.
 COMMAND_MODULES = (
     "bot.store.cli",
+    "bot.audit.cli",
     "bot.demo.cli",
     "bot.needs.cli",
     "bot.web.cli",

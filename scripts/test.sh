@@ -6,8 +6,8 @@ PY=.venv/bin/python
 RASA=.venv/bin/rasa
 export TF_CPP_MIN_LOG_LEVEL=2
 
-echo "== unit tests (with a throwaway PostgreSQL for the PostgreSQL suites)"
-scripts/with_postgres.sh $PY -m pytest -q -m "not integration and not browser"
+echo "== unit tests (with a throwaway PostgreSQL and Redis for their suites)"
+scripts/with_postgres.sh scripts/with_redis.sh $PY -m pytest -q -m "not integration and not browser"
 
 echo "== rasa data validate"
 $RASA data validate --data nlu_data --domain domain.yml --config config.yml --fail-on-warnings

@@ -27,3 +27,18 @@ def test_records_are_redacted_and_listed_newest_first(engine):
 def test_unknown_actions_are_refused(engine):
     with session_scope(engine) as s, pytest.raises(ValueError):
         audit.record(s, now=FIXTURE_NOW, actor="bot", action="made_up")
+
+
+def test_audit_list_command(services, capsys):
+    import json as _json
+
+    from bot.cli import main
+
+    with services.unit_of_work() as s:
+        audit.record(s, now=FIXTURE_NOW, actor="bot", action="ownership_locked",
+                     subject="order SH-100001", detail={"failures": 5})
+    assert main(["audit", "--database-url", services.settings.database_url, "list", "--json",
+                 "--days", "100000"]) == 0
+    rows = [_json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["action"], r["subject"], r["detail"]) for r in rows] == [
+        ("ownership_locked", "order SH-100001", {"failures": 5})]

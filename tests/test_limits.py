@@ -1,7 +1,11 @@
 """Limits counted in the shop database: shared by every process, surviving restarts."""
 from __future__ import annotations
 
+import os
 import threading
+import uuid
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -105,3 +109,64 @@ def test_fail_open_allows_when_the_store_is_down(tmp_path):
 def test_services_share_one_store(services):
     assert services.limits is services.limits
     assert services.limits.hit(RULE, "x")
+
+
+REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="SHOP_TEST_REDIS_URL not set (scripts/with_redis.sh)")
+def test_redis_counts_like_the_database_and_is_shared():
+    from bot.limits import RedisLimits
+
+    clock = Clock(2_000_000.0 + uuid.uuid4().int % 1000 * 60)  # a fresh window per run
+    first, second = RedisLimits(REDIS_URL, now=clock), RedisLimits(REDIS_URL, now=clock)
+    key = uuid.uuid4().hex
+    assert [first.hit(RULE, key), second.hit(RULE, key), first.hit(RULE, key)] == [True] * 3
+    assert second.exceeded(RULE, key) and not second.hit(RULE, key)
+    clock.t += 60
+    assert not first.exceeded(RULE, key)
+
+
+def test_redis_down_fails_open():
+    from bot.limits import RedisLimits
+
+    dead = FailOpen(RedisLimits(f"redis://127.0.0.1:{_closed_port()}/0", now=Clock()))
+    assert dead.hit(RULE, "a")
+    assert not dead.exceeded(RULE, "a")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PG_URL = os.environ.get("SHOP_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not PG_URL, reason="SHOP_TEST_POSTGRES_URL not set")
+def test_postgres_upsert_counts_concurrent_hits():
+    from sqlalchemy import text
+
+    from bot.store.schema import upgrade
+
+    engine = make_engine(PG_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade(PG_URL)
+        limits = DatabaseLimits(engine, now=Clock())
+        rule = Rule("pg", limit=10, window_seconds=60)
+        results: list[bool] = []
+        threads = [threading.Thread(target=lambda: results.append(limits.hit(rule, "k")))
+                   for _ in range(25)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results.count(True) == 10
+    finally:
+        engine.dispose()
