@@ -6,8 +6,8 @@ stand-in chat server (channel + scripted bot, no NLU):
 * page load -> widget ready: navigation start to the socket.io ``session_confirm`` (fresh browser
   context each load, so nothing is cached), p50/p95 over ``--loads`` loads;
 * send -> first bot message: from the Send press to the first bot bubble in the page (timed in the
-  page), p50/p95 over ``--messages`` messages, sent in sessions of 5 (the channel's default burst
-  limit is 10 per session);
+  page), p50/p95 over ``--messages`` messages, sent in sessions of 5 (the channel allows 30 a
+  minute per conversation and 120 per client address);
 * bytes the page downloads for the widget: script bundle and stylesheet, on the wire (gzip) and
   uncompressed.
 
