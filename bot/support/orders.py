@@ -31,7 +31,7 @@ from bot.store.breaker import OPEN, CircuitOpen
 from bot.store.errors import InvalidInput, NotAllowed, OrderNotFound, StoreUnavailable
 from bot.store.models import Order
 from bot.support.access import Requester
-from bot.support.text import clean_text
+from bot.support.text import ASCII_DIGITS, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +356,7 @@ def validate_address(text: object) -> str:
     address = clean_text(text, limit=MAX_ADDRESS_LENGTH + 1)
     if len(address) < MIN_ADDRESS_LENGTH or len(address) > MAX_ADDRESS_LENGTH:
         raise InvalidInput("new_address")
-    if not any(ch.isdigit() for ch in address) or not any(ch.isalpha() for ch in address):
+    if not any(ch in ASCII_DIGITS for ch in address) or not any(ch.isalpha() for ch in address):
         # UK addresses have a house number or a postcode; "somewhere nice" is not an address.
         raise InvalidInput("new_address")
     return address
