@@ -136,3 +136,18 @@ def test_address_change_racing_a_cancellation_never_changes_a_cancelled_order(sh
     # Every address change that succeeded happened before the cancellation.
     views = [o for o in outcomes if type(o).__name__ == "OrderView"]
     assert all(v.status in ("placed", "paid") for v in views)
+
+
+def test_failed_proofs_from_many_processes_share_one_lock(shop_url, tmp_path):
+    """Each guess from its own engine (another action server): the counters are in the shop
+    database, so the fifth wrong email locks the order for every process."""
+    from bot.store.errors import OrderNotFound
+
+    outcomes = race(shop_url, tmp_path, lambda s: orders.order_status(
+        s, "SH-100003", Requester(email=f"guess-{threading.get_ident()}@example.com")), n=5)
+    assert kinds(outcomes) == {"OrderNotFound": 5}
+    services = make_services(shop_url, make_engine(shop_url), tmp_path, None)
+    with pytest.raises(OrderNotFound):
+        orders.order_status(services, "SH-100003", ALICE_BY_EMAIL)
+    assert orders.order_status(services, "SH-100003", ALICE).status == "shipped"
+    services.engine.dispose()
