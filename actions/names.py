@@ -59,6 +59,7 @@ SLOT_ORDER_EMAIL = "order_email"
 SLOT_NEW_ADDRESS = "new_address"
 SLOT_ORDER_CAN_CHANGE = "order_can_change"
 SLOT_PENDING_ACTION = "pending_action"
+SLOT_PENDING_ORDER = "pending_order"  # the order number the pending yes/no question quoted
 SLOT_FEEDBACK_TEXT = "feedback_text"
 SLOT_NEWSLETTER_EMAIL = "newsletter_email"
 SLOT_CURRENT_NEED = "current_need"  # the accumulated product need (bot.needs.service)
@@ -84,6 +85,8 @@ PENDING_RETURN = "return"
 PENDING_REFUND = "refund"
 PENDING_ESCALATE_COMPLAINT = "escalate_complaint"
 PENDING_BACK_IN_STOCK = "back_in_stock"
+# The pending actions that act on an order (pending_order names which one).
+ORDER_PENDING_ACTIONS = (PENDING_CANCEL, PENDING_CHANGE_ADDRESS, PENDING_RETURN, PENDING_REFUND)
 
 # --- forms --------------------------------------------------------------------------------
 ORDER_FORM = "order_form"

@@ -10,6 +10,7 @@ them twice), and registers one instance of each action of :data:`actions.ACTIONS
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -81,7 +82,42 @@ def create_app(services: Services, name: str = "shop_actions") -> Sanic:
         log.error("action call failed", exc_info=exception)
         return response.json({"error": "internal error"}, status=500)
 
+    add_outbox_drainer(app, services)
     return app
+
+
+OUTBOX_TASK = "needs-outbox-drain"
+
+
+def add_outbox_drainer(app: Sanic, services: Services) -> None:
+    """Import needs queued while the shop database was down, every few seconds, in the
+    background (``Settings.outbox_drain_seconds``): chat turns only ever append to the outbox."""
+    from bot.support.product_search import drain_needs_outbox
+
+    interval = services.settings.outbox_drain_seconds
+
+    async def drain_forever() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await loop.run_in_executor(None, drain_needs_outbox, services)
+            except Exception:  # noqa: BLE001 - try again next time; nothing is lost
+                log.exception("needs outbox drain failed")
+            await asyncio.sleep(interval)
+
+    @app.after_server_start
+    async def _start_draining(app_, loop) -> None:
+        app_.ctx.outbox_task = loop.create_task(drain_forever(), name=OUTBOX_TASK)
+
+    @app.before_server_stop
+    async def _stop_draining(app_, _loop) -> None:
+        task = getattr(app_.ctx, "outbox_task", None)
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:

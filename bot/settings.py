@@ -75,6 +75,14 @@ class Settings:
     # Redis for limits shared by several processes (``redis://host:6379/0``); empty: the shop
     # database holds them.
     redis_url: str = ""
+    # Failed order-ownership proofs (order number + email) allowed per order number and per
+    # email in a window; past it the order answers as an unknown one would.
+    ownership_attempts: int = 5
+    ownership_window_seconds: int = 900
+    # Seconds the shop database is not tried again after a connection failure (circuit breaker).
+    db_breaker_seconds: float = 5.0
+    # Seconds between two drains of the needs outbox by the action server's background task.
+    outbox_drain_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -88,4 +96,8 @@ class Settings:
             needs_outbox=Path(env.get("SHOP_NEEDS_OUTBOX") or DEFAULT_NEEDS_OUTBOX),
             images_dir=Path(env.get("SHOP_IMAGES_DIR") or DEFAULT_IMAGES_DIR),
             redis_url=env.get("REDIS_URL", ""),
+            ownership_attempts=int(env.get("SHOP_OWNERSHIP_ATTEMPTS", "5")),
+            ownership_window_seconds=int(env.get("SHOP_OWNERSHIP_WINDOW", "900")),
+            db_breaker_seconds=float(env.get("SHOP_DB_BREAKER_SECONDS", "5")),
+            outbox_drain_seconds=float(env.get("SHOP_OUTBOX_DRAIN_SECONDS", "5")),
         )
