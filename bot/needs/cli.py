@@ -1,11 +1,12 @@
 """``python -m bot needs ...``: extract, evaluate, list, follow, reconcile, train, build-data."""
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
+
+from bot.csvsafe import write_dicts
 
 
 def register(subparsers) -> None:
@@ -145,9 +146,7 @@ def _list(args) -> int:
                 row[key] = json.loads(row[key] or "[]")
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=_LIST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_dicts(sys.stdout, _LIST_COLUMNS, rows)  # formula-safe: shoppers' text
     return 0
 
 
