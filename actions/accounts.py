@@ -17,8 +17,8 @@ from bot.store.errors import InvalidInput, NotSignedIn
 from bot.support import accounts
 from bot.support.text import normalise_email, wants_unsubscribe
 
-YES_NO = ({"title": "Yes, go ahead", "payload": f"/{names.AFFIRM}"},
-          {"title": "No, thanks", "payload": f"/{names.DENY}"})
+YES_NO = (MappingProxyType({"title": "Yes, go ahead", "payload": f"/{names.AFFIRM}"}),
+          MappingProxyType({"title": "No, thanks", "payload": f"/{names.DENY}"}))
 # Actions that may run between the privacy question and its answer without closing it.
 _PASS_THROUGH = frozenset({"action_listen", "action_two_stage_fallback",
                            names.ACTION_DEFAULT_ASK_AFFIRMATION,
@@ -112,7 +112,7 @@ class _PrivacyQuestion(ShopAction):
         if self.customer(tracker) is None:
             dispatcher.utter_message(text=self.sign_in_text)
             return [SlotSet(names.SLOT_PRIVACY_QUESTION, None)]
-        dispatcher.utter_message(text=self.question_text, buttons=list(YES_NO))
+        dispatcher.utter_message(text=self.question_text, buttons=[dict(b) for b in YES_NO])
         return [SlotSet(names.SLOT_PRIVACY_QUESTION, self.question)]
 
 

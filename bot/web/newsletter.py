@@ -8,6 +8,7 @@ expired and the address is still pending.
 from __future__ import annotations
 
 import asyncio
+from types import MappingProxyType
 
 from aiohttp import web
 
@@ -17,8 +18,8 @@ from bot.web.views import render
 
 PATH = accounts.CONFIRM_PATH
 # The token must not travel on in a Referer header.
-HEADERS = {"Referrer-Policy": "no-referrer"}
-STATUS = {"confirmed": 200, "already": 200, "expired": 410, "invalid": 400}
+HEADERS = MappingProxyType({"Referrer-Policy": "no-referrer"})
+STATUS = MappingProxyType({"confirmed": 200, "already": 200, "expired": 410, "invalid": 400})
 
 
 async def _check(request: web.Request, token: object, apply: bool) -> accounts.Confirmation:
@@ -33,7 +34,7 @@ async def _check(request: web.Request, token: object, apply: bool) -> accounts.C
 def _page(request: web.Request, result: accounts.Confirmation, token: str, done: bool
           ) -> web.Response:
     response = render(request, "newsletter.html",
-                      {"result": result, "token": token, "done": done},
+                      {"result": result, "confirm_token": token, "done": done},
                       status=STATUS.get(result.status, 400))
     response.headers.update(HEADERS)
     return response
