@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from datetime import datetime, timedelta
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,9 @@ def _guarded(name: str, job):
 
 
 def build_scheduler(jobs: Jobs, now: datetime | None = None):
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults={
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     start = now or datetime.utcnow()
     scheduler.add_job(_guarded("mail", jobs.mail), "interval", seconds=MAIL_SECONDS,
@@ -124,9 +125,16 @@ def run(args) -> int:
                 _guarded(name, job)()
             return 0
         scheduler = build_scheduler(jobs)
+        # The handler only notes the signal: calling into the scheduler from it could deadlock
+        # on a lock the interrupted main thread holds.
+        stopping: list[int] = []
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: scheduler.shutdown(wait=False))
+            signal.signal(signum, lambda signum, _frame: stopping.append(signum))
+        scheduler.start()
         log.info("worker started: mail every %ss, erasures every %ss, retention daily (%s days)",
                  MAIL_SECONDS, ERASURE_SECONDS, settings.privacy.retention_days)
-        scheduler.start()
+        while not stopping:
+            time.sleep(0.5)
+        log.info("worker stopping")
+        scheduler.shutdown(wait=True)
     return 0
