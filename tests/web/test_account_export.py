@@ -61,3 +61,17 @@ async def test_a_forged_cookie_gets_nothing(export_client):
     export_client.session.cookie_jar.update_cookies({"shop_session": "2.9999999999.forged"})
     resp = await export_client.get("/account/export.json")
     assert resp.status == 403 and "walrus" not in await resp.text()
+
+
+async def test_an_erased_customer_can_no_longer_sign_in(export_client, shop):
+    from bot.privacy.erasure import erase_customer
+    from bot.services import Services
+    from bot.settings import Settings
+
+    services = Services(Settings(database_url=str(shop.url), identity_secret="x"), engine=shop)
+    erase_customer(services, BEN_ID, actor="staff:test")
+    html = await (await export_client.get("/")).text()
+    assert f'value="{BEN_ID}"' not in html and "Okafor" not in html  # not in the switcher
+    resp = await export_client.post("/account/signin", data={"customer_id": str(BEN_ID)},
+                                    allow_redirects=False)
+    assert resp.status == 400
