@@ -50,24 +50,30 @@ def _need(conversation, customer_id, text_, seq=1):
                 updated_at=FIXTURE_NOW)
 
 
-def seed(services, tracker_db: Path, *, live: bool = False) -> None:
+def seed(services, tracker_db: Path | None, *, live: bool = False, url: str | None = None
+         ) -> None:
+    """Ben's (and Alice's) conversations in the tracker store (a SQLite file, or ``url``) and
+    rows in the shop database."""
+    import functools
+
+    save = functools.partial(save_conversation, url=url)
     said = f"{SENTENCE}, write to me at {PRIVATE_EMAIL}"
     # Signed in: the input channel put the verified id in the message metadata.
-    save_conversation(tracker_db, "ben-web", [(said, "Sorry to hear that!"),
-                                               ("my number is 07700 900456", "Thanks")],
-                      start=NOW - 3600, metadata={VERIFIED_KEY: BEN_ID})
+    save(tracker_db, "ben-web", [(said, "Sorry to hear that!"),
+                                 ("my number is 07700 900456", "Thanks")],
+         start=NOW - 3600, metadata={VERIFIED_KEY: BEN_ID})
     # Before the channel did that: a signed token in the metadata.
     token = sign(BEN_ID, UNIT_TEST_SECRET, ttl_seconds=600, now=NOW - 7200)
-    save_conversation(tracker_db, "ben-token", [(SENTENCE, "I'll look into it")],
-                      start=NOW - 7200, metadata={"customer_token": token})
+    save(tracker_db, "ben-token", [(SENTENCE, "I'll look into it")],
+         start=NOW - 7200, metadata={"customer_token": token})
     # Not signed in, but the shop database links it to Ben (an escalation with his id).
-    save_conversation(tracker_db, "ben-anon", [(f"{SENTENCE} - deliver to 88 Albert Road",
-                                                "Passing you to the team")], start=NOW - 9000)
-    save_conversation(tracker_db, "alice-web", [(ALICE_TEXT, "Here you go")], start=NOW - 600,
-                      metadata={VERIFIED_KEY: ALICE_ID})
+    save(tracker_db, "ben-anon", [(f"{SENTENCE} - deliver to 88 Albert Road",
+                                  "Passing you to the team")], start=NOW - 9000)
+    save(tracker_db, "alice-web", [(ALICE_TEXT, "Here you go")], start=NOW - 600,
+         metadata={VERIFIED_KEY: ALICE_ID})
     if live:  # Ben is chatting right now (the turn in which he asked for the erasure)
-        save_conversation(tracker_db, "ben-live", [(f"delete my data - {SENTENCE}", "Done")],
-                          start=NOW - 30, metadata={VERIFIED_KEY: BEN_ID})
+        save(tracker_db, "ben-live", [(f"delete my data - {SENTENCE}", "Done")],
+             start=NOW - 30, metadata={VERIFIED_KEY: BEN_ID})
     with session_scope(services.engine) as s:
         s.add_all([
             _need("ben-web", BEN_ID, SENTENCE),
