@@ -73,8 +73,10 @@ class TrackerStore:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.drivername.startswith("sqlite")
-        self.missing = self.is_sqlite and (not parsed.database or parsed.database != ":memory:"
-                                           and not Path(parsed.database).exists())
+        # A SQLite store Rasa has not created yet is not created here either (nor an in-memory
+        # one, which no other process could see).
+        self.missing = self.is_sqlite and (parsed.database in (None, "", ":memory:")
+                                           or not Path(parsed.database).exists())
         kwargs: dict = {"future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 15, "check_same_thread": False}
