@@ -24,6 +24,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.logs import install_redaction
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()  # no shopper's email, phone, card or address in var/actions.log
     services = Services.from_env().warm()
     app = create_app(services)
     log.info("action server on http://%s:%s", args.host, args.port)

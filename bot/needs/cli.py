@@ -2,11 +2,12 @@
 build-data."""
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
+
+from bot.csvsafe import write_dicts
 
 
 def register(subparsers) -> None:
@@ -157,9 +158,7 @@ def _list(args) -> int:
                 row[key] = json.loads(row[key] or "[]")
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=_LIST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_dicts(sys.stdout, _LIST_COLUMNS, rows)  # formula-safe: shoppers' text
     return 0
 
 

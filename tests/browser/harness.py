@@ -64,17 +64,17 @@ class Service:
 
 
 def storefront(workdir: Path, port: int, db_url: str, secret: str, rasa_url: str,
-               images_dir: Path) -> Service:
+               images_dir: Path, env: dict[str, str] | None = None) -> Service:
     return Service("storefront", [srv.BIN_DIR.joinpath("python").as_posix(), "-m", "bot.web",
                                   "--port", str(port), "--rasa-url", rasa_url],
                    {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret,
-                    "SHOP_IMAGES_DIR": str(images_dir)}, port, "/healthz", workdir)
+                    "SHOP_IMAGES_DIR": str(images_dir), **(env or {})}, port, "/healthz", workdir)
 
 
-def standin(workdir: Path, port: int, origins: str) -> Service:
+def standin(workdir: Path, port: int, origins: str, *args: str) -> Service:
     return Service("standin", [srv.BIN_DIR.joinpath("python").as_posix(), "-m",
                                "tests.browser.standin_server", "--port", str(port),
-                               "--origins", origins], {}, port, "/health", workdir)
+                               "--origins", origins, *args], {}, port, "/health", workdir)
 
 
 CREDENTIALS = """\
