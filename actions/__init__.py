@@ -4,7 +4,13 @@
 :data:`ACTIONS` with the process's :class:`~bot.services.Services`; ``actions/names.py`` holds
 the names they answer to (a test pins each).
 """
-from actions.accounts import ActionDeleteAccount, ActionSubscribeNewsletter, ValidateNewsletterForm
+from actions.accounts import (
+    ActionDeleteAccount,
+    ActionExportData,
+    ActionPrivacyAnswer,
+    ActionSubscribeNewsletter,
+    ValidateNewsletterForm,
+)
 from actions.confirmation import ActionHandleConfirmation
 from actions.escalation import (
     ActionDefaultAskAffirmation,
@@ -31,6 +37,7 @@ ACTIONS = (
     ActionAskFeedbackText, ActionAskNewAddress, ActionAskNewsletterEmail, ActionAskOrderEmail,
     ActionAskOrderNumber, ActionDefaultAskAffirmation, ActionDefaultAskRephrase,
     ActionDefaultFallback, ActionDeleteAccount, ActionDeliveryInfo, ActionEscalate,
+    ActionExportData, ActionPrivacyAnswer,
     ActionFormStopped, ActionHandleConfirmation, ActionHandleOrderRequest, ActionPaymentIssue,
     ActionProductSearch, ActionRecordComplaint, ActionRecordFeedback, ActionShopFacts,
     ActionSubscribeNewsletter,

@@ -1,6 +1,8 @@
-"""Account actions: newsletter subscriptions and account deletion requests."""
+"""Account actions: the newsletter's double opt-in, and a signed-in shopper's own data (erase,
+export), each confirmed with a yes/no question first."""
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
@@ -9,10 +11,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
 from actions.base import Events, ShopAction
+from actions.confirmation import ActionHandleConfirmation
 from actions.forms_common import ShopFormValidation
 from bot.store.errors import InvalidInput, NotSignedIn
 from bot.support import accounts
 from bot.support.text import normalise_email, wants_unsubscribe
+
+YES_NO = (MappingProxyType({"title": "Yes, go ahead", "payload": f"/{names.AFFIRM}"}),
+          MappingProxyType({"title": "No, thanks", "payload": f"/{names.DENY}"}))
+# Actions that may run between the privacy question and its answer without closing it.
+_PASS_THROUGH = frozenset({"action_listen", "action_two_stage_fallback",
+                           names.ACTION_DEFAULT_ASK_AFFIRMATION,
+                           names.ACTION_DEFAULT_ASK_REPHRASE})
+_ASKED_BY = MappingProxyType({names.PRIVACY_ERASE: names.ACTION_DELETE_ACCOUNT,
+                              names.PRIVACY_EXPORT: names.ACTION_EXPORT_DATA})
 
 
 def newsletter_request_text(tracker: Tracker) -> str:
@@ -23,6 +35,25 @@ def newsletter_request_text(tracker: Tracker) -> str:
                 == names.NEWSLETTER_SUBSCRIPTION):
             return event.get("text") or ""
     return ""
+
+
+def privacy_question_open(tracker: Tracker, question: str | None) -> bool:
+    """True when the last action before this message (ignoring plain responses and the
+    fallback's clarification) asked ``question``: a "yes" meant for another question never
+    erases anything."""
+    asked_by = _ASKED_BY.get(question or "")
+    seen_user = False
+    for event in reversed(tracker.applied_events()):
+        if event.get("event") == "user":
+            seen_user = True
+            continue
+        if not seen_user or event.get("event") != "action":
+            continue
+        name = event.get("name") or ""
+        if name in _PASS_THROUGH or name.startswith("utter_"):
+            continue
+        return asked_by is not None and name == asked_by
+    return False
 
 
 class ValidateNewsletterForm(ShopFormValidation):
@@ -44,6 +75,9 @@ class ValidateNewsletterForm(ShopFormValidation):
 
 
 class ActionSubscribeNewsletter(ShopAction):
+    """Subscribe (double opt-in: a confirmation link by mail) or unsubscribe; the answer is the
+    same whether or not the address was on the list."""
+
     def name(self) -> Text:
         return names.ACTION_SUBSCRIBE_NEWSLETTER
 
@@ -55,40 +89,85 @@ class ActionSubscribeNewsletter(ShopAction):
         customer_id = self.customer(tracker)
         email = None if customer_id is not None else tracker.get_slot(names.SLOT_NEWSLETTER_EMAIL)
         try:
-            result = accounts.set_newsletter(self.services, email, customer_id, subscribe)
+            if subscribe:
+                accounts.request_newsletter(self.services, email, customer_id)
+            else:
+                accounts.unsubscribe_newsletter(self.services, email, customer_id)
         except InvalidInput:
             dispatcher.utter_message(text=replies.INVALID_EMAIL)
             return [SlotSet(names.SLOT_NEWSLETTER_EMAIL, None)]
-        if subscribe:
-            text = ("You're subscribed to our newsletter. There's an unsubscribe link in every "
-                    "issue." if result.changed else "You're already subscribed to our newsletter.")
-        else:
-            # Same answer either way: it must not reveal whether an address was subscribed.
-            text = "Done - that address won't get our newsletter any more."
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=replies.NEWSLETTER_CHECK_INBOX if subscribe
+                                 else replies.NEWSLETTER_UNSUBSCRIBED)
         return [SlotSet(names.SLOT_NEWSLETTER_EMAIL, None)]
 
 
-class ActionDeleteAccount(ShopAction):
-    """Records a deletion request for a verified shopper; others are told how to ask."""
+class _PrivacyQuestion(ShopAction):
+    """Asks a signed-in shopper to confirm (privacy_question); others are asked to sign in."""
+
+    question: str = ""
+    sign_in_text: str = ""
+    question_text: str = ""
+
+    def act(self, dispatcher, tracker, domain) -> Events:
+        if self.customer(tracker) is None:
+            dispatcher.utter_message(text=self.sign_in_text)
+            return [SlotSet(names.SLOT_PRIVACY_QUESTION, None)]
+        dispatcher.utter_message(text=self.question_text, buttons=[dict(b) for b in YES_NO])
+        return [SlotSet(names.SLOT_PRIVACY_QUESTION, self.question)]
+
+
+class ActionDeleteAccount(_PrivacyQuestion):
+    """``delete_account``: "delete my data" / "close my account"; asks before erasing."""
+
+    question = names.PRIVACY_ERASE
+    sign_in_text = replies.DELETE_ACCOUNT_SIGN_IN
+    question_text = replies.ERASE_QUESTION
 
     def name(self) -> Text:
         return names.ACTION_DELETE_ACCOUNT
 
+
+class ActionExportData(_PrivacyQuestion):
+    """``export_data``: "send me a copy of my data"; asks before preparing the link."""
+
+    question = names.PRIVACY_EXPORT
+    sign_in_text = replies.EXPORT_DATA_SIGN_IN
+    question_text = replies.EXPORT_QUESTION
+
+    def name(self) -> Text:
+        return names.ACTION_EXPORT_DATA
+
+
+class ActionPrivacyAnswer(ShopAction):
+    """``affirm``/``deny`` while privacy_question is set: erase or export for the shopper
+    signed in *now*. A yes or no that answers another question (the privacy question was
+    not the last one asked) goes to the general confirmation handler."""
+
+    def name(self) -> Text:
+        return names.ACTION_PRIVACY_ANSWER
+
+    def on_failure(self, tracker) -> Events:
+        return [SlotSet(names.SLOT_PRIVACY_QUESTION, None)]
+
     def act(self, dispatcher, tracker, domain) -> Events:
+        question = tracker.get_slot(names.SLOT_PRIVACY_QUESTION)
+        clear = [SlotSet(names.SLOT_PRIVACY_QUESTION, None)]
+        if not privacy_question_open(tracker, question):
+            return ActionHandleConfirmation(self.services).act(dispatcher, tracker, domain) + clear
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        erase = question == names.PRIVACY_ERASE
+        if intent != names.AFFIRM:
+            dispatcher.utter_message(text=replies.ERASE_KEPT if erase else replies.EXPORT_KEPT)
+            return clear
+        customer_id = self.customer(tracker)
         try:
-            result = accounts.request_account_deletion(self.services, self.customer(tracker),
-                                                       tracker.sender_id)
+            if erase:
+                receipt = accounts.erase_my_data(self.services, customer_id, tracker.sender_id)
+                dispatcher.utter_message(text=replies.erased(receipt.reference))
+            else:
+                url = accounts.export_link(self.services, customer_id)
+                dispatcher.utter_message(text=replies.export_ready(url))
         except NotSignedIn:
-            dispatcher.utter_message(text=replies.DELETE_ACCOUNT_SIGN_IN)
-            return []
-        if result.reused:
-            text = (f"Your request to close your account is already with our team (reference "
-                    f"{result.reference}).")
-        else:
-            text = (f"I've asked our team to close your account (reference {result.reference}). "
-                    "They'll email you to confirm within "
-                    f"{self.services.settings.shop.account_request_days} working days; your order "
-                    "history is kept only as long as the law requires.")
-        dispatcher.utter_message(text=text)
-        return []
+            dispatcher.utter_message(text=replies.DELETE_ACCOUNT_SIGN_IN if erase
+                                     else replies.EXPORT_DATA_SIGN_IN)
+        return clear

@@ -15,18 +15,21 @@ from actions.base import (
     recent_user_messages,
 )
 from actions.escalation import ticket_text
-from actions.orders import clear_order_slots, refusal_text
+from actions.orders import ActionHandleOrderRequest, clear_order_slots, refusal_text
 from bot.store.errors import NotAllowed, OrderNotFound
 from bot.support import escalations, orders
 from bot.support import product_search
-from bot.support.text import normalise_order_number
+from bot.support.text import ascii_int, normalise_order_number
 
 # Actions that ask a yes/no question and set pending_action.
 ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT,
                   names.ACTION_PRODUCT_SEARCH)
 # The only question the product search asks; it never confirms an order change.
 ASKED_BY = MappingProxyType({names.PENDING_BACK_IN_STOCK: (names.ACTION_PRODUCT_SEARCH,)})
-ORDER_ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT)
+# action_handle_confirmation asks too: when the order talked about changed since the question,
+# its answer to a "yes" is the question again, about the current order.
+ORDER_ASKING_ACTIONS = (names.ACTION_HANDLE_ORDER_REQUEST, names.ACTION_RECORD_COMPLAINT,
+                        names.ACTION_HANDLE_CONFIRMATION)
 # Actions that may run between the question and its answer without closing it: listening,
 # plain responses, and the two-stage fallback checking what an unclear "yes"/"no" meant.
 PASS_THROUGH_ACTIONS = frozenset({"action_listen", "action_two_stage_fallback",
@@ -40,6 +43,9 @@ KEPT_AS_IS = MappingProxyType({
                                       "one.",
     names.PENDING_BACK_IN_STOCK: "OK, no notice. Is there anything else I can help with?",
 })
+# Said before the question is asked again about the order mentioned since.
+ORDER_CHANGED = ("Before I do anything: I asked about {quoted}, but you've mentioned {current} "
+                 "since, so let me check that one.")
 
 
 def question_is_open(tracker: Tracker, pending: str | None = None) -> bool:
@@ -77,13 +83,14 @@ class ActionHandleConfirmation(ShopAction):
             dispatcher.utter_message(text=replies.NOTHING_PENDING_AFFIRM if said_yes
                                      else replies.NOTHING_PENDING_DENY)
             return clear_order_slots()
-        number = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER)) or ""
+        number = (normalise_order_number(tracker.get_slot(names.SLOT_PENDING_ORDER))
+                  or normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER)) or "")
         if not said_yes:
             dispatcher.utter_message(text=KEPT_AS_IS.get(pending, "OK.").format(number=number))
             return clear_order_slots()
         if pending == names.PENDING_BACK_IN_STOCK:
             need = tracker.get_slot(names.SLOT_CURRENT_NEED)
-            seq = need.get("_seq") if isinstance(need, dict) else None
+            seq = ascii_int(need.get("_seq")) if isinstance(need, dict) else None
             recorded = self.customer(tracker) is not None and \
                 product_search.request_back_in_stock(self.services, tracker.sender_id, seq)
             dispatcher.utter_message(text=replies.BACK_IN_STOCK_RECORDED if recorded
@@ -94,7 +101,25 @@ class ActionHandleConfirmation(ShopAction):
                                           "complaint", recent_user_messages(tracker))
             dispatcher.utter_message(text=ticket_text(ticket))
             return clear_order_slots()
+        return self._order_answer(dispatcher, tracker, pending)
+
+    def _order_answer(self, dispatcher, tracker: Tracker, pending: str) -> Events:
+        """A "yes" to a question about an order acts on the order the question quoted, and only
+        while that is still the order being talked about; otherwise it asks again about the
+        current one (nothing changes)."""
+        quoted = normalise_order_number(tracker.get_slot(names.SLOT_PENDING_ORDER))
+        current = normalise_order_number(tracker.get_slot(names.SLOT_ORDER_NUMBER))
         requester = self.requester(tracker)
+        if pending in names.ORDER_PENDING_ACTIONS and (quoted is None or
+                                                       (current and current != quoted)):
+            if not current or (not requester.verified and not requester.email):
+                dispatcher.utter_message(text=replies.NOTHING_PENDING_AFFIRM)
+                return clear_order_slots()
+            if quoted:
+                dispatcher.utter_message(text=ORDER_CHANGED.format(quoted=quoted,
+                                                                   current=current))
+            return self._ask_again(dispatcher, tracker, pending, current, requester)
+        number = quoted or current or ""
         if not number or (not requester.verified and not requester.email):
             dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
             return clear_order_slots()
@@ -105,6 +130,17 @@ class ActionHandleConfirmation(ShopAction):
         except NotAllowed as err:
             dispatcher.utter_message(
                 text=refusal_text(err, number, self.window_days))
+        return clear_order_slots()
+
+    def _ask_again(self, dispatcher, tracker: Tracker, pending: str, number: str,
+                   requester) -> Events:
+        try:
+            return ActionHandleOrderRequest(self.services).ask_again(
+                dispatcher, tracker, pending, number, requester)
+        except OrderNotFound:
+            dispatcher.utter_message(text=replies.ORDER_NOT_FOUND)
+        except NotAllowed as err:
+            dispatcher.utter_message(text=refusal_text(err, number, self.window_days))
         return clear_order_slots()
 
     def _carry_out(self, pending: str, number: str, requester, tracker: Tracker) -> str:

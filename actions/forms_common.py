@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 # Every slot a form fills, cleared when a form is stopped.
 FORM_SLOTS = (
     *names.ORDER_FORM_SLOTS, names.SLOT_FEEDBACK_TEXT, names.SLOT_NEWSLETTER_EMAIL,
-    names.SLOT_PENDING_ACTION, names.SLOT_ORDER_DETAILS_MISSING,
+    names.SLOT_PENDING_ACTION, names.SLOT_PENDING_ORDER, names.SLOT_ORDER_DETAILS_MISSING,
 )
 
 

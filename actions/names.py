@@ -21,6 +21,8 @@ GET_INVOICE = "get_invoice"
 DELIVERY_OPTIONS = "delivery_options"
 DELIVERY_PERIOD = "delivery_period"
 NEWSLETTER_SUBSCRIPTION = "newsletter_subscription"
+DELETE_ACCOUNT = "delete_account"
+EXPORT_DATA = "export_data"
 LEAVE_REVIEW = "leave_review"
 COMPLAINT = "complaint"
 HUMAN_HANDOFF = "human_handoff"
@@ -59,8 +61,13 @@ SLOT_ORDER_EMAIL = "order_email"
 SLOT_NEW_ADDRESS = "new_address"
 SLOT_ORDER_CAN_CHANGE = "order_can_change"
 SLOT_PENDING_ACTION = "pending_action"
+SLOT_PENDING_ORDER = "pending_order"  # the order number the pending yes/no question quoted
 SLOT_FEEDBACK_TEXT = "feedback_text"
 SLOT_NEWSLETTER_EMAIL = "newsletter_email"
+# What the privacy question (erase / export my data) waits a yes or no for; null: none asked.
+SLOT_PRIVACY_QUESTION = "privacy_question"
+PRIVACY_ERASE = "erase"
+PRIVACY_EXPORT = "export"
 SLOT_CURRENT_NEED = "current_need"  # the accumulated product need (bot.needs.service)
 SLOT_NEED_QUESTION = "need_question"  # True while the product search waits for an answer
 # True when action_handle_order_request needs order_form to collect the rest (a rule follows it)
@@ -84,6 +91,8 @@ PENDING_RETURN = "return"
 PENDING_REFUND = "refund"
 PENDING_ESCALATE_COMPLAINT = "escalate_complaint"
 PENDING_BACK_IN_STOCK = "back_in_stock"
+# The pending actions that act on an order (pending_order names which one).
+ORDER_PENDING_ACTIONS = (PENDING_CANCEL, PENDING_CHANGE_ADDRESS, PENDING_RETURN, PENDING_REFUND)
 
 # --- forms --------------------------------------------------------------------------------
 ORDER_FORM = "order_form"
@@ -109,6 +118,8 @@ ACTION_DELIVERY_INFO = "action_delivery_info"
 ACTION_PRODUCT_SEARCH = "action_product_search"
 ACTION_PAYMENT_ISSUE = "action_payment_issue"
 ACTION_DELETE_ACCOUNT = "action_delete_account"
+ACTION_EXPORT_DATA = "action_export_data"
+ACTION_PRIVACY_ANSWER = "action_privacy_answer"
 ACTION_SUBSCRIBE_NEWSLETTER = "action_subscribe_newsletter"
 ACTION_RECORD_FEEDBACK = "action_record_feedback"
 ACTION_RECORD_COMPLAINT = "action_record_complaint"

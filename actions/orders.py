@@ -84,7 +84,14 @@ def clear_order_slots(keep_for_confirmation: bool = False) -> Events:
     if keep_for_confirmation:
         return [SlotSet(names.SLOT_ORDER_CAN_CHANGE, None)]
     return [SlotSet(slot, None) for slot in names.ORDER_FORM_SLOTS] + [
-        SlotSet(names.SLOT_PENDING_ACTION, None)]
+        SlotSet(names.SLOT_PENDING_ACTION, None), SlotSet(names.SLOT_PENDING_ORDER, None)]
+
+
+def ask_to_confirm(pending: str, number: str) -> Events:
+    """A yes/no question about ``number`` is open: remember both, so a "yes" acts on exactly
+    the order the question quoted (actions/confirmation.py)."""
+    return [SlotSet(names.SLOT_PENDING_ACTION, pending), SlotSet(names.SLOT_PENDING_ORDER, number),
+            *clear_order_slots(keep_for_confirmation=True)]
 
 
 def _ask_in_form(slots: dict) -> Events:
@@ -162,6 +169,17 @@ class ActionHandleOrderRequest(ShopAction):
             )
         return clear_order_slots() + _end_request(tracker)
 
+    # The topics that end in a yes/no question, by the pending action they leave open.
+    ASKING_TOPICS = MappingProxyType({names.PENDING_CANCEL: "_cancel",
+                                      names.PENDING_CHANGE_ADDRESS: "_change_address",
+                                      names.PENDING_RETURN: "_return",
+                                      names.PENDING_REFUND: "_refund"})
+
+    def ask_again(self, dispatcher, tracker, pending: str, number: str,
+                  requester: Requester) -> Events:
+        """Ask the ``pending`` question afresh about ``number`` (checks and quote included)."""
+        return getattr(self, self.ASKING_TOPICS[pending])(dispatcher, tracker, number, requester)
+
     def _collect_address(self, dispatcher, tracker, number: str, requester: Requester) -> Events:
         """A new address for an order that can still change is collected by the form."""
         try:
@@ -191,8 +209,7 @@ class ActionHandleOrderRequest(ShopAction):
             text += (f" You'd get {replies.money(quote.refund_amount, quote.currency)} back on "
                      f"your original payment method.")
         dispatcher.utter_message(text=text + " Shall I cancel it?", buttons=yes_no())
-        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_CANCEL),
-                *clear_order_slots(keep_for_confirmation=True)]
+        return ask_to_confirm(names.PENDING_CANCEL, number)
 
     def _change(self, dispatcher, tracker, number, requester) -> Events:
         orders.check_changeable(self.services, number, requester)
@@ -217,8 +234,7 @@ class ActionHandleOrderRequest(ShopAction):
             text=f"Just to check: send {number} to this address instead?\n{address}",
             buttons=yes_no(),
         )
-        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_CHANGE_ADDRESS),
-                *clear_order_slots(keep_for_confirmation=True)]
+        return ask_to_confirm(names.PENDING_CHANGE_ADDRESS, number)
 
     def _return(self, dispatcher, tracker, number, requester) -> Events:
         quote = orders.check_return(self.services, number, requester)
@@ -228,8 +244,7 @@ class ActionHandleOrderRequest(ShopAction):
                  "return for it?",
             buttons=yes_no(),
         )
-        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_RETURN),
-                *clear_order_slots(keep_for_confirmation=True)]
+        return ask_to_confirm(names.PENDING_RETURN, number)
 
     def _refund(self, dispatcher, tracker, number, requester) -> Events:
         quote = orders.check_refund(self.services, number, requester)
@@ -238,8 +253,7 @@ class ActionHandleOrderRequest(ShopAction):
                  "your original payment method. Shall I go ahead?",
             buttons=yes_no(),
         )
-        return [SlotSet(names.SLOT_PENDING_ACTION, names.PENDING_REFUND),
-                *clear_order_slots(keep_for_confirmation=True)]
+        return ask_to_confirm(names.PENDING_REFUND, number)
 
     def _track_refund(self, dispatcher, tracker, number, requester) -> Events:
         refund = orders.refund_status(self.services, number, requester)

@@ -187,9 +187,43 @@ def need_not_understood(thing: str) -> str:
     return (f"Sorry, I didn't catch that. Tell me more about the {thing} you're looking for "
             "(size, colour, budget), or what else I can help with.")
 DELETE_ACCOUNT_SIGN_IN = (
-    "To close your account, please sign in first and ask me again here, so I know it's "
-    'really you. Or email help@example-shop.co.uk from the address on the account.'
+    "To close your account and erase your data, please sign in first and ask me again here, "
+    "so I know it's really you. Or email help@example-shop.co.uk from the address on the "
+    'account.'
 )
+EXPORT_DATA_SIGN_IN = (
+    "To get a copy of your data, please sign in first and ask me again here, so I know it's "
+    'really you.'
+)
+ERASE_QUESTION = (
+    'I can close your account and erase your data: our conversations, your saved addresses, '
+    'reviews, complaints, product requests and newsletter subscription. Your orders are kept '
+    "only as long as the law requires, without your name, email or address. This can't be "
+    'undone. Shall I go ahead?'
+)
+EXPORT_QUESTION = (
+    'I can give you a copy of everything we hold about you - your account, orders, our '
+    'conversations, product requests, reviews and subscriptions - as a JSON file. Shall I '
+    'prepare it?'
+)
+ERASE_KEPT = "OK, I haven't erased anything. Is there anything else I can help with?"
+EXPORT_KEPT = "OK, no copy. Is there anything else I can help with?"
+NEWSLETTER_CHECK_INBOX = (
+    "If that address isn't on our list yet, we've sent it a link to confirm - the "
+    'subscription starts once you click it. Nothing arrived? Check your spam folder.'
+)
+NEWSLETTER_UNSUBSCRIBED = "Done - that address won't get our newsletter any more."
+
+
+def erased(reference: str) -> str:
+    return (f"Done - your account is closed and your data erased (reference {reference}). "
+            'This conversation is removed from our chat records a few minutes after it ends. '
+            'Your orders are kept only as the law requires, anonymised.')
+
+
+def export_ready(url: str) -> str:
+    return (f"Here's your copy: [download your data]({url}). The link works in this browser "
+            'while you are signed in to the shop.')
 PAYMENT_ISSUE_GENERAL = (
     'If a card payment is declined, check the card details and billing address match your '
     "bank's records, or try PayPal or another card. Pending charges from failed attempts "

@@ -18,6 +18,7 @@ metadata), so no one else may hand us one.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
 import json
 import logging
@@ -33,6 +34,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.logs import install_redaction
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -156,15 +158,47 @@ def create_app(services: Services, name: str = "shop_actions") -> Sanic:
                                  status=404)
         return response.json(result)
 
-    # Background work of the action server (started and stopped with it, e.g. draining the
-    # needs outbox) is registered here, as Sanic listeners or tasks on ``app``.
-
     @app.exception(Exception)
     async def failed(request, exception: Exception):
         log.error("action call failed", exc_info=exception)
         return response.json({"error": "internal error"}, status=500)
 
+    add_outbox_drainer(app, services)
     return app
+
+
+OUTBOX_TASK = "needs-outbox-drain"
+
+
+def add_outbox_drainer(app: Sanic, services: Services) -> None:
+    """Import needs queued while the shop database was down, every few seconds, in the
+    background (``Settings.outbox_drain_seconds``): chat turns only ever append to the outbox."""
+    from bot.support.product_search import drain_needs_outbox
+
+    interval = services.settings.outbox_drain_seconds
+
+    async def drain_forever() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await loop.run_in_executor(None, drain_needs_outbox, services)
+            except Exception:  # noqa: BLE001 - try again next time; nothing is lost
+                log.exception("needs outbox drain failed")
+            await asyncio.sleep(interval)
+
+    @app.after_server_start
+    async def _start_draining(app_, loop) -> None:
+        app_.ctx.outbox_task = loop.create_task(drain_forever(), name=OUTBOX_TASK)
+
+    @app.before_server_stop
+    async def _stop_draining(app_, _loop) -> None:
+        task = getattr(app_.ctx, "outbox_task", None)
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()  # no shopper's email, phone, card or address in var/actions.log
     services = Services.from_env()
     if not services.settings.action_secret:
         print("SHOP_ACTION_SECRET is not set: the action server will not start without the "

@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         shop_port = srv.free_port()
         origin = f"http://127.0.0.1:{shop_port}"
         if args.standin:
-            chat = harness.standin(work, srv.free_port(), origin, db_url, SECRET).start()
+            chat = harness.standin(work, srv.free_port(), origin, db_url=db_url,
+                                   secret=SECRET).start()
             stack.callback(chat.stop)
             chat_url = chat.url
         else:

@@ -14,6 +14,8 @@ import logging
 import sys
 from typing import Sequence
 
+from bot.logs import install_redaction
+
 log = logging.getLogger(__name__)
 
 # Adding a command group is one line here.
@@ -23,6 +25,8 @@ COMMAND_MODULES = (
     "bot.demo.cli",
     "bot.needs.cli",
     "bot.web.cli",
+    "bot.privacy.cli",
+    "bot.worker",
 )
 
 EXIT_ERROR = 2
@@ -71,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_redaction()
     services = None
     try:
         services = args.services = _services(args)

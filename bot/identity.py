@@ -114,3 +114,16 @@ def customer_from_metadata(metadata: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return None
     return value
+
+
+def customer_from_stored_token(metadata: Any, secret: str, now: float | None = None) -> int | None:
+    """The customer in an unbound ``customer_token`` that verifies as of ``now``, in metadata
+    stored *before* the channel verified tokens itself (export and erasure must still find those
+    conversations). Never for a live turn: a live message's customer is
+    :func:`customer_from_metadata`'s."""
+    if not isinstance(metadata, dict) or not metadata.get(TOKEN_KEY):
+        return None
+    try:
+        return verify(metadata[TOKEN_KEY], secret, now=now)
+    except InvalidToken:
+        return None

@@ -25,7 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
-from bot.store.db import make_engine, session_scope
+from bot.store.breaker import CircuitBreaker
+from bot.store.db import describe_error, make_engine, session_scope
 from bot.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
@@ -50,11 +51,13 @@ class Services:
     def __init__(self, settings: Settings, *, engine: Engine | None = None,
                  clock: Clock | None = None, extractor: "NeedExtractor | None" = None,
                  propensity: "PropensityService | None" = None,
-                 registry_root: Path | None = None):
+                 registry_root: Path | None = None, breaker: CircuitBreaker | None = None):
         self.settings = settings
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else make_engine(settings.database_url)
         self.clock: Clock = clock or system_clock
+        # This process's view of whether the shop database answers (fail fast while it doesn't).
+        self.breaker = breaker or CircuitBreaker(settings.db_breaker_seconds)
         self._extractor = extractor
         self._propensity = propensity
         self._registry_root = registry_root
@@ -68,14 +71,21 @@ class Services:
         return self.clock()
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One short transaction on the shop database; driver errors become StoreUnavailable."""
-        try:
-            with session_scope(self.engine) as session:
-                yield session
-        except SQLAlchemyError as err:
-            log.error("shop database error: %s", err.__class__.__name__, exc_info=True)
-            raise StoreUnavailable(str(err.__class__.__name__)) from err
+    def unit_of_work(self, *, write: bool = False) -> Iterator[Session]:
+        """One short transaction on the shop database; driver errors become StoreUnavailable.
+
+        ``write=True`` when the unit reads rows and changes them by what it read (cancel,
+        refund, return, address): on SQLite it holds the write lock from the start, so
+        concurrent requests for the same order run one after the other. While the circuit
+        breaker is open (a connection failed in the last few seconds) it fails at once.
+        """
+        with self.breaker.guard():
+            try:
+                with session_scope(self.engine, write=write) as session:
+                    yield session
+            except SQLAlchemyError as err:
+                log.error("shop database error: %s", describe_error(err))
+                raise StoreUnavailable(str(err.__class__.__name__)) from err
 
     # --- the heavy parts, loaded once -------------------------------------------------------
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -11,6 +11,7 @@ VAR_DIR = REPO_ROOT / "var"
 
 DEFAULT_NEEDS_OUTBOX = VAR_DIR / "needs_outbox.jsonl"
 DEFAULT_IMAGES_DIR = VAR_DIR / "images"
+DEFAULT_MAIL_DIR = VAR_DIR / "mail"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,67 @@ class ShopFacts:
         )
 
 
+@dataclass(frozen=True)
+class MailSettings:
+    """Outgoing mail (bot.mail). No ``host``: messages are written as .eml files under
+    ``mail_dir`` instead of being sent (the ``make run`` default)."""
+
+    host: str = ""  # SMTP_HOST
+    port: int = 587  # SMTP_PORT
+    user: str = ""  # SMTP_USER (no login when empty)
+    password: str = field(default="", repr=False)  # SMTP_PASSWORD
+    sender: str = "Shop <no-reply@localhost>"  # SMTP_FROM
+    starttls: bool = True  # SMTP_STARTTLS=0 turns it off (a local test server only)
+    ssl: bool = False  # SMTP_SSL=1: TLS from the first byte (port 465) instead of STARTTLS
+    timeout: float = 10.0  # SMTP_TIMEOUT, seconds
+    mail_dir: Path = DEFAULT_MAIL_DIR  # SHOP_MAIL_DIR
+
+    @classmethod
+    def from_env(cls, env) -> "MailSettings":
+        demo = cls()
+        return cls(
+            host=env.get("SMTP_HOST", ""),
+            port=int(env.get("SMTP_PORT") or demo.port),
+            user=env.get("SMTP_USER", ""),
+            password=env.get("SMTP_PASSWORD", ""),
+            sender=env.get("SMTP_FROM") or demo.sender,
+            starttls=env.get("SMTP_STARTTLS", "1") != "0",
+            ssl=env.get("SMTP_SSL", "") == "1",
+            timeout=float(env.get("SMTP_TIMEOUT") or demo.timeout),
+            mail_dir=Path(env.get("SHOP_MAIL_DIR") or DEFAULT_MAIL_DIR),
+        )
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Retention, erasure and the newsletter's double opt-in (docs/privacy.md)."""
+
+    # Conversation events (Rasa's tracker store) older than this are deleted.
+    retention_days: int = 90
+    # A conversation is erased from the tracker store only once it has been quiet this long
+    # (Rasa re-inserts the events of a tracker it is still working on, see bot.privacy.erasure).
+    erasure_quiet_seconds: int = 120
+    # SQLAlchemy URL of Rasa's SQL tracker store; empty: read from endpoints.yml.
+    tracker_url: str = ""
+    # HMAC secret of newsletter confirmation links; empty: derived from the identity secret.
+    newsletter_secret: str = ""
+    # Hours a confirmation link stays valid; unconfirmed addresses are deleted after that.
+    newsletter_link_hours: int = 48
+
+    @classmethod
+    def from_env(cls, env) -> "PrivacySettings":
+        demo = cls()
+        return cls(
+            retention_days=int(env.get("SHOP_RETENTION_DAYS") or demo.retention_days),
+            erasure_quiet_seconds=int(env.get("SHOP_ERASURE_QUIET_SECONDS")
+                                      or demo.erasure_quiet_seconds),
+            tracker_url=env.get("SHOP_TRACKER_URL", ""),
+            newsletter_secret=env.get("SHOP_NEWSLETTER_SECRET", ""),
+            newsletter_link_hours=int(env.get("SHOP_NEWSLETTER_LINK_HOURS")
+                                      or demo.newsletter_link_hours),
+        )
+
+
 def default_database_url() -> str:
     return f"sqlite:///{VAR_DIR / 'shop.db'}"
 
@@ -81,6 +143,18 @@ class Settings:
     # Proxies whose X-Forwarded-For the chat channels believe (IPs or CIDRs): the client
     # address that message-rate limits count is the peer's own address otherwise.
     trusted_proxies: tuple[str, ...] = ()
+    # Failed order-ownership proofs (order number + email) allowed per order number and per
+    # email in a window; past it the order answers as an unknown one would.
+    ownership_attempts: int = 5
+    ownership_window_seconds: int = 900
+    # Seconds the shop database is not tried again after a connection failure (circuit breaker).
+    db_breaker_seconds: float = 5.0
+    # Seconds between two drains of the needs outbox by the action server's background task.
+    outbox_drain_seconds: float = 5.0
+    # The storefront as shoppers reach it: links in mail and chat (confirmation, data export).
+    public_url: str = "http://localhost:8080"
+    privacy: PrivacySettings = PrivacySettings()
+    mail: MailSettings = MailSettings()
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -97,4 +171,11 @@ class Settings:
             action_secret=env.get("SHOP_ACTION_SECRET", ""),
             trusted_proxies=tuple(p.strip() for p in env.get("SHOP_TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),
+            ownership_attempts=int(env.get("SHOP_OWNERSHIP_ATTEMPTS", "5")),
+            ownership_window_seconds=int(env.get("SHOP_OWNERSHIP_WINDOW", "900")),
+            db_breaker_seconds=float(env.get("SHOP_DB_BREAKER_SECONDS", "5")),
+            outbox_drain_seconds=float(env.get("SHOP_OUTBOX_DRAIN_SECONDS", "5")),
+            public_url=(env.get("SHOP_PUBLIC_URL") or cls.public_url).rstrip("/"),
+            privacy=PrivacySettings.from_env(env),
+            mail=MailSettings.from_env(env),
         )

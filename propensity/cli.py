@@ -139,6 +139,9 @@ def cmd_score_all(args) -> int:
             print("no current model; run `python -m propensity train`", file=sys.stderr)
             return 2
         df = service.score_all()
+    from bot.csvsafe import safe_frame
+
+    df = safe_frame(df)  # a staff export: formula-safe cells (numbers stay numbers)
     if args.output:
         df.to_csv(args.output, index=False)
         print(f"{len(df)} customers scored -> {args.output}")

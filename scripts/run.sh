@@ -57,8 +57,11 @@ pids+=($!)
 # chat's hot path (docs/needs.md, "Needs from every turn").
 $PY -m bot needs follow > var/follow.log 2>&1 &
 pids+=($!)
+# Scheduled jobs: mail, erasures, daily retention, rate-limit clean-up (docs/privacy.md).
+$PY -m bot worker > var/worker.log 2>&1 &
+pids+=($!)
 
-echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log, var/follow.log)..."
+echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log, var/follow.log, var/worker.log)..."
 $PY -m scripts.wait_http "http://localhost:${ACTIONS_PORT}/health" "http://localhost:${RASA_PORT}/" \
   "http://localhost:${WEB_PORT}/healthz" --timeout 300
 API_TOKEN=$($PY -m bot.rasa_api --ttl 43200)

@@ -22,6 +22,10 @@ FORBIDDEN = (
     ("bot.needs", ("bot.support", "bot.web", "bot.services")),
     ("bot.store", ("bot.support", "bot.web", "bot.services", "bot.needs")),
     ("bot.support", ("bot.web",)),
+    ("bot.privacy", ("bot.support", "bot.web")),
+    ("bot.mail", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.privacy")),
+    ("bot.logs", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
+    ("bot.csvsafe", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
 )
 
 

@@ -1,11 +1,13 @@
-"""``python -m bot needs ...``: extract, evaluate, list, follow, reconcile, train, build-data."""
+"""``python -m bot needs ...``: extract, evaluate, list, follow, reconcile, outbox, train,
+build-data."""
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
+
+from bot.csvsafe import write_dicts
 
 
 def register(subparsers) -> None:
@@ -50,6 +52,17 @@ def register(subparsers) -> None:
                         help="without a checkpoint, start after the newest event (no backfill)")
     follow.add_argument("--model", type=Path)
     follow.set_defaults(handler=_follow)
+
+    outbox = sub.add_parser("outbox", help="the needs queued while the shop database was down")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    drain = outbox_sub.add_parser("drain", help="import the queued needs now (the action "
+                                                "server does it every few seconds)")
+    status = outbox_sub.add_parser("status", help="how many needs wait and how many lines are "
+                                                  "quarantined")
+    for parser, handler in ((drain, _outbox_drain), (status, _outbox_status)):
+        parser.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.set_defaults(handler=handler)
 
     train = sub.add_parser("train", help="build the need NER from bot/needs/data")
     train.add_argument("--if-stale", action="store_true",
@@ -145,9 +158,7 @@ def _list(args) -> int:
                 row[key] = json.loads(row[key] or "[]")
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=_LIST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_dicts(sys.stdout, _LIST_COLUMNS, rows)  # formula-safe: shoppers' text
     return 0
 
 
@@ -201,6 +212,37 @@ def _follow(args) -> int:
         return 0
     finally:
         tracker.dispose()
+
+
+def _outbox_status(args) -> int:
+    outbox = args.services.outbox
+    status = {"outbox": str(outbox.path), **outbox.status(),
+              "quarantine_file": str(outbox.quarantine_path)}
+    if args.json:
+        print(json.dumps(status))
+    else:
+        print(f"pending: {status['pending']} (in {status['segments']} segments being drained "
+              f"and the outbox), quarantined: {status['quarantined']} "
+              f"({status['unreported']} not yet reported); {status['outbox']}")
+    return 0
+
+
+def _outbox_drain(args) -> int:
+    from bot.needs.service import drain_outbox
+
+    services = args.services
+    result = drain_outbox(services.engine, services.outbox, breaker=services.breaker)
+    left = services.outbox.status()
+    summary = {"imported": result.imported, "quarantined": result.quarantined,
+               "busy": result.busy, "stopped": result.stopped, "pending": left["pending"]}
+    if args.json:
+        print(json.dumps(summary))
+    elif result.busy:
+        print("another drain is running; nothing done")
+    else:
+        print(f"imported: {result.imported}, quarantined: {result.quarantined}, still pending: "
+              f"{left['pending']}" + (f" (stopped: {result.stopped})" if result.stopped else ""))
+    return 1 if result.stopped else 0
 
 
 def _plain(value):

@@ -3,8 +3,10 @@ once for a missing key detail, match the catalogue, log the need, say what to an
 
 The action calls :func:`capture` and keeps ``CaptureResult.need`` in a slot to pass back as
 ``previous_need`` next turn (without it the open need is read from the needs table). Writes go
-through :func:`log_need`; when the database is down the record goes to an :class:`Outbox` file
-and is written by :func:`flush_outbox` on a later turn, so nothing is lost.
+through :func:`log_need`. A turn tries the database once (through the process's circuit breaker,
+so a database that just failed is not tried again for a few seconds); when it is down the record
+is appended to the :class:`Outbox` and the turn goes on. The turn never imports queued records:
+:func:`drain_outbox` does, from a background task (the action server's) or a command.
 """
 from __future__ import annotations
 
@@ -13,21 +15,26 @@ from types import MappingProxyType
 import hashlib
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ContextManager
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
+from bot import audit
 from bot.needs.need import Need
-from bot.needs.outbox import Outbox
+from bot.needs.outbox import BadRecord, DrainResult, Outbox
 from bot.needs.pipeline import NeedExtractor, has_need_cue
 from bot.redact import redact
 from bot.needs.vocab import load_vocab
 from bot.store import catalogue
+from bot.store.breaker import CircuitBreaker
 from bot.store.db import session_scope
+from bot.store.errors import StoreUnavailable
 from bot.store.models import Need as NeedRow
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,17 @@ MAX_CARDS = 3
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})
+# What a failed database call on a turn looks like: the driver's error, or the breaker's.
+_DB_DOWN = (SQLAlchemyError, StoreUnavailable)
+_RECORD_TYPES = MappingProxyType({
+    "conversation_id": str, "need_seq": int, "turn": int, "text": str,
+    "last_message_key": str, "status": str, "now": str,
+})
+
+
+def _guarded(breaker: CircuitBreaker | None) -> ContextManager:
+    """One database call through the breaker (fails fast while it is open)."""
+    return breaker.guard() if breaker is not None else nullcontext()
 
 
 @dataclass
@@ -158,9 +176,62 @@ def _seq_for_new_need(session, record: dict) -> int:
     return (max(seq for seq, _ in rows) // 100 + 1) * 100 + index
 
 
-def flush_outbox(engine: Engine, outbox: Outbox) -> int:
-    """Write the records queued while the database was down; returns how many were written."""
-    return outbox.drain(lambda record: log_need(engine, record))
+def check_record(record: dict) -> None:
+    """Raise :class:`BadRecord` unless ``record`` looks like what :func:`_record` writes."""
+    for key, kind in _RECORD_TYPES.items():
+        value = record.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise BadRecord(f"{key} missing or not {kind.__name__}")
+    try:
+        datetime.fromisoformat(record["now"])
+    except ValueError:
+        raise BadRecord("now is not an ISO time") from None
+    if record["status"] not in ("matched", "unmet"):
+        raise BadRecord("unknown status")
+
+
+def drain_outbox(engine: Engine, outbox: Outbox, *, breaker: CircuitBreaker | None = None,
+                 now: datetime | None = None) -> DrainResult:
+    """Import the records queued while the database was down (background task or command).
+
+    Each record is written in its own transaction and is idempotent (its message key), so a
+    drain resumed after a crash duplicates nothing. A record that can never be imported is
+    quarantined; a database that is (still) down stops the drain with everything kept. Lines
+    quarantined and not yet reported become one ``outbox_quarantine`` audit record.
+    """
+    def write(record: dict) -> None:
+        check_record(record)
+        try:
+            with _guarded(breaker):
+                log_need(engine, record)
+        except (IntegrityError, DataError) as err:  # refused as invalid, not unavailable
+            raise BadRecord(err.__class__.__name__) from err
+        except (KeyError, TypeError, ValueError, ArithmeticError) as err:
+            raise BadRecord(f"{err.__class__.__name__}: {err}") from err
+
+    result = outbox.drain(write)
+    if result.imported or result.quarantined:
+        log.info("needs outbox: imported %s, quarantined %s", result.imported,
+                 result.quarantined)
+    _report_quarantine(engine, outbox, breaker, now or datetime.utcnow())
+    return result
+
+
+def _report_quarantine(engine: Engine, outbox: Outbox, breaker: CircuitBreaker | None,
+                       now: datetime) -> None:
+    unreported = outbox.unreported_quarantine()
+    if not unreported:
+        return
+    try:
+        with _guarded(breaker), session_scope(engine) as session:
+            audit.record(session, now=now, actor="job", action="outbox_quarantine",
+                         subject=outbox.quarantine_path.name,
+                         detail={"lines": unreported, "total": outbox.quarantined()})
+    except _DB_DOWN:
+        log.warning("needs outbox: %s quarantined lines not reported yet (database unavailable)",
+                    unreported)
+        return
+    outbox.mark_reported(unreported)
 
 
 def _as_list(value) -> list:
@@ -173,12 +244,13 @@ def _decimal(value):
     return None if value is None else Decimal(str(value))
 
 
-def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = None) -> dict | None:
+def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = None,
+               breaker: CircuitBreaker | None = None) -> dict | None:
     """The conversation's most recently updated need (as it stood at ``as_of`` when given)."""
     query = select(NeedRow).where(NeedRow.conversation_id == conversation_id)
     if as_of is not None:
         query = query.where(NeedRow.updated_at <= as_of)
-    with session_scope(engine) as session:
+    with _guarded(breaker), session_scope(engine) as session:
         row = session.execute(query.order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
                               .limit(1)).scalar_one_or_none()
         if row is None:
@@ -195,9 +267,10 @@ def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = No
         return need
 
 
-def match_products(engine: Engine, need: dict, limit: int = MAX_CARDS) -> list[dict]:
+def match_products(engine: Engine, need: dict, limit: int = MAX_CARDS,
+                   breaker: CircuitBreaker | None = None) -> list[dict]:
     """Cards of the active, in-stock products meeting the need (:mod:`bot.store.catalogue`)."""
-    with session_scope(engine) as session:
+    with _guarded(breaker), session_scope(engine) as session:
         return catalogue.match_products(session, need, load_vocab(), limit)
 
 
@@ -215,8 +288,12 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             outbox: Outbox, extractor: NeedExtractor,
             now: datetime | None = None, ask: bool = True, seq_base: int | None = None,
             open_as_of: datetime | None = None,
-            detail_needs_cue: bool = False) -> CaptureResult:
+            detail_needs_cue: bool = False,
+            breaker: CircuitBreaker | None = None) -> CaptureResult:
     """Handle one shopper message for need capture; never raises on bad input or a down DB.
+
+    The database is tried once per turn (``breaker``: not at all while it is open); after the
+    first failure the turn's records go to the outbox without another attempt.
 
     The keyword options are for captures made away from the chat (``follow.py``): ``ask=False``
     never asks a question (nobody would read it) and always matches; ``seq_base`` numbers new
@@ -227,10 +304,6 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
     now = now or datetime.utcnow()
     text = text if isinstance(text, str) else ""
     db_up = True
-    try:
-        flush_outbox(engine, outbox)
-    except SQLAlchemyError:
-        db_up = False
     needs = [_need_dict(n) for n in extractor.extract(text)]
     if detail_needs_cue and not any(n.get("product") for n in needs) and not has_need_cue(text):
         needs = []
@@ -238,8 +311,8 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
         return CaptureResult(kind="none", need=previous_need)
     if previous_need is None and db_up:
         try:
-            previous_need = _open_need(engine, conversation_id, open_as_of)
-        except SQLAlchemyError:
+            previous_need = _open_need(engine, conversation_id, open_as_of, breaker)
+        except _DB_DOWN:
             db_up = False
     key = message_key(conversation_id, turn, text)
     asked = list((previous_need or {}).get("_asked") or [])
@@ -261,8 +334,8 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
         matched: list[dict] = []
         if db_up and not (question and index == 0):
             try:
-                matched = match_products(engine, state)
-            except SQLAlchemyError:
+                matched = match_products(engine, state, breaker=breaker)
+            except _DB_DOWN:
                 db_up = False
         if index == 0:
             primary_cards = matched
@@ -271,11 +344,13 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
                          [c["id"] for c in matched], extractor.version, now, new=is_new)
         try:
             if not db_up:
-                raise SQLAlchemyError("database unavailable")
-            need_seq = log_need(engine, record)
+                raise StoreUnavailable("database unavailable earlier in this turn")
+            with _guarded(breaker):
+                need_seq = log_need(engine, record)
             if index == 0:
                 seq = need_seq
-        except SQLAlchemyError:
+        except _DB_DOWN:
+            db_up = False
             log.warning("needs DB unavailable; queued need %s/%s", conversation_id, need_seq)
             outbox.append(record)
             queued = True

@@ -32,6 +32,9 @@ EVENT_TYPES = ("view", "cart", "purchase")
 ESCALATION_REASONS = ("fallback", "human_request", "complaint")
 ESCALATION_STATUSES = ("open", "assigned", "resolved")
 FEEDBACK_KINDS = ("review", "feedback", "complaint")
+# pending: asked, confirmation link sent, not yet clicked (never mailed to before that).
+NEWSLETTER_STATUSES = ("pending", "subscribed", "unsubscribed")
+ERASURE_STATUSES = ("pending", "done")
 
 
 class Customer(Base):
@@ -43,6 +46,8 @@ class Customer(Base):
     phone = Column(String(40))
     created_at = Column(DateTime, nullable=False)
     marketing_opt_in = Column(Boolean, nullable=False, default=False)
+    # Set when the customer's data was erased (the row stays, anonymised, for the kept orders).
+    erased_at = Column(DateTime)
 
     addresses = relationship("Address", back_populates="customer")
     orders = relationship("Order", back_populates="customer")
@@ -271,6 +276,40 @@ class NewsletterSubscription(Base):
     status = Column(String(20), nullable=False, default="subscribed")
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
+    confirmation_sent_at = Column(DateTime)  # the latest confirmation link's time
+    confirmed_at = Column(DateTime)  # the link was followed: the address is really subscribed
+
+
+class ErasureRequest(Base):
+    """A customer's data erasure: the shop data is erased when it is made; the conversations in
+    Rasa's tracker store once they have been quiet a while (``bot.privacy.erasure``). Holds no
+    personal data: the (anonymised) customer's id and the ids of the conversations to erase,
+    cleared when done."""
+
+    __tablename__ = "erasure_requests"
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    status = Column(String(20), nullable=False, default="pending", index=True)
+    conversation_ids = Column(Text, nullable=False, default="[]")  # JSON list of sender ids
+    requested_by = Column(String(120), nullable=False)  # "customer:<id>", "staff:<name>"
+    requested_at = Column(DateTime, nullable=False)
+    completed_at = Column(DateTime)
+    detail = Column(Text, nullable=False, default="{}")  # JSON counts of what was erased
+
+
+class OutgoingMail(Base):
+    """Mail waiting to be sent by the worker (``bot.mail``); deleted once sent, so the table
+    never keeps an address longer than it takes to deliver."""
+
+    __tablename__ = "mail_outbox"
+    id = Column(Integer, primary_key=True)
+    to_addr = Column(String(254), nullable=False, index=True)
+    subject = Column(String(255), nullable=False)
+    body = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, index=True)
+    last_error = Column(String(255))
 
 
 class AccountRequest(Base):
@@ -364,6 +403,7 @@ AUDIT_ACTIONS = (
     "data_exported",  # a customer's data was exported (widget or staff command)
     "data_erased",  # a customer's data was erased / anonymised
     "retention_purge",  # the retention job removed old conversation events
+    "erasure_completed",  # an erasure's conversations were removed from the tracker store
     "outbox_quarantine",  # corrupt needs-outbox lines were set aside
     "escalation_denied",  # a conversation tried to change another conversation's escalation
 )

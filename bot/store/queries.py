@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.store.errors import OrderNotFound
@@ -66,6 +66,35 @@ def get_owned_order(
     elif order.email.strip().lower() != email.strip().lower():
         raise OrderNotFound(number)
     return order
+
+
+def update_order_if(
+    session: Session,
+    order: Order,
+    *,
+    statuses: Sequence[str],
+    values: dict,
+    no_refund_in: Sequence[str] = (),
+    no_return_in: Sequence[str] = (),
+) -> bool:
+    """Set ``values`` on ``order`` only if it is still in one of ``statuses`` (and, when given,
+    has no refund / return in those statuses); True when this call changed it.
+
+    One conditional ``UPDATE ... WHERE id = :id AND status IN (...)``: of several requests that
+    all read the order as open, only the first to write gets a row count of 1, whatever the
+    isolation level. The in-session ``order`` is refreshed with what was written.
+    """
+    stmt = (update(Order).where(Order.id == order.id, Order.status.in_(tuple(statuses)))
+            .values(**values).execution_options(synchronize_session=False))
+    if no_refund_in:
+        stmt = stmt.where(~exists().where(Refund.order_id == Order.id,
+                                          Refund.status.in_(tuple(no_refund_in))))
+    if no_return_in:
+        stmt = stmt.where(~exists().where(Return.order_id == Order.id,
+                                          Return.status.in_(tuple(no_return_in))))
+    changed = session.execute(stmt).rowcount == 1
+    session.expire(order)
+    return changed
 
 
 def recent_orders(session: Session, customer_id: int, limit: int = 5) -> Sequence[Order]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from bot import audit
+from bot.redact import redact
 from bot.services import Services
 from bot.store import queries
 from bot.store.models import ESCALATION_REASONS, Escalation
@@ -47,8 +48,9 @@ def reference(escalation_id: int) -> str:
 
 
 def summarise(messages: Sequence[str]) -> str:
-    """The last few user messages, cleaned and shortened, oldest first."""
-    cleaned = [clean_text(m, SUMMARY_MESSAGE_CHARS) for m in messages]
+    """The last few user messages, cleaned, redacted (emails, phones, cards, addresses) and
+    shortened, oldest first."""
+    cleaned = [clean_text(redact(clean_text(m, 2000)), SUMMARY_MESSAGE_CHARS) for m in messages]
     cleaned = [m for m in cleaned if m][-SUMMARY_MESSAGES:]
     return "\n".join(f"- {m}" for m in cleaned)
 

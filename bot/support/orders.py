@@ -3,19 +3,37 @@
 Every function re-checks that the requester may see the order (signed-in owner, or order number
 plus the order's email) in its own short session; writing functions re-check eligibility too, so a
 confirmation given later cannot act on a stale answer.
+
+Guessing is limited: an anonymous proof (number + email) that fails counts against the order
+number and against the email (``Settings.ownership_attempts`` per
+``ownership_window_seconds``). Once either is used up, the order answers exactly as an unknown
+order does (:class:`OrderNotFound`), even to the right email, until the window passes; the lock
+is written once to the staff-visible audit log. Signed-in owners are never limited.
+
+Money operations (cancel, refund, return, address) run as write units of work and change the
+order with a conditional update, so of many concurrent requests exactly one acts; the others get
+the answer the order's new state gives ("already cancelled", "refund exists").
 """
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Iterator
 
+from bot import audit
+from bot.limits import Rule, hashed
 from bot.services import Services
 from bot.store import queries
-from bot.store.errors import InvalidInput, NotAllowed
+from bot.store.breaker import OPEN, CircuitOpen
+from bot.store.errors import InvalidInput, NotAllowed, OrderNotFound, StoreUnavailable
 from bot.store.models import Order
 from bot.support.access import Requester
-from bot.support.text import clean_text
+from bot.support.text import ASCII_DIGITS, clean_text
+
+log = logging.getLogger(__name__)
 
 CHANGEABLE_STATUSES = ("placed", "paid")
 OPEN_RETURN_STATUSES = ("requested", "received")
@@ -108,6 +126,73 @@ class InvoiceView:
     issued_at: datetime
     amount: Decimal
     currency: str
+
+
+# --- limits on ownership proofs --------------------------------------------------------------
+
+def ownership_rules(services: Services) -> tuple[Rule, Rule]:
+    """Failed proofs allowed per order number and per email (from the settings)."""
+    settings = services.settings
+    return (Rule("ownership_order", settings.ownership_attempts,
+                 settings.ownership_window_seconds),
+            Rule("ownership_email", settings.ownership_attempts,
+                 settings.ownership_window_seconds))
+
+
+def _proof_keys(services: Services, number: str, requester: Requester) -> list[tuple[Rule, str]]:
+    """The limit keys an anonymous proof counts against (none for a signed-in owner, or for a
+    request that offers no proof at all)."""
+    if requester.verified or not requester.email:
+        return []
+    by_order, by_email = ownership_rules(services)
+    return [(by_order, number.strip().upper()), (by_email, requester.email.strip().lower())]
+
+
+def _limits_call(services: Services, call, *args):
+    """A limit-store call; a failure fails the request (closed: no unlimited guessing while
+    the counters are unreachable)."""
+    if services.breaker.state == OPEN:
+        raise CircuitOpen("shop database unavailable (circuit open)")
+    try:
+        return call(*args)
+    except Exception as err:  # noqa: BLE001 - database or Redis errors alike
+        log.warning("ownership limits unavailable (%s)", err.__class__.__name__)
+        raise StoreUnavailable("limits") from err
+
+
+def _lock_audit(services: Services, rule: Rule, key: str, number: str) -> None:
+    """One staff-visible record when a key has just become locked."""
+    subject = number if rule.name == "ownership_order" else f"email:{hashed(rule, key)[:16]}"
+    try:
+        with services.unit_of_work() as session:
+            audit.record(session, now=services.now(), actor="bot", action="ownership_locked",
+                         subject=subject,
+                         detail={"by": rule.name.removeprefix("ownership_"),
+                                 "failed_proofs": rule.limit,
+                                 "window_seconds": rule.window_seconds})
+    except StoreUnavailable:
+        log.warning("ownership lock on %s not audited (database unavailable)", rule.name)
+
+
+@contextmanager
+def _proof(services: Services, number: str, requester: Requester) -> Iterator[None]:
+    """Around one request's unit of work: refuse a locked order or email as unknown; count a
+    failed proof (after the unit of work has ended: counters are their own transaction)."""
+    keys = _proof_keys(services, number, requester)
+    for rule, key in keys:
+        if _limits_call(services, services.limits.exceeded, rule, key):
+            raise OrderNotFound(number)
+    try:
+        yield
+    except OrderNotFound:
+        for rule, key in keys:
+            _limits_call(services, services.limits.hit, rule, key)
+            if _limits_call(services, services.limits.exceeded, rule, key):
+                # Not locked before this request (checked above), locked now: this failure
+                # locked it. (Two failures at the same instant may both see it: two records.)
+                log.warning("ownership proofs locked by %s for a while", rule.name)
+                _lock_audit(services, rule, key, number)
+        raise
 
 
 # --- helpers (inside a session) -------------------------------------------------------------
@@ -208,7 +293,7 @@ def _refund_quote(order: Order, today: date, window_days: int) -> RefundQuote:
 
 def order_status(services: Services, number: str, requester: Requester) -> OrderView:
     """The order as its owner may see it (raises OrderNotFound for anyone else)."""
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work() as session:
         return _view(_owned(session, number, requester))
 
 
@@ -222,7 +307,7 @@ def recent_orders(services: Services, customer_id: int, limit: int = 5) -> list[
 
 def check_cancellable(services: Services, number: str, requester: Requester) -> CancelResult:
     """What cancelling would cost and refund (raises NotAllowed once shipped)."""
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work() as session:
         order = _owned(session, number, requester)
         _refuse_if_not_changeable(order)
         fee = order.cancellation_fee or Decimal("0")
@@ -230,17 +315,29 @@ def check_cancellable(services: Services, number: str, requester: Requester) -> 
                             order.currency)
 
 
+def _lost_race(session, order: Order, check) -> NotAllowed:
+    """The conditional update found the order changed since it was read: the refusal its
+    state now gives (``check`` raises it), else a generic one."""
+    session.refresh(order)
+    try:
+        check(order)
+    except NotAllowed as err:
+        return err
+    return NotAllowed("changed_meanwhile", status=order.status)
+
+
 def cancel_order(services: Services, number: str, requester: Requester) -> CancelResult:
     """Cancel the order; a refund of what was captured (less any fee) is queued."""
     now = services.now()
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work(write=True) as session:
         order = _owned(session, number, requester, for_update=True)
         _refuse_if_not_changeable(order)
         fee = order.cancellation_fee or Decimal("0")
         refund_amount = max(_captured(order) - fee, Decimal("0"))
-        order.status = "cancelled"
-        order.cancelled_at = now
-        order.updated_at = now
+        if not queries.update_order_if(
+                session, order, statuses=CHANGEABLE_STATUSES,
+                values={"status": "cancelled", "cancelled_at": now, "updated_at": now}):
+            raise _lost_race(session, order, _refuse_if_not_changeable)
         if refund_amount > 0:
             queries.add_refund(session, order, amount=refund_amount, now=now)
         return CancelResult(order.number, fee, refund_amount, order.currency)
@@ -248,7 +345,7 @@ def cancel_order(services: Services, number: str, requester: Requester) -> Cance
 
 def check_changeable(services: Services, number: str, requester: Requester) -> OrderView:
     """The order if it can still be changed (raises NotAllowed once shipped)."""
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work() as session:
         order = _owned(session, number, requester)
         _refuse_if_not_changeable(order)
         return _view(order)
@@ -259,7 +356,7 @@ def validate_address(text: object) -> str:
     address = clean_text(text, limit=MAX_ADDRESS_LENGTH + 1)
     if len(address) < MIN_ADDRESS_LENGTH or len(address) > MAX_ADDRESS_LENGTH:
         raise InvalidInput("new_address")
-    if not any(ch.isdigit() for ch in address) or not any(ch.isalpha() for ch in address):
+    if not any(ch in ASCII_DIGITS for ch in address) or not any(ch.isalpha() for ch in address):
         # UK addresses have a house number or a postcode; "somewhere nice" is not an address.
         raise InvalidInput("new_address")
     return address
@@ -269,17 +366,18 @@ def change_address(services: Services, number: str, requester: Requester,
                    new_address: str) -> OrderView:
     address = validate_address(new_address)
     now = services.now()
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work(write=True) as session:
         order = _owned(session, number, requester, for_update=True)
         _refuse_if_not_changeable(order)
-        order.shipping_address = address
-        order.updated_at = now
+        if not queries.update_order_if(session, order, statuses=CHANGEABLE_STATUSES,
+                                       values={"shipping_address": address, "updated_at": now}):
+            raise _lost_race(session, order, _refuse_if_not_changeable)
         return _view(order)
 
 
 def check_return(services: Services, number: str, requester: Requester) -> ReturnQuote:
     settings = services.settings
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work() as session:
         order = _owned(session, number, requester)
         return _return_quote(order, services.now().date(), settings.shop.return_window_days)
 
@@ -288,16 +386,22 @@ def create_return(services: Services, number: str, requester: Requester,
                   reason: str = "") -> ReturnResult:
     settings = services.settings
     now = services.now()
-    with services.unit_of_work() as session:
+    window = settings.shop.return_window_days
+    with _proof(services, number, requester), services.unit_of_work(write=True) as session:
         order = _owned(session, number, requester, for_update=True)
-        quote = _return_quote(order, now.date(), settings.shop.return_window_days)
+        quote = _return_quote(order, now.date(), window)
+        # Claim the order: still delivered and still without an open return.
+        if not queries.update_order_if(session, order, statuses=("delivered",),
+                                       values={"updated_at": now},
+                                       no_return_in=OPEN_RETURN_STATUSES):
+            raise _lost_race(session, order, lambda o: _return_quote(o, now.date(), window))
         row = queries.add_return(session, order, reason=clean_text(reason, 500), now=now)
         return ReturnResult(order.number, f"RT-{row.id:06d}", quote.last_day)
 
 
 def check_refund(services: Services, number: str, requester: Requester) -> RefundQuote:
     settings = services.settings
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work() as session:
         order = _owned(session, number, requester)
         return _refund_quote(order, services.now().date(), settings.shop.return_window_days)
 
@@ -305,9 +409,15 @@ def check_refund(services: Services, number: str, requester: Requester) -> Refun
 def request_refund(services: Services, number: str, requester: Requester) -> RefundView:
     settings = services.settings
     now = services.now()
-    with services.unit_of_work() as session:
+    window = settings.shop.return_window_days
+    with _proof(services, number, requester), services.unit_of_work(write=True) as session:
         order = _owned(session, number, requester, for_update=True)
-        quote = _refund_quote(order, now.date(), settings.shop.return_window_days)
+        quote = _refund_quote(order, now.date(), window)
+        # Claim the order: same status as read, and still no live refund.
+        if not queries.update_order_if(session, order, statuses=(order.status,),
+                                       values={"updated_at": now},
+                                       no_refund_in=LIVE_REFUND_STATUSES):
+            raise _lost_race(session, order, lambda o: _refund_quote(o, now.date(), window))
         received = [r for r in order.returns if r.status == "received"]
         row = queries.add_refund(session, order, amount=quote.amount, now=now,
                                  return_id=received[-1].id if received else None)
@@ -317,7 +427,7 @@ def request_refund(services: Services, number: str, requester: Requester) -> Ref
 
 def refund_status(services: Services, number: str, requester: Requester) -> RefundView:
     """The latest refund on the order (NotAllowed("no_refund") when there is none)."""
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work() as session:
         order = _owned(session, number, requester)
         if not order.refunds:
             if any(p.status == "refunded" for p in order.payments):
@@ -330,7 +440,7 @@ def refund_status(services: Services, number: str, requester: Requester) -> Refu
 
 def get_invoice(services: Services, number: str, requester: Requester) -> InvoiceView:
     """The order's invoice (NotAllowed("no_invoice") before payment is taken)."""
-    with services.unit_of_work() as session:
+    with _proof(services, number, requester), services.unit_of_work() as session:
         order = _owned(session, number, requester)
         if order.invoice is None:
             raise NotAllowed("no_invoice", status=order.status)

@@ -19,7 +19,8 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.needs.service import capture, match_products
+from bot.needs.outbox import DrainResult
+from bot.needs.service import capture, drain_outbox, match_products
 from bot.services import Services
 from bot.store import queries
 from bot.store.catalogue import ProductView
@@ -93,7 +94,8 @@ def search(services: Services, request: SearchRequest) -> SearchOutcome:
         return SearchOutcome(ASK_PRODUCT)
     result = capture(request.conversation_id, request.customer_id, request.turn, text,
                      request.previous_need, engine=services.engine, outbox=services.outbox,
-                     extractor=services.extractor, now=services.now())
+                     extractor=services.extractor, now=services.now(),
+                     breaker=services.breaker)
     if result.kind == "none":
         return _without_need(services, request)
     if result.kind == "question":
@@ -120,6 +122,13 @@ def search(services: Services, request: SearchRequest) -> SearchOutcome:
         back_in_stock = "offer" if request.customer_id is not None else "sign_in"
     return SearchOutcome(UNMET_NEED, need=result.need, text=result.text,
                          alternatives=alternatives, back_in_stock=back_in_stock)
+
+
+def drain_needs_outbox(services: Services) -> DrainResult:
+    """Import the needs queued while the database was down (the action server's background
+    task and ``python -m bot needs outbox drain``; never a chat turn)."""
+    return drain_outbox(services.engine, services.outbox, breaker=services.breaker,
+                        now=services.now())
 
 
 def _without_need(services: Services, request: SearchRequest) -> SearchOutcome:

@@ -1,4 +1,11 @@
-"""Parsing and cleaning of what shoppers type: order numbers, emails, ratings, free text."""
+r"""Parsing and cleaning of what shoppers type: order numbers, emails, ratings, free text.
+
+Numbers are read from ASCII digits only. Python's ``\d`` (without ``re.ASCII``), ``str.isdigit``
+and ``int()`` also take Arabic-Indic, full-width and other scripts' digits (and ``isdigit``
+even superscripts, which ``int()`` then rejects with a ValueError), so "SH-١٠٠٠٠٣" or
+"ＳＨ-１００００３" would become an order number no shop system wrote. Here such text is simply
+not a number: the shopper is asked again, politely.
+"""
 from __future__ import annotations
 
 import re
@@ -7,7 +14,9 @@ from types import MappingProxyType
 
 from bot.redact import EMAIL
 
-ORDER_NUMBER_PATTERN = re.compile(r"(?<![\w-])(?:SH[\s_-]*)?#?\s*(\d{6})(?!\d)", re.IGNORECASE)
+# The digits are ASCII ([0-9]); the boundaries still refuse a number glued to digits of any script.
+ORDER_NUMBER_PATTERN = re.compile(r"(?<![\w-])(?:SH[\s_-]*)?#?\s*([0-9]{6})(?!\d)", re.IGNORECASE)
+ASCII_DIGITS = frozenset("0123456789")
 _RATING_PATTERNS = (
     re.compile(r"\b([1-5])\s*(?:/|out of)\s*5\b", re.IGNORECASE),
     re.compile(r"\b([1-5])\s*stars?\b", re.IGNORECASE),
@@ -63,6 +72,21 @@ def clean_text(value: object, limit: int = 2000) -> str:
     if len(text) > limit:
         text = text[: max(0, limit - 1)].rstrip() + "…"
     return text
+
+
+def ascii_int(value: object) -> int | None:
+    """The whole of ``value`` as a non-negative integer of ASCII digits, else None (never
+    raises: "١٢", "１２", "²", "12.5", "" and non-strings give None)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > 18 or not all(ch in ASCII_DIGITS for ch in text):
+        return None
+    return int(text)
 
 
 def has_words(value: object) -> bool:

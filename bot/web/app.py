@@ -34,7 +34,8 @@ def create_app(config: WebConfig, services: Services | None = None) -> web.Appli
     own from ``config.settings`` when it starts and closes them when it stops."""
     app = web.Application(
         middlewares=[
-            security_headers(content_security_policy(config.widget.server_url)),
+            security_headers(content_security_policy(config.widget.server_url,
+                                                     config.widget.image_origins)),
             error_pages(render),
             declared_size_limit,
         ],

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 
 from bot.settings import Settings
+from bot.web.security import parse_origins
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class WidgetConfig:
     title: str = "Shop assistant"
     colour: str = "#1f6feb"
     greeting: str = "Hi! Ask me about an order, a return, or tell me what you're looking for."
+    # Origins product images may come from besides the storefront itself (SHOP_IMAGE_ORIGINS):
+    # listed in the pages' CSP img-src and handed to the widget, which shows no other image.
+    image_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class WebConfig:
                 title=env.get("SHOP_WIDGET_TITLE") or defaults.title,
                 colour=env.get("SHOP_WIDGET_COLOUR") or defaults.colour,
                 greeting=env.get("SHOP_WIDGET_GREETING") or defaults.greeting,
+                image_origins=parse_origins(env.get("SHOP_IMAGE_ORIGINS")),
             ),
             shop_name=env.get("SHOP_NAME") or cls.shop_name,
             cookie_secure=env.get("SHOP_COOKIE_SECURE", "") == "1",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.web import views
+from bot.web import account, newsletter, views
 from bot.web.bundle import STATIC_DIR
 
 
@@ -14,6 +14,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/images/products/{name}", views.product_image, name="product_image")
     app.router.add_post("/account/signin", views.signin, name="signin")
     app.router.add_get("/api/identity", views.identity_token, name="identity")
+    app.router.add_get("/account/export.json", account.export_json, name="account_export")
+    newsletter.setup(app)  # /newsletter/confirm: the double opt-in link
     app.router.add_get("/healthz", views.health, name="health")
     app.router.add_get("/widget/widget.js", views.asset_handler("widget.js"), name="widget_js")
     app.router.add_get("/widget/widget.css", views.asset_handler("widget.css"), name="widget_css")

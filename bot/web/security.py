@@ -9,9 +9,39 @@ from aiohttp import web
 logger = logging.getLogger(__name__)
 
 
-def content_security_policy(rasa_url: str) -> str:
+class BadOrigin(ValueError):
+    """A configured image origin is not ``http(s)://host[:port]``."""
+
+
+def parse_origins(text: str | None) -> tuple[str, ...]:
+    """``SHOP_IMAGE_ORIGINS`` (comma- or space-separated ``https://host[:port]``) as normalised
+    origins (lower case, no trailing slash, default port dropped). Anything else - a path, a
+    wildcard, a keyword, another scheme - raises :class:`BadOrigin`: the CSP and the widget must
+    agree on exactly these origins."""
+    origins: list[str] = []
+    for raw in (text or "").replace(",", " ").split():
+        parts = urlsplit(raw)
+        try:
+            port = parts.port
+        except ValueError as err:
+            raise BadOrigin(f"image origin {raw!r}: bad port") from err
+        if parts.scheme not in ("http", "https") or not parts.hostname or "*" in raw \
+                or parts.username or parts.password or parts.path not in ("", "/") \
+                or parts.query or parts.fragment:
+            raise BadOrigin(f"image origin {raw!r} is not http(s)://host[:port]")
+        default = {"http": 80, "https": 443}[parts.scheme]
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        origin = f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
+
+
+def content_security_policy(rasa_url: str, image_origins: tuple[str, ...] = ()) -> str:
     """CSP for storefront pages: scripts and styles only from files on this origin (the widget is
-    a script file), and network connections only to ourselves and the configured Rasa server."""
+    a script file), network connections only to ourselves and the configured Rasa server, and
+    images only from ourselves (``/images/products/...``) and the configured image origins: the
+    same set the widget accepts for product cards (``data-image-origins``)."""
     connect = ["'self'"]
     parts = urlsplit(rasa_url)
     if parts.scheme in ("http", "https") and parts.netloc:
@@ -21,7 +51,7 @@ def content_security_policy(rasa_url: str) -> str:
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src " + " ".join(["'self'", *image_origins]),
         "connect-src " + " ".join(connect),
         "object-src 'none'",
         "base-uri 'none'",

@@ -29,13 +29,13 @@ def _view(c: Customer) -> CustomerView:
 
 
 def list_customers(session: Session, limit: int = 10) -> list[CustomerView]:
-    """The first ``limit`` customers by id: the switcher's choices."""
-    stmt = select(Customer).order_by(Customer.id).limit(limit)
+    """The first ``limit`` customers by id: the switcher's choices (erased ones are gone)."""
+    stmt = select(Customer).where(Customer.erased_at.is_(None)).order_by(Customer.id).limit(limit)
     return [_view(c) for c in session.execute(stmt).scalars()]
 
 
 def get_customer(session: Session, customer_id: int) -> CustomerView:
     customer = queries.get_customer(session, customer_id)
-    if customer is None:
+    if customer is None or customer.erased_at is not None:  # an erased account signs in no more
         raise CustomerNotFound(f"customer {customer_id}")
     return _view(customer)

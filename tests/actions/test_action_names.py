@@ -27,6 +27,8 @@ PINNED = {
     "ActionProductSearch": "action_product_search",
     "ActionPaymentIssue": "action_payment_issue",
     "ActionDeleteAccount": "action_delete_account",
+    "ActionExportData": "action_export_data",
+    "ActionPrivacyAnswer": "action_privacy_answer",
     "ActionSubscribeNewsletter": "action_subscribe_newsletter",
     "ActionRecordFeedback": "action_record_feedback",
     "ActionRecordComplaint": "action_record_complaint",

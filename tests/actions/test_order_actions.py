@@ -11,7 +11,8 @@ from bot.store.db import session_scope
 from bot.store.models import Escalation, Order, Refund, Return
 from action_helpers import make_tracker, run, texts, token
 
-ORDER_SLOTS = ("order_number", "order_email", "new_address", "order_can_change", "pending_action")
+ORDER_SLOTS = ("order_number", "order_email", "new_address", "order_can_change", "pending_action",
+               "pending_order")
 
 
 def cleared(*was_set):
@@ -21,7 +22,12 @@ def cleared(*was_set):
 
 NUMBER = cleared("order_number")
 NUMBER_EMAIL = cleared("order_number", "order_email")
-NUMBER_PENDING = cleared("order_number", "pending_action")
+NUMBER_PENDING = cleared("order_number", "pending_action", "pending_order")
+
+
+def asks(pending, number):
+    """The events of a yes/no question about ``number``: what it asks and which order."""
+    return [SlotSet("pending_action", pending), SlotSet("pending_order", number)]
 
 
 async def handle(services, topic, number, email=None, metadata=None, **slots):
@@ -69,7 +75,7 @@ async def test_forged_token_without_email_is_refused(services):
 
 async def test_cancel_asks_for_confirmation_then_cancels(services):
     events, messages = await handle(services, "cancel", "SH-100002", metadata=token(1))
-    assert events == [SlotSet("pending_action", "cancel")]
+    assert events == asks("cancel", "SH-100002")
     assert messages[0]["text"] == (
         "SH-100002 hasn't shipped yet, so I can cancel it free of charge. You'd get £89.99 back "
         "on your original payment method. Shall I cancel it?")
@@ -100,7 +106,7 @@ async def confirm(services, intent, pending, number, metadata=None, email=None, 
               {"event": "user", "text": "yes", "parse_data": {"intent": {"name": intent}}}]
     tracker = make_tracker(intent=intent, text="yes", metadata=metadata, events=events,
                            slots={"pending_action": pending, "order_number": number,
-                                  "order_email": email, **slots})
+                                  "pending_order": number, "order_email": email, **slots})
     return await run(ActionHandleConfirmation(services), tracker)
 
 
@@ -119,7 +125,8 @@ async def test_confirmation_rechecks_ownership(services):
 
 async def test_stale_yes_does_nothing(services):
     tracker = make_tracker(intent="affirm", text="yes", metadata=token(1),
-                           slots={"pending_action": "cancel", "order_number": "SH-100002"},
+                           slots={"pending_action": "cancel", "order_number": "SH-100002",
+                                  "pending_order": "SH-100002"},
                            events=[{"event": "action", "name": "action_product_search"},
                                    {"event": "action", "name": "action_listen"},
                                    {"event": "user", "text": "yes"}])
@@ -130,12 +137,12 @@ async def test_stale_yes_does_nothing(services):
 
 async def test_return_inside_window_is_created_after_yes(services):
     events, messages = await handle(services, "return", "SH-100004", email="alice@example.com")
-    assert events == [SlotSet("pending_action", "return")]
+    assert events == asks("return", "SH-100004")
     assert texts(messages) == [
         "SH-100004 was delivered on Saturday 6 June, so it's within our returns window (until "
         "Monday 6 July). Shall I start a return for it?"]
     events, messages = await confirm(services, "affirm", "return", "SH-100004", email="alice@example.com")
-    assert events == cleared("order_number", "order_email", "pending_action")
+    assert events == cleared("order_number", "order_email", "pending_action", "pending_order")
     assert texts(messages)[0].startswith("Your return RT-000002 for SH-100004 is booked.")
     with session_scope(services.engine) as s:
         assert s.execute(select(Return.status).where(Return.id == 2)).scalar_one() == "requested"
@@ -162,7 +169,7 @@ async def test_refund_paths(services):
         order = s.execute(select(Order).where(Order.number == "SH-100002")).scalar_one()
         order.status = "cancelled"
     events, messages = await handle(services, "refund", "SH-100002", metadata=token(1))
-    assert events == [SlotSet("pending_action", "refund")]
+    assert events == asks("refund", "SH-100002")
     assert texts(messages) == ["I can refund £89.99 for SH-100002 to your original payment "
                                "method. Shall I go ahead?"]
     events, messages = await confirm(services, "affirm", "refund", "SH-100002", metadata=token(1))
@@ -192,7 +199,7 @@ async def test_change_order_and_change_address(services):
         "/human_handoff", '/cancel_order{"order_number":"SH-100001"}']
     events, messages = await handle(services, "change_address", "SH-100002", metadata=token(1),
                                     new_address="5 Mill Lane, York YO1 7HH")
-    assert events == [SlotSet("pending_action", "change_address")]
+    assert events == asks("change_address", "SH-100002")
     events, messages = await confirm(services, "affirm", "change_address", "SH-100002", metadata=token(1),
                                      new_address="5 Mill Lane, York YO1 7HH")
     assert texts(messages) == ["Done: SH-100002 will now go to 5 Mill Lane, York YO1 7HH."]
@@ -236,7 +243,8 @@ async def test_yes_clarified_by_the_fallback_still_answers_the_question(services
               {"event": "action", "name": "action_listen"},
               {"event": "user", "text": "nah", "parse_data": {"intent": {"name": "deny"}}}]
     tracker = make_tracker(intent="deny", text="nah", metadata=token(1), events=events,
-                           slots={"pending_action": "cancel", "order_number": "SH-100002"})
+                           slots={"pending_action": "cancel", "order_number": "SH-100002",
+                                  "pending_order": "SH-100002"})
     result, messages = await run(ActionHandleConfirmation(services), tracker)
     assert (result, texts(messages)) == (NUMBER_PENDING, ["No problem, SH-100002 stays as it is."])
 

@@ -5,7 +5,7 @@ from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from sqlalchemy import select
 
 from actions import names, replies
-from actions.accounts import ActionDeleteAccount, ActionSubscribeNewsletter, ValidateNewsletterForm
+from actions.accounts import ValidateNewsletterForm
 from actions.escalation import (
     ActionDefaultAskAffirmation,
     ActionDefaultAskRephrase,
@@ -19,7 +19,7 @@ from actions.product_search import ActionProductSearch
 from actions.shop_info import ActionDeliveryInfo
 from bot.settings import REPO_ROOT
 from bot.store.db import session_scope
-from bot.store.models import AccountRequest, Escalation, Feedback, NewsletterSubscription
+from bot.store.models import Escalation, Feedback
 from action_helpers import make_tracker, run, texts, token
 
 USER_EVENTS = [{"event": "user", "text": "asdf ghjk"}, {"event": "bot", "text": "?"},
@@ -133,40 +133,12 @@ async def test_payment_issue_general_and_signed_in(services):
         replies.PAYMENT_ISSUE_GENERAL]
 
 
-async def test_delete_account(services):
-    _, messages = await run(ActionDeleteAccount(services), make_tracker(intent="delete_account"))
-    assert texts(messages) == [replies.DELETE_ACCOUNT_SIGN_IN]
-    _, messages = await run(ActionDeleteAccount(services),
-                            make_tracker(intent="delete_account", metadata=token(2)))
-    assert texts(messages)[0].startswith("I've asked our team to close your account "
-                                         "(reference AR-000001).")
-    with session_scope(services.engine) as s:
-        rows = s.execute(select(AccountRequest)).scalars().all()
-        assert [(r.customer_id, r.kind, r.status) for r in rows] == [(2, "delete", "open")]
-
-
-async def test_newsletter(services):
+async def test_newsletter_form_asks_only_anonymous_shoppers(services):
+    # The double opt-in itself: tests/web/test_newsletter.py; erase/export: test_privacy_actions.
     form_domain = {"forms": {"newsletter_form": {"required_slots": ["newsletter_email"]}}}
     signed_in = make_tracker(metadata=token(2), events=[{"event": "user", "text": "sign me up"}])
     events, _ = await run(ValidateNewsletterForm(services), signed_in, form_domain)
     assert events == [SlotSet("requested_slot", None)]  # no email asked of a signed-in shopper
-
-    asked = [{"event": "user", "text": "unsubscribe me please",
-              "parse_data": {"intent": {"name": "newsletter_subscription"}}}]
-    events, messages = await run(ActionSubscribeNewsletter(services),
-                                 make_tracker(slots={"newsletter_email": "Jo@Example.com"},
-                                              events=asked))
-    assert events == [SlotSet("newsletter_email", None)]
-    assert texts(messages) == ["Done - that address won't get our newsletter any more."]
-    asked[0]["text"] = "sign me up to the newsletter"
-    _, messages = await run(ActionSubscribeNewsletter(services),
-                            make_tracker(slots={"newsletter_email": "jo@example.com"},
-                                         events=asked))
-    assert texts(messages) == ["You're subscribed to our newsletter. There's an unsubscribe link "
-                               "in every issue."]
-    with session_scope(services.engine) as s:
-        rows = s.execute(select(NewsletterSubscription)).scalars().all()
-        assert [(r.email, r.status) for r in rows] == [("jo@example.com", "subscribed")]
 
 
 async def test_feedback_and_complaint_are_stored(services):

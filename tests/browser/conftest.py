@@ -42,8 +42,8 @@ def standin_site(tmp_path_factory, live_shop_db, live_images_dir):
     """(storefront, stand-in) services; the stand-in accepts only the storefront's origin."""
     work = tmp_path_factory.mktemp("standin-site")
     shop_port, chat_port = srv.free_port(), srv.free_port()
-    chat = harness.standin(work, chat_port, f"http://127.0.0.1:{shop_port}", live_shop_db,
-                           SECRET).start()
+    chat = harness.standin(work, chat_port, f"http://127.0.0.1:{shop_port}",
+                           db_url=live_shop_db, secret=SECRET).start()
     shop = harness.storefront(work, shop_port, live_shop_db, SECRET, chat.url,
                               live_images_dir).start()
     try:

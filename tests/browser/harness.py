@@ -64,21 +64,23 @@ class Service:
 
 
 def storefront(workdir: Path, port: int, db_url: str, secret: str, rasa_url: str,
-               images_dir: Path) -> Service:
+               images_dir: Path, env: dict[str, str] | None = None) -> Service:
     return Service("storefront", [srv.BIN_DIR.joinpath("python").as_posix(), "-m", "bot.web",
                                   "--port", str(port), "--rasa-url", rasa_url],
                    {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret,
-                    "SHOP_IMAGES_DIR": str(images_dir)}, port, "/healthz", workdir)
+                    "SHOP_IMAGES_DIR": str(images_dir), **(env or {})}, port, "/healthz", workdir)
 
 
-def standin(workdir: Path, port: int, origins: str, db_url: str, secret: str) -> Service:
-    """The stand-in chat server: the real channel verifies tokens with ``secret`` and counts its
-    limits in ``db_url``."""
+def standin(workdir: Path, port: int, origins: str, *args: str, db_url: str = "",
+            secret: str = "") -> Service:
+    """The stand-in chat server (``args``: more of its options). The real channel inside it
+    verifies identity tokens with ``secret`` and counts its limits in ``db_url``."""
+    env = {"SHOP_IDENTITY_SECRET": secret}
+    if db_url:
+        env["DATABASE_URL"] = db_url
     return Service("standin", [srv.BIN_DIR.joinpath("python").as_posix(), "-m",
                                "tests.browser.standin_server", "--port", str(port),
-                               "--origins", origins],
-                   {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret}, port, "/health",
-                   workdir)
+                               "--origins", origins, *args], env, port, "/health", workdir)
 
 
 # The shipped channel settings (credentials.yml), with 127.0.0.1 as a trusted proxy: the rate

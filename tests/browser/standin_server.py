@@ -34,7 +34,29 @@ CARDS = {"type": "product_cards", "products": [
 ]}
 
 
-def build_app(origins: str) -> Sanic:
+def remote_image_cards(shop: str) -> dict:
+    """Cards whose images are absolute URLs: on an origin the storefront allows
+    (SHOP_IMAGE_ORIGINS: the same storefront reached as "localhost"), on one it does not, and a
+    data: URL."""
+    allowed = shop.replace("127.0.0.1", "localhost")
+    return {"type": "product_cards", "products": [
+        {"id": 3, "name": "Northvale Insulated Parka", "price": 149, "currency": "GBP",
+         "url": "/p/northvale-insulated-parka",
+         "image": f"{allowed}/images/products/northvale-insulated-parka.svg"},
+        {"id": 6, "name": "Tracker Mug", "price": 7, "currency": "GBP", "url": "/p/tracker-mug",
+         "image": "https://images.elsewhere.example/mug.svg"},
+        {"id": 7, "name": "Data Mug", "price": 8, "currency": "GBP", "url": "/p/data-mug",
+         "image": "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"},
+    ]}
+
+
+HOST_PAGE = """<!doctype html><html><head><title>Another site</title></head><body>
+<h1>A blog that embeds the shop's widget</h1>
+<script src="{shop}/widget/widget.js" defer data-server="{chat}" data-title="Help"
+  data-image-origins="{images}"></script></body></html>"""
+
+
+def build_app(origins: str, shop: str = "", image_origins: str = "") -> Sanic:
     app = Sanic("standin_chat")
     received: dict[str, list] = defaultdict(list)
     channel = ShopSocketIOInput.from_credentials({
@@ -47,6 +69,8 @@ def build_app(origins: str) -> Sanic:
         received[sid].append({"text": text, "metadata": message.metadata})
         if text == "cards":
             await out.send_custom_json(sid, dict(CARDS))
+        elif text == "remote images":
+            await out.send_custom_json(sid, remote_image_cards(shop))
         elif text == "buttons":
             await out.send_text_with_buttons(sid, "Pick one", [
                 {"title": "Yes please", "payload": "/affirm"},
@@ -72,6 +96,12 @@ def build_app(origins: str) -> Sanic:
     async def health(request):
         return response.json({"status": "ok"})
 
+    @app.get("/host")
+    async def host(request):
+        """A page of another site embedding the storefront's widget (its socket goes here)."""
+        chat = f"{request.scheme}://{request.host}"
+        return response.html(HOST_PAGE.format(shop=shop, chat=chat, images=image_origins))
+
     return app
 
 
@@ -79,8 +109,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--origins", default="")
+    parser.add_argument("--shop", default="", help="the storefront's origin (host page, cards)")
+    parser.add_argument("--image-origins", default="")
     args = parser.parse_args()
-    build_app(args.origins).run(host="127.0.0.1", port=args.port, access_log=False)
+    shop = args.shop or (args.origins.split(",")[0] if args.origins else "")
+    build_app(args.origins, shop, args.image_origins).run(host="127.0.0.1", port=args.port,
+                                                          access_log=False)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, select
 
 from bot.demo.fixtures import FIXTURE_NOW
 from bot.needs.outbox import Outbox
-from bot.needs.service import capture, flush_outbox
+from bot.needs.service import capture, drain_outbox
 from bot.store.db import session_scope
 from bot.store.models import Need
 
@@ -87,13 +87,13 @@ def test_no_need_writes_nothing(shop, extractor, outbox):
     assert result.kind == "none" and _rows(shop) == []
 
 
-def test_database_down_queues_then_flushes(shop, extractor, outbox, tmp_path):
+def test_database_down_queues_then_drains(shop, extractor, outbox, tmp_path):
     down = create_engine(f"sqlite:///{tmp_path}/missing-dir/nope.db", future=True)
     result = capture("c8", 1, 1, "looking for a waterproof parka size L", engine=down,
                      extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
     assert result.queued and result.kind == "passed_on"
     assert len(outbox.pending()) == 1 and _rows(shop) == []
-    assert flush_outbox(shop, outbox) == 1
+    assert drain_outbox(shop, outbox).imported == 1
     assert outbox.pending() == []
     rows = _rows(shop)
     assert len(rows) == 1 and rows[0]["product"] == "parka" and rows[0]["size"] == ["L"]

@@ -1,12 +1,12 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.identity import VERIFIED_KEY, customer_from_metadata, sign
 from bot.store.db import session_scope
-from bot.store.errors import InvalidInput, NotSignedIn, StoreUnavailable
-from bot.store.models import AccountRequest, Customer, Escalation, Feedback, NewsletterSubscription
+from bot.store.errors import InvalidInput, StoreUnavailable
+from bot.store.models import Customer, Escalation, Feedback, NewsletterSubscription, OutgoingMail
 from bot.support import accounts, escalations, feedback, orders, payments, shop_info
 from bot.support.access import Requester
 
@@ -67,29 +67,42 @@ def test_feedback_stored_with_rating(services):
         assert (row.kind, row.text, row.rating) == ("review", "Lovely boots, 5 stars <b>!</b>", 5)
 
 
-def test_newsletter_subscribe_and_unsubscribe(services):
-    assert accounts.set_newsletter(services, "New@Example.com", None, True).changed
-    assert not accounts.set_newsletter(services, "new@example.com", None, True).changed
-    assert accounts.set_newsletter(services, "new@example.com", None, False).status == "unsubscribed"
-    assert not accounts.set_newsletter(services, "nobody@example.com", None, False).changed
-    result = accounts.set_newsletter(services, None, 2, True)  # Ben, signed in: his account email
-    assert result.email == "ben@example.com"
+def test_newsletter_request_is_pending_until_confirmed(services):
+    accounts.request_newsletter(services, "New@Example.com", None)
+    accounts.request_newsletter(services, None, 2)  # Ben, signed in: his account email
     with pytest.raises(InvalidInput):
-        accounts.set_newsletter(services, "not an email", None, True)
+        accounts.request_newsletter(services, "not an email", None)
+    accounts.unsubscribe_newsletter(services, "nobody@example.com", None)
     with session_scope(services.engine) as s:
-        subs = {r.email: r.status for r in s.execute(select(NewsletterSubscription)).scalars()}
-        assert subs == {"new@example.com": "unsubscribed", "ben@example.com": "subscribed"}
-        assert s.get(Customer, 2).marketing_opt_in is True
+        subs = {r.email: (r.status, r.customer_id)
+                for r in s.execute(select(NewsletterSubscription)).scalars()}
+        assert subs == {"new@example.com": ("pending", None), "ben@example.com": ("pending", 2)}
+        assert s.get(Customer, 2).marketing_opt_in is False  # not before the link is followed
+        assert s.execute(select(func.count()).select_from(OutgoingMail)).scalar() == 2
 
 
-def test_account_deletion_needs_sign_in_and_is_recorded_once(services):
-    with pytest.raises(NotSignedIn):
-        accounts.request_account_deletion(services, None, "conv")
-    first = accounts.request_account_deletion(services, 1, "conv")
-    assert accounts.request_account_deletion(services, 1, "conv2") == accounts.AccountRequestResult(
-        first.reference, True)
+def test_confirmation_tokens_are_bound_to_the_address_and_expiry():
+    token = accounts.confirmation_token("s", 7, "jo@example.com", 2_000_000_000)
+    assert token.startswith("7.2000000000.")
+    assert token != accounts.confirmation_token("s", 7, "al@example.com", 2_000_000_000)
+    assert token != accounts.confirmation_token("other", 7, "jo@example.com", 2_000_000_000)
+    assert accounts.email_hint("jo.bloggs@example.com") == "j***@example.com"
+
+
+def test_feedback_and_escalation_summaries_are_redacted(services):
+    said = ("the parcel never came, email me at jo.bloggs@example.com or call 07700 900123, "
+            "I paid with 4111 1111 1111 1111 and live at 12 Acacia Avenue, SW1A 1AA")
+    feedback.record(services, "conv-9", None, "complaint", said)
+    escalations.escalate(services, "conv-9", None, "complaint", [said, "thanks"])
     with session_scope(services.engine) as s:
-        assert len(s.execute(select(AccountRequest)).scalars().all()) == 1
+        stored = [s.execute(select(Feedback.text)).scalar_one(),
+                  s.execute(select(Escalation.summary)).scalar_one()]
+    for text in stored:
+        for secret in ("jo.bloggs@example.com", "07700 900123", "4111 1111 1111 1111",
+                       "Acacia", "SW1A"):
+            assert secret not in text
+        assert "[email]" in text and "[phone]" in text and "[card]" in text
+        assert "the parcel never came" in text
 
 
 def test_payments_check(services):

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from sanic import Sanic
 
+from bot.demo.fixtures import FIXTURE_NOW
 from bot.services import Services
 from bot.settings import Settings
 from bot.web.guard import ChannelGuard, Limits
@@ -18,8 +19,10 @@ SECRET = "channel-test-secret"
 
 
 def make_guard(db_url, engine, limits: Limits | None = None, **settings) -> ChannelGuard:
+    """A guard counting in the test database on a fixed clock (so a test's messages never
+    straddle two one-minute windows)."""
     services = Services(Settings(database_url=db_url, identity_secret=SECRET, **settings),
-                        engine=engine)
+                        engine=engine, clock=lambda: FIXTURE_NOW)
     return ChannelGuard(limits or Limits(), services)
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.demo.fixtures import FIXTURE_NOW
 from bot.identity import VERIFIED_KEY, sign
 from bot.limits import DatabaseLimits
 from bot.services import Services
@@ -148,7 +149,7 @@ def test_a_bad_proxy_entry_is_an_error_not_silence():
 
 def guard_for(db_url, engine, **settings) -> ChannelGuard:
     services = Services(Settings(database_url=db_url, identity_secret=SECRET, **settings),
-                        engine=engine)
+                        engine=engine, clock=lambda: FIXTURE_NOW)  # one one-minute window
     return ChannelGuard(Limits(rate_per_minute=3, address_rate_per_minute=5), services)
 
 

@@ -105,17 +105,32 @@
       return x.protocol === "https:" || x.protocol === "http:" ? x.href : null;
     } catch (e) { return null; }
   }
-  // A card image: an http(s) URL, or a path on the shop that serves this script
-  // ("/images/products/<slug>.svg"), resolved against the script's own origin.
+  // Product cards point at the shop that serves this script (it may be embedded on another
+  // site): a path ("/p/<slug>", "/images/products/<slug>.svg") resolves against the script's
+  // origin, never the page's. An image is such a path or an http(s) URL on the shop's origin
+  // or one of data-image-origins (the storefront's CSP img-src lists the same); nothing else.
+  var shopOrigin = (function () { try { return new URL(script.src).origin; } catch (e) { return null; } })();
+  var imageOrigins = (d.imageOrigins || "").split(/[\s,]+/).map(function (o) {
+    try { return o ? new URL(o).origin : null; } catch (e) { return null; }
+  }).filter(function (o) { return o && o !== "null"; });
+  function shopPath(u) {
+    if (!shopOrigin || typeof u !== "string" || !/^\/(?![\/\\])/.test(u)) return null;
+    try {
+      var x = new URL(u, shopOrigin);
+      return x.origin === shopOrigin ? x.href : null;
+    } catch (e) { return null; }
+  }
   function safeImage(u) {
     if (typeof u !== "string" || !u) return null;
-    if (/^\/(?![\/\\])/.test(u)) {
-      try {
-        var shop = new URL(script.src).origin, x = new URL(u, shop);
-        return x.origin === shop ? x.href : null;
-      } catch (e) { return null; }
-    }
-    return /^https?:\/\//i.test(u) ? safeUrl(u) : null;
+    if (u.charAt(0) === "/") return shopPath(u);
+    if (!/^https?:\/\//i.test(u)) return null;
+    try {
+      var x = new URL(u);
+      return x.origin === shopOrigin || imageOrigins.indexOf(x.origin) >= 0 ? x.href : null;
+    } catch (e) { return null; }
+  }
+  function cardUrl(u) {
+    return typeof u === "string" && u.charAt(0) === "/" ? shopPath(u) : safeUrl(u);
   }
   function link(url, text) {
     var a = el("a", null, { href: url, target: "_blank", rel: "noopener noreferrer nofollow" });
@@ -161,7 +176,7 @@
       } else img.textContent = initial;
       var name = el("span", "sc-card-name");
       name.textContent = String(p.name || "");
-      var url = safeUrl(p.url);
+      var url = cardUrl(p.url);
       var nameLink = url ? link(url, "") : null;
       if (nameLink) { nameLink.removeAttribute("target"); nameLink.append(name); }
       var pr = el("span", "sc-price");

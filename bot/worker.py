@@ -1,0 +1,140 @@
+"""``python -m bot worker``: the scheduled jobs of the shop, in one small long-running process
+(``make run`` starts it beside the servers).
+
+Jobs (APScheduler 3, in this process's threads; each is idempotent, so a second worker in the
+cluster shape does no harm beyond duplicate work):
+
+- ``mail``: every 5 s, send queued mail (:func:`bot.mail.deliver_queued`);
+- ``erasures``: every 30 s, erase the conversations of pending erasure requests that are quiet
+  (:func:`bot.privacy.erasure.complete_pending`);
+- ``retention``: daily (first run a minute after start), delete conversation events past the
+  retention period and expired unconfirmed newsletter addresses
+  (:func:`bot.privacy.retention.run_retention`);
+- ``limits``: hourly, purge expired rate-limit windows (``services.limits.purge()``).
+
+A failing job is logged and tried again at its next run; the process keeps going. Ctrl-C or
+SIGTERM stops it after the running jobs finish.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from datetime import datetime, timedelta
+
+log = logging.getLogger(__name__)
+
+MAIL_SECONDS = 5
+ERASURE_SECONDS = 30
+LIMITS_SECONDS = 3600
+RETENTION_FIRST_DELAY = timedelta(minutes=1)
+
+
+def register(subparsers) -> None:
+    worker = subparsers.add_parser("worker", help="run the scheduled jobs (retention, erasures, "
+                                                  "mail, limits)")
+    worker.add_argument("--database-url", help="shop database (default: DATABASE_URL)")
+    worker.add_argument("--tracker-url", help="Rasa SQL tracker store (default: "
+                                              "SHOP_TRACKER_URL or endpoints.yml)")
+    worker.add_argument("--once", action="store_true",
+                        help="run every job once now and exit")
+    worker.set_defaults(handler=run)
+
+
+class Jobs:
+    """The worker's jobs over one process's services and tracker store."""
+
+    def __init__(self, services, tracker, mailer):
+        self.services = services
+        self.tracker = tracker
+        self.mailer = mailer
+
+    def mail(self) -> None:
+        from bot.mail import deliver_queued
+
+        stats = deliver_queued(self.services.engine, self.mailer, self.services.now())
+        if stats.sent or stats.failed or stats.dropped:
+            log.info("mail: %s sent, %s to retry, %s dropped", stats.sent, stats.failed,
+                     stats.dropped)
+
+    def erasures(self) -> None:
+        from bot.privacy.erasure import complete_pending
+
+        for result in complete_pending(self.services, self.tracker):
+            log.info("erasure %s done: %s", result.request_id, result.counts)
+
+    def retention(self) -> None:
+        from bot.privacy.retention import run_retention
+
+        result = run_retention(self.services, self.tracker)
+        log.info("retention: %s", result.as_dict())
+
+    def limits(self) -> None:
+        purged = self.services.limits.purge()
+        if purged:
+            log.info("limits: %s expired windows purged", purged)
+
+    def all(self) -> tuple[tuple[str, object], ...]:
+        return (("mail", self.mail), ("erasures", self.erasures),
+                ("retention", self.retention), ("limits", self.limits))
+
+
+def _guarded(name: str, job):
+    def run_job() -> None:
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - one failing run must not stop the worker
+            log.exception("job %s failed; it runs again at its next time", name)
+
+    return run_job
+
+
+def build_scheduler(jobs: Jobs, now: datetime | None = None):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+    start = now or datetime.utcnow()
+    scheduler.add_job(_guarded("mail", jobs.mail), "interval", seconds=MAIL_SECONDS,
+                      id="mail", next_run_time=start)
+    scheduler.add_job(_guarded("erasures", jobs.erasures), "interval", seconds=ERASURE_SECONDS,
+                      id="erasures", next_run_time=start)
+    scheduler.add_job(_guarded("retention", jobs.retention), "interval", days=1,
+                      id="retention", next_run_time=start + RETENTION_FIRST_DELAY)
+    scheduler.add_job(_guarded("limits", jobs.limits), "interval", seconds=LIMITS_SECONDS,
+                      id="limits", next_run_time=start + timedelta(minutes=5))
+    return scheduler
+
+
+def run(args) -> int:
+    from bot.mail import Mailer
+    from bot.privacy.trackerstore import TrackerStore, tracker_url
+
+    # Our jobs' INFO lines are the worker's log; APScheduler's per-run lines (every 5 s) are not.
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    services = args.services
+    settings = services.settings
+    if not settings.mail.host:
+        log.warning("SMTP_HOST is not set: mail is written to %s instead of sent",
+                    settings.mail.mail_dir)
+    with TrackerStore(args.tracker_url or tracker_url(settings)) as tracker:
+        jobs = Jobs(services, tracker, Mailer(settings.mail))
+        if args.once:
+            for name, job in jobs.all():
+                _guarded(name, job)()
+            return 0
+        scheduler = build_scheduler(jobs)
+        # The handler only notes the signal: calling into the scheduler from it could deadlock
+        # on a lock the interrupted main thread holds.
+        stopping: list[int] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda signum, _frame: stopping.append(signum))
+        scheduler.start()
+        log.info("worker started: mail every %ss, erasures every %ss, retention daily (%s days)",
+                 MAIL_SECONDS, ERASURE_SECONDS, settings.privacy.retention_days)
+        while not stopping:
+            time.sleep(0.5)
+        log.info("worker stopping")
+        scheduler.shutdown(wait=True)
+    return 0
