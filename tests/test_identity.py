@@ -1,6 +1,7 @@
 import pytest
 
-from bot.identity import InvalidToken, customer_for_session, expires_at, sign, verify
+from bot.identity import (InvalidToken, customer_for_session, customer_from_stored_token,
+                          expires_at, sign, verify)
 
 SECRET = "s3cret"
 
@@ -81,3 +82,12 @@ def test_customer_for_session_is_none_for_any_bad_token():
     assert customer_for_session(good, "other", "s") is None
     assert customer_for_session(None, SECRET, "s") is None
     assert customer_for_session("junk", SECRET, "s") is None
+
+
+def test_stored_tokens_of_old_events_are_read_only_by_their_own_function():
+    old = {"customer_token": sign(42, SECRET, ttl_seconds=600, now=1000)}
+    assert customer_from_stored_token(old, SECRET, now=1100) == 42  # as of the message
+    assert customer_from_stored_token(old, SECRET, now=5000) is None  # expired by then
+    assert customer_from_stored_token(old, "other", now=1100) is None
+    assert customer_from_stored_token({"shop_customer_id": 42}, SECRET) is None
+    assert customer_from_stored_token(None, SECRET) is None

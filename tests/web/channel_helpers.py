@@ -71,8 +71,10 @@ async def serve_app(app: Sanic):
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        await server.before_stop()  # stops the app's background tasks (the outbox drainer)
         server.close()
         await server.wait_closed()
+        await server.after_stop()
 
 
 async def raw_request(port: int, head: bytes, body: bytes = b"", wait: float = 5.0) -> bytes:
