@@ -143,6 +143,20 @@ def action_server(workdir: Path, env: dict[str, str], actions: str = "actions",
         stop(proc)
 
 
+def rasa_command(model: Path, endpoints: Path, port: int, jwt_secret: str, credentials: Path,
+                 extra_args: tuple[str, ...] = ()) -> list[str]:
+    """``rasa run`` as scripts/run.sh starts it: HTTP API behind a JWT, our channels."""
+    return [str(BIN_DIR / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
+            "--credentials", str(credentials), "--port", str(port), "--enable-api",
+            "--jwt-secret", jwt_secret, "--jwt-method", JWT_METHOD, *extra_args]
+
+
+def rasa_env(env: dict[str, str]) -> dict[str, str]:
+    """The Rasa server's environment: ours, ``env``, and Sanic's request size limit."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_REQUEST_BYTES), **env}
+
+
 @contextmanager
 def rasa_server(
     workdir: Path,
@@ -163,12 +177,9 @@ def rasa_server(
     endpoints = write_endpoints(workdir / f"endpoints-{port}.yml", workdir / f"tracker-{port}.db",
                                 actions_port, repo)
     proc = subprocess.Popen(
-        [str(BIN_DIR / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
-         "--credentials", str(credentials or repo / "credentials.yml"), "--port", str(port),
-         "--enable-api", "--jwt-secret", jwt_secret, "--jwt-method", JWT_METHOD, *extra_args],
-        cwd=repo, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-                       "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_REQUEST_BYTES), **env},
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
+        rasa_command(model, endpoints, port, jwt_secret,
+                     credentials or repo / "credentials.yml", extra_args),
+        cwd=repo, env=rasa_env(env), stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     # Long enough for the slowest benchmark run on this server.
     headers = auth_headers(jwt_secret, ttl_seconds=24 * 3600)

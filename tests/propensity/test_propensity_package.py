@@ -11,8 +11,8 @@ import propensity
 MODULES = sorted(f"propensity.{m.name}" for m in pkgutil.iter_modules(propensity.__path__)
                  if m.name != "__main__")  # importing __main__ runs the CLI
 SOURCES = sorted(Path(propensity.__path__[0]).glob("*.py"))
-# The bot modules propensity may use: the shop DB and the settings.
-ALLOWED_BOT = ("bot.settings", "bot.store")
+# The bot modules propensity may use: the shop DB, the settings and formula-safe CSV.
+ALLOWED_BOT = ("bot.settings", "bot.store", "bot.csvsafe")
 FORBIDDEN = ("actions", "bot.support", "bot.web", "bot.needs")
 
 
