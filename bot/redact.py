@@ -7,7 +7,9 @@ import re
 
 EMAIL = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_PHONE = re.compile(r"(?<![\w])(?:\+|00)?\d[\d ()-]{8,}\d(?!\d)")
+_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d ()-]{8,}\d(?!\d)")
+# "2026-12-03 19:51" is a date and time, not a phone number (log lines are full of them).
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STREET = re.compile(
     r"\b(?:flat\s+\d+\w?,?\s+)?\d{1,4}[a-z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}"
     r"(?:road|rd|street|st|avenue|ave|close|lane|ln|drive|dr|way|court|ct|crescent|place|pl|"
@@ -25,6 +27,15 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _phone(match: re.Match) -> str:
+    """Phone numbers have 10-15 digits (E.164); an ISO date is not one."""
+    found = match.group(0)
+    digits = len(re.sub(r"\D", "", found))
+    if not 10 <= digits <= 15 or _ISO_DATE.match(found.lstrip("+")):
+        return found
+    return "[phone]"
+
+
 def redact(text: str) -> str:
     text = EMAIL.sub("[email]", text)
 
@@ -33,7 +44,6 @@ def redact(text: str) -> str:
         return "[card]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
 
     text = _CARD.sub(card, text)
-    text = _PHONE.sub(lambda m: "[phone]" if len(re.sub(r"\D", "", m.group(0))) >= 10
-                      else m.group(0), text)
+    text = _PHONE.sub(_phone, text)
     text = _STREET.sub("[address]", text)
     return _POSTCODE.sub("[postcode]", text)
