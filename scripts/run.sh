@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start the action server and the Rasa server (REST + socket.io, SQL tracker store) and print how
-# to talk to them. Ctrl-C stops everything. Called by `make run` after install, demo data and training.
+# Start the action server, the Rasa server (REST + socket.io, SQL tracker store), the storefront,
+# the needs follower and the worker, each restarted if it exits, and print how to talk to them.
+# Ctrl-C stops everything. Called by `make run` after install, demo data and training.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -41,25 +42,43 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# supervise NAME LOG CMD...: run CMD in the background and start it again whenever it exits
+# (a crash, or kill -9): the other services carry on, and recover once it is back.
+supervise() {
+  local name=$1 log=$2
+  shift 2
+  : > "$log"
+  (
+    child=
+    trap 'kill -TERM $child 2>/dev/null; wait $child 2>/dev/null; exit 0' TERM INT
+    while true; do
+      "$@" >> "$log" 2>&1 &
+      child=$!
+      status=0
+      wait "$child" || status=$?
+      echo "$(date -u +%FT%TZ) $name exited (status $status); starting it again in 2 s" \
+        | tee -a "$log" >&2
+      sleep 2
+    done
+  ) &
+  pids+=($!)
+}
+
 endpoints=var/endpoints.yml
 sed "s#http://localhost:5055/webhook#http://localhost:${ACTIONS_PORT}/webhook#" endpoints.yml > "$endpoints"
 
-$PY -m actions --port "$ACTIONS_PORT" > var/actions.log 2>&1 &
-pids+=($!)
-SANIC_REQUEST_MAX_SIZE=$RASA_MAX_REQUEST_BYTES \
-$RASA run --model models/shop.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
+supervise "action server" var/actions.log $PY -m actions --port "$ACTIONS_PORT"
+supervise "rasa server" var/rasa.log env SANIC_REQUEST_MAX_SIZE="$RASA_MAX_REQUEST_BYTES" \
+  $RASA run --model models/shop.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
   --port "$RASA_PORT" --enable-api --jwt-secret "$RASA_JWT_SECRET" --jwt-method HS256 \
-  --cors "$CORS_ORIGINS" > var/rasa.log 2>&1 &
-pids+=($!)
-$PY -m bot web --port "$WEB_PORT" --rasa-url "http://localhost:${RASA_PORT}" > var/web.log 2>&1 &
-pids+=($!)
+  --cors "$CORS_ORIGINS"
+supervise "storefront" var/web.log $PY -m bot web --port "$WEB_PORT" \
+  --rasa-url "http://localhost:${RASA_PORT}"
 # Needs stated in any turn (not only product searches), read from the tracker store off the
 # chat's hot path (docs/needs.md, "Needs from every turn").
-$PY -m bot needs follow > var/follow.log 2>&1 &
-pids+=($!)
+supervise "needs follower" var/follow.log $PY -m bot needs follow
 # Scheduled jobs: mail, erasures, daily retention, rate-limit clean-up (docs/privacy.md).
-$PY -m bot worker > var/worker.log 2>&1 &
-pids+=($!)
+supervise "worker" var/worker.log $PY -m bot worker
 
 echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log, var/follow.log, var/worker.log)..."
 $PY -m scripts.wait_http "http://localhost:${ACTIONS_PORT}/health" "http://localhost:${RASA_PORT}/" \
@@ -75,7 +94,6 @@ The shop assistant is running.
                     an admin TOKEN for this run (12 h): ${API_TOKEN}
                     (more: RASA_JWT_SECRET=... .venv/bin/python -m bot.rasa_api)
   Action server:    http://localhost:${ACTIONS_PORT}/health
-Press Ctrl-C to stop.
+A service that exits is started again (see var/*.log). Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
-echo "A service exited; see var/*.log" >&2
+wait
