@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "bot.needs.cli",
     "bot.web.cli",
     "bot.privacy.cli",
+    "bot.staff.cli",
     "bot.worker",
 )
 

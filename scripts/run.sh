@@ -29,7 +29,22 @@ if [ -z "${RASA_JWT_SECRET:-}" ]; then
   echo "RASA_JWT_SECRET is not set: using a random secret for this run only." >&2
   RASA_JWT_SECRET=$(random_secret)
 fi
-export SHOP_IDENTITY_SECRET SHOP_ACTION_SECRET RASA_JWT_SECRET
+# Encrypts the staff sign-in's session cookies (a Fernet key); staff sign in again after a restart.
+if [ -z "${SHOP_SESSION_SECRET:-}" ]; then
+  echo "SHOP_SESSION_SECRET is not set: using a random key for this run only." >&2
+  SHOP_SESSION_SECRET=$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+fi
+export SHOP_IDENTITY_SECRET SHOP_ACTION_SECRET RASA_JWT_SECRET SHOP_SESSION_SECRET
+# A demo support agent when there is no staff account yet; its password is shown once, below.
+DEMO_AGENT=agent@example-shop.co.uk
+DEMO_PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(15))')
+STAFF_MSG="  Staff sign-in:    http://localhost:${WEB_PORT}/staff/login   (accounts: .venv/bin/python -m bot staff list)"
+if printf '%s\n' "$DEMO_PASSWORD" | $PY -m bot staff ensure-demo --email "$DEMO_AGENT" \
+    --name "Sam Agent" --role agent --password-stdin | grep -q '^created'; then
+  STAFF_MSG="${STAFF_MSG}
+                    demo agent created: ${DEMO_AGENT}  password: ${DEMO_PASSWORD}  (shown once)"
+fi
+unset DEMO_PASSWORD
 # Sanic's request size limit for the Rasa server (its default is 100 MB; chat needs kilobytes).
 RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 
@@ -94,6 +109,7 @@ The shop assistant is running.
                     an admin TOKEN for this run (12 h): ${API_TOKEN}
                     (more: RASA_JWT_SECRET=... .venv/bin/python -m bot.rasa_api)
   Action server:    http://localhost:${ACTIONS_PORT}/health
+${STAFF_MSG}
 A service that exits is started again (see var/*.log). Press Ctrl-C to stop.
 MSG
 wait

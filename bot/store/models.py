@@ -406,6 +406,7 @@ AUDIT_ACTIONS = (
     "erasure_completed",  # an erasure's conversations were removed from the tracker store
     "outbox_quarantine",  # corrupt needs-outbox lines were set aside
     "escalation_denied",  # a conversation tried to change another conversation's escalation
+    "staff_login_locked",  # too many failed staff sign-ins: the account is locked a while
 )
 
 
@@ -421,3 +422,23 @@ class AuditRecord(Base):
     action = Column(String(40), nullable=False)
     subject = Column(String(255), nullable=False, default="")
     detail = Column(Text, nullable=False, default="{}")
+
+
+STAFF_ROLES = ("agent", "lead", "analyst")
+
+
+class Staff(Base):
+    """A support agent, team lead or analyst who signs in to the staff pages (:mod:`bot.staff`).
+    ``email`` is stored lower-cased; ``password_hash`` is an argon2id hash, never the password."""
+
+    __tablename__ = "staff"
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(20), nullable=False)  # one of STAFF_ROLES
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False)
+    last_login_at = Column(DateTime, nullable=True)
+    failed_logins = Column(Integer, nullable=False, default=0)  # since the last success or lock
+    locked_until = Column(DateTime, nullable=True)

@@ -12,6 +12,7 @@ from bot.web.config import WebConfig
 from bot.web.keys import ASSETS, CONFIG, SERVICES, TEMPLATES
 from bot.web.routes import setup_routes
 from bot.web.security import content_security_policy, error_pages, security_headers
+from bot.web.staff import StaffWebConfig
 from bot.web.views import render
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -29,9 +30,11 @@ async def declared_size_limit(request: web.Request, handler):
     return await handler(request)
 
 
-def create_app(config: WebConfig, services: Services | None = None) -> web.Application:
+def create_app(config: WebConfig, services: Services | None = None,
+               staff: StaffWebConfig | None = None) -> web.Application:
     """Build the storefront on the process's ``services``; without them, the app builds its
-    own from ``config.settings`` when it starts and closes them when it stops."""
+    own from ``config.settings`` when it starts and closes them when it stops. ``staff``: the
+    staff sign-in's session key (default: from ``SHOP_SESSION_SECRET``)."""
     app = web.Application(
         middlewares=[
             security_headers(content_security_policy(config.widget.server_url,
@@ -57,5 +60,5 @@ def create_app(config: WebConfig, services: Services | None = None) -> web.Appli
             app[SERVICES].close()
 
     app.cleanup_ctx.append(shop_services)
-    setup_routes(app)
+    setup_routes(app, staff or StaffWebConfig.from_env(public_url=config.settings.public_url))
     return app
