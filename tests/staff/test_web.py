@@ -180,3 +180,13 @@ async def test_the_shopper_sign_in_still_works(client):
                                  allow_redirects=False)
     assert response.status == 303
     assert "shop_session" in response.headers["Set-Cookie"]
+
+
+async def test_web_sign_in_locks_after_repeated_failures_and_logs_no_password(client, caplog):
+    caplog.set_level("DEBUG")
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        assert (await _login(client, password="wrong password!!")).status == 401
+    response = await _login(client)  # the right password, but locked now
+    assert response.status == 401
+    assert (await client.get("/staff/", allow_redirects=False)).status == 303
+    assert PASSWORD not in caplog.text and "wrong password!!" not in caplog.text
