@@ -26,6 +26,7 @@ FORBIDDEN = (
     ("bot.mail", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.privacy")),
     ("bot.logs", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
     ("bot.csvsafe", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
+    ("bot.staff", ("bot.support", "bot.web", "bot.needs", "bot.privacy")),
 )
 
 
