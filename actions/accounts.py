@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
 from actions.base import Events, ShopAction
-from actions.confirmation import ActionHandleConfirmation
+from actions.confirmation import ActionHandleConfirmation, last_asking_action
 from actions.forms_common import ShopFormValidation
 from bot.store.errors import InvalidInput, NotSignedIn
 from bot.support import accounts
@@ -19,10 +19,6 @@ from bot.support.text import normalise_email, wants_unsubscribe
 
 YES_NO = (MappingProxyType({"title": "Yes, go ahead", "payload": f"/{names.AFFIRM}"}),
           MappingProxyType({"title": "No, thanks", "payload": f"/{names.DENY}"}))
-# Actions that may run between the privacy question and its answer without closing it.
-_PASS_THROUGH = frozenset({"action_listen", "action_two_stage_fallback",
-                           names.ACTION_DEFAULT_ASK_AFFIRMATION,
-                           names.ACTION_DEFAULT_ASK_REPHRASE})
 _ASKED_BY = MappingProxyType({names.PRIVACY_ERASE: names.ACTION_DELETE_ACCOUNT,
                               names.PRIVACY_EXPORT: names.ACTION_EXPORT_DATA})
 
@@ -42,18 +38,7 @@ def privacy_question_open(tracker: Tracker, question: str | None) -> bool:
     fallback's clarification) asked ``question``: a "yes" meant for another question never
     erases anything."""
     asked_by = _ASKED_BY.get(question or "")
-    seen_user = False
-    for event in reversed(tracker.applied_events()):
-        if event.get("event") == "user":
-            seen_user = True
-            continue
-        if not seen_user or event.get("event") != "action":
-            continue
-        name = event.get("name") or ""
-        if name in _PASS_THROUGH or name.startswith("utter_"):
-            continue
-        return asked_by is not None and name == asked_by
-    return False
+    return asked_by is not None and last_asking_action(tracker) == asked_by
 
 
 class ValidateNewsletterForm(ShopFormValidation):

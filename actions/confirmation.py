@@ -48,12 +48,12 @@ ORDER_CHANGED = ("Before I do anything: I asked about {quoted}, but you've menti
                  "since, so let me check that one.")
 
 
-def question_is_open(tracker: Tracker, pending: str | None = None) -> bool:
-    """True when the last action before this message (ignoring plain responses) asked it."""
+def last_asking_action(tracker: Tracker) -> str | None:
+    """The last custom action that ran before this message, ignoring plain responses and the
+    actions that may run between a question and its answer (PASS_THROUGH_ACTIONS)."""
     # Applied events only: a fallback clarification reverts the unclear message it replaces.
-    events = tracker.applied_events()
     seen_user = False
-    for event in reversed(events):
+    for event in reversed(tracker.applied_events()):
         if event.get("event") == "user":
             seen_user = True
             continue
@@ -62,8 +62,14 @@ def question_is_open(tracker: Tracker, pending: str | None = None) -> bool:
         name = event.get("name") or ""
         if name in PASS_THROUGH_ACTIONS or name.startswith("utter_"):
             continue
-        return name in ASKED_BY.get(pending, ORDER_ASKING_ACTIONS)
-    return False
+        return name
+    return None
+
+
+def question_is_open(tracker: Tracker, pending: str | None = None) -> bool:
+    """True when the last action before this message (ignoring plain responses) asked it."""
+    name = last_asking_action(tracker)
+    return name is not None and name in ASKED_BY.get(pending, ORDER_ASKING_ACTIONS)
 
 
 class ActionHandleConfirmation(ShopAction):
