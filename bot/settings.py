@@ -114,6 +114,35 @@ class PrivacySettings:
         )
 
 
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The staff console (bot.console): how it reaches the Rasa server, and when a promise of a
+    person is honest."""
+
+    # The Rasa server's HTTP API (pause, resume, agent messages) and its JWT secret.
+    rasa_url: str = "http://localhost:5005"  # SHOP_RASA_URL
+    rasa_jwt_secret: str = field(default="", repr=False)  # RASA_JWT_SECRET
+    # An agent counts as available when "accepting" and seen by the console this recently.
+    presence_seconds: int = 60  # SHOP_AGENT_PRESENCE_SECONDS
+    # An agent message the shopper's widget has not acknowledged after this long is emailed
+    # (signed-in shoppers only).
+    email_unseen_seconds: int = 120  # SHOP_AGENT_EMAIL_AFTER
+    # Longest agent message.
+    max_message_chars: int = 2000
+
+    @classmethod
+    def from_env(cls, env) -> "ConsoleSettings":
+        demo = cls()
+        return cls(
+            rasa_url=(env.get("SHOP_RASA_URL") or demo.rasa_url).rstrip("/"),
+            rasa_jwt_secret=env.get("RASA_JWT_SECRET", ""),
+            presence_seconds=int(env.get("SHOP_AGENT_PRESENCE_SECONDS")
+                                 or demo.presence_seconds),
+            email_unseen_seconds=int(env.get("SHOP_AGENT_EMAIL_AFTER")
+                                     or demo.email_unseen_seconds),
+        )
+
+
 def default_database_url() -> str:
     return f"sqlite:///{VAR_DIR / 'shop.db'}"
 
@@ -155,6 +184,7 @@ class Settings:
     public_url: str = "http://localhost:8080"
     privacy: PrivacySettings = PrivacySettings()
     mail: MailSettings = MailSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -178,4 +208,5 @@ class Settings:
             public_url=(env.get("SHOP_PUBLIC_URL") or cls.public_url).rstrip("/"),
             privacy=PrivacySettings.from_env(env),
             mail=MailSettings.from_env(env),
+            console=ConsoleSettings.from_env(env),
         )

@@ -30,7 +30,15 @@ RETURN_STATUSES = ("requested", "received", "refunded", "rejected")
 REFUND_STATUSES = ("pending", "processing", "completed", "rejected")
 EVENT_TYPES = ("view", "cart", "purchase")
 ESCALATION_REASONS = ("fallback", "human_request", "complaint")
-ESCALATION_STATUSES = ("open", "assigned", "resolved")
+# open -> claimed (by one agent) -> resolved; a resolved one can be reopened (-> open).
+ESCALATION_STATUSES = ("open", "claimed", "resolved")
+ESCALATION_OUTCOMES = ("solved", "refunded", "replaced", "not_solvable", "spam")
+# What an agent message is: typed text, or a line the console writes for the agent.
+AGENT_MESSAGE_KINDS = ("text", "joined", "handed_back", "resolved")
+# intent: "this message's intent is X"; need: "this is a product need" (fields as JSON);
+# correct: the bot understood it (the message leaves the review inbox).
+CORRECTION_KINDS = ("intent", "need", "correct")
+CORRECTION_STATUSES = ("pending", "approved", "rejected")
 FEEDBACK_KINDS = ("review", "feedback", "complaint")
 # pending: asked, confirmation link sent, not yet clicked (never mailed to before that).
 NEWSLETTER_STATUSES = ("pending", "subscribed", "unsubscribed")
@@ -244,16 +252,30 @@ class Event(Base):
 
 
 class Escalation(Base):
+    """A conversation handed to the support team (``bot.support.escalations`` opens it, the staff
+    console works it: ``bot.console``)."""
+
     __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_status_created", "status", "created_at"),)
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), nullable=False, index=True)
     customer_id = Column(Integer, ForeignKey("customers.id"))
     reason = Column(String(20), nullable=False)
-    status = Column(String(20), nullable=False, default="open")
+    status = Column(String(20), nullable=False, default="open")  # ESCALATION_STATUSES
     summary = Column(Text, nullable=False, default="")
-    assigned_to = Column(String(120))
+    channel = Column(String(20))  # the input channel the shopper wrote in (socketio, rest)
+    claimed_by = Column(Integer, ForeignKey("staff.id", name="fk_escalations_claimed_by"))
+    claimed_at = Column(DateTime)
+    first_reply_at = Column(DateTime)  # the first agent message the shopper got
+    resolved_at = Column(DateTime)
+    resolved_by = Column(Integer, ForeignKey("staff.id", name="fk_escalations_resolved_by"))
+    outcome = Column(String(20))  # ESCALATION_OUTCOMES
+    rating = Column(Integer)  # the shopper's 1-5 satisfaction after it was resolved
+    rated_at = Column(DateTime)
+    paused = Column(Boolean, nullable=False, default=False)  # an agent took the chat over
+    last_message = Column(Text, nullable=False, default="")  # redacted, for the queue
     created_at = Column(DateTime, nullable=False)
-    updated_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False, index=True)
 
 
 class Feedback(Base):
@@ -442,3 +464,85 @@ class Staff(Base):
     last_login_at = Column(DateTime, nullable=True)
     failed_logins = Column(Integer, nullable=False, default=0)  # since the last success or lock
     locked_until = Column(DateTime, nullable=True)
+    # Presence: an agent taking chats (console open, "accepting" on) was seen this recently.
+    accepting = Column(Boolean, nullable=False, default=False)
+    last_seen_at = Column(DateTime, nullable=True)
+
+
+class AgentMessage(Base):
+    """What an agent says in a conversation, kept until the shopper's widget has it.
+
+    ``delivered_at``: appended to the conversation in Rasa (and sent to the widget if it is
+    connected); ``seen_at``: the widget acknowledged it; ``emailed_at``: sent by email because the
+    shopper left before seeing it. Rasa down: it stays undelivered and is retried."""
+
+    __tablename__ = "agent_messages"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id"))
+    staff_id = Column(Integer, ForeignKey("staff.id"))
+    kind = Column(String(20), nullable=False)  # AGENT_MESSAGE_KINDS
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    delivered_at = Column(DateTime, index=True)
+    seen_at = Column(DateTime)
+    emailed_at = Column(DateTime)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(255))
+
+
+class ConversationNote(Base):
+    """A private note staff keep on a conversation (never shown to the shopper)."""
+
+    __tablename__ = "conversation_notes"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class ConversationTag(Base):
+    __tablename__ = "conversation_tags"
+    __table_args__ = (UniqueConstraint("conversation_id", "tag", name="uq_conversation_tag"),)
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    tag = Column(String(40), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class CannedReply(Base):
+    """A reply agents insert with one click; leads edit them. ``{name}`` and ``{order}`` are
+    filled in from the conversation."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("title", name="uq_canned_reply_title"),)
+    id = Column(Integer, primary_key=True)
+    title = Column(String(80), nullable=False)
+    body = Column(Text, nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    updated_by = Column(Integer, ForeignKey("staff.id"))
+    updated_at = Column(DateTime, nullable=False)
+
+
+class ReviewCorrection(Base):
+    """Staff's verdict on one shopper message (a ``user`` event of the tracker store, by its
+    ``event_id``): the right intent, the need it states, or "understood correctly". Leads approve
+    or reject; approved ones are exported as training data (``python -m bot review export``)."""
+
+    __tablename__ = "review_corrections"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    event_id = Column(Integer, nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    kind = Column(String(20), nullable=False)  # CORRECTION_KINDS
+    predicted_intent = Column(String(100))
+    confidence = Column(Float)
+    corrected_intent = Column(String(100))
+    need = Column(Text)  # JSON object in the gold need format, for kind "need"
+    status = Column(String(20), nullable=False, default="pending", index=True)
+    created_by = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    decided_by = Column(Integer, ForeignKey("staff.id"))
+    decided_at = Column(DateTime)

@@ -26,7 +26,7 @@ from bot.store.models import (
     Return,
 )
 
-OPEN_ESCALATION_STATUSES = ("open", "assigned")
+OPEN_ESCALATION_STATUSES = ("open", "claimed")
 
 
 def get_order(session: Session, number: str, *, for_update: bool = False) -> Order:
