@@ -274,6 +274,11 @@ class Escalation(Base):
     rated_at = Column(DateTime)
     paused = Column(Boolean, nullable=False, default=False)  # an agent took the chat over
     last_message = Column(Text, nullable=False, default="")  # redacted, for the queue
+    # The signed-in shopper's purchase propensity when the escalation opened (the action server
+    # has the model loaded; the console does not load TensorFlow): band, score, top reasons.
+    propensity_band = Column(String(10))
+    propensity_score = Column(Float)
+    propensity_reasons = Column(Text)  # JSON list of plain-words reasons
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False, index=True)
 

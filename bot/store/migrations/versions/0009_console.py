@@ -33,6 +33,9 @@ def upgrade() -> None:
                                    server_default=sa.false()))
         batch.add_column(sa.Column("last_message", sa.Text(), nullable=False,
                                    server_default=""))
+        batch.add_column(sa.Column("propensity_band", sa.String(length=10), nullable=True))
+        batch.add_column(sa.Column("propensity_score", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("propensity_reasons", sa.Text(), nullable=True))
         batch.create_foreign_key("fk_escalations_claimed_by", "staff", ["claimed_by"], ["id"])
         batch.create_foreign_key("fk_escalations_resolved_by", "staff", ["resolved_by"], ["id"])
     op.create_index("ix_escalations_status_created", "escalations", ["status", "created_at"])
@@ -128,7 +131,8 @@ def downgrade() -> None:
     with op.batch_alter_table("escalations") as batch:
         batch.drop_constraint("fk_escalations_resolved_by", type_="foreignkey")
         batch.drop_constraint("fk_escalations_claimed_by", type_="foreignkey")
-        for column in ("last_message", "paused", "rated_at", "rating", "outcome",
+        for column in ("propensity_reasons", "propensity_score", "propensity_band",
+                       "last_message", "paused", "rated_at", "rating", "outcome",
                        "resolved_by", "resolved_at", "first_reply_at", "claimed_at",
                        "claimed_by", "channel"):
             batch.drop_column(column)
