@@ -104,7 +104,8 @@ class ActionHandleConfirmation(ShopAction):
             return clear_order_slots()
         if pending == names.PENDING_ESCALATE_COMPLAINT:
             ticket = escalations.escalate(self.services, tracker.sender_id, self.customer(tracker),
-                                          "complaint", recent_user_messages(tracker))
+                                          "complaint", recent_user_messages(tracker),
+                                          channel=tracker.get_latest_input_channel())
             dispatcher.utter_message(text=ticket_text(ticket))
             return clear_order_slots()
         return self._order_answer(dispatcher, tracker, pending)

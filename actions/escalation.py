@@ -60,13 +60,27 @@ YES_NO_QUESTIONS = MappingProxyType({names.AFFIRM: "Sorry, just to check - is th
 
 
 def ticket_text(ticket: escalations.Ticket) -> str:
+    """What happens next, promising only what will happen: a person joins here when an agent is
+    signed in and accepting chats; otherwise when the team is back, and that the reply comes
+    here (and by email to a signed-in shopper)."""
     if ticket.reused:
-        return (f"You're already in the queue for our support team (reference "
-                f"{ticket.reference}); I've added this to it. Someone will reply here within "
-                f"{ticket.response_hours} working hours.")
-    return (f"I've passed this conversation to our support team (reference {ticket.reference}). "
-            f"Someone will reply here within {ticket.response_hours} working hours - you can "
-            "close this window, we'll email you too if you're signed in.")
+        opening = (f"You're already in the queue for our support team (reference "
+                   f"{ticket.reference}); I've added this to it.")
+    else:
+        opening = f"I've passed this conversation to our support team (reference {ticket.reference})."
+    if ticket.agent_available:
+        return (f"{opening} Someone from the team will join you here shortly - please keep this "
+                "window open.")
+    away = "Nobody from the team is available right now"
+    if ticket.opening_hours:
+        away += f"; we're here {ticket.opening_hours}"
+    reply = (f"Someone will reply within {ticket.response_hours} working hours, here in this "
+             "chat")
+    if ticket.signed_in:
+        reply += " and by email, so you can close this window."
+    else:
+        reply += " - come back to this chat on this device to read it."
+    return f"{opening} {away}. {reply}"
 
 
 class ActionEscalate(ShopAction):
@@ -77,7 +91,8 @@ class ActionEscalate(ShopAction):
 
     def act(self, dispatcher, tracker, domain) -> Events:
         ticket = escalations.escalate(self.services, tracker.sender_id, self.customer(tracker),
-                                      "human_request", recent_user_messages(tracker))
+                                      "human_request", recent_user_messages(tracker),
+                                      channel=tracker.get_latest_input_channel())
         dispatcher.utter_message(text=ticket_text(ticket))
         return []
 
@@ -90,7 +105,8 @@ class ActionDefaultFallback(ShopAction):
 
     def act(self, dispatcher, tracker, domain) -> Events:
         ticket = escalations.escalate(self.services, tracker.sender_id, self.customer(tracker),
-                                      "fallback", recent_user_messages(tracker))
+                                      "fallback", recent_user_messages(tracker),
+                                      channel=tracker.get_latest_input_channel())
         dispatcher.utter_message(text="Sorry, I'm still not getting it. " + ticket_text(ticket))
         return [UserUtteranceReverted()]
 

@@ -49,7 +49,7 @@ class ActionRecordFeedback(ShopAction):
         if kind == "feedback":
             thanks = "Thank you for your feedback"
         dispatcher.utter_message(
-            text=f"{thanks} - I've passed it to the team who read every one "
+            text=f"{thanks} - it's saved with our customer feedback "
                  f"(reference {receipt.reference}).")
         return [SlotSet(names.SLOT_FEEDBACK_TEXT, None)]
 

@@ -180,7 +180,7 @@ BACK_IN_STOCK_NOT_RECORDED = (
 def need_queued(need: dict) -> str:
     thing = need.get("product") or "what you're looking for"
     return (f"Sorry, I can't check our catalogue right now. I've noted that you're looking for "
-            f"{thing} and passed it on to our team - please ask me again in a few minutes.")
+            f"{thing} - please ask me again in a few minutes.")
 
 
 def need_not_understood(thing: str) -> str:

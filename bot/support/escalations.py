@@ -9,15 +9,19 @@ customer - is refused and recorded in the audit log (``escalation_denied``).
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Sequence
+
+from sqlalchemy import select
 
 from bot import audit
 from bot.redact import redact
 from bot.services import Services
 from bot.store import queries
-from bot.store.models import ESCALATION_REASONS, Escalation
+from bot.store.models import ESCALATION_REASONS, Escalation, Staff
 from bot.support.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -26,11 +30,20 @@ SUMMARY_MESSAGES = 5
 SUMMARY_MESSAGE_CHARS = 200
 
 
+# Staff roles that take chats from the queue.
+CHAT_ROLES = ("agent", "lead")
+
+
 @dataclass(frozen=True)
 class Ticket:
     reference: str
     response_hours: int
     reused: bool
+    # An agent is signed in to the console and accepting chats right now: someone can join.
+    agent_available: bool = False
+    # The shopper is signed in: the team's reply is also emailed.
+    signed_in: bool = False
+    opening_hours: str = ""
 
 
 class EscalationDenied(Exception):
@@ -55,8 +68,35 @@ def summarise(messages: Sequence[str]) -> str:
     return "\n".join(f"- {m}" for m in cleaned)
 
 
+def agent_available(session, services: Services) -> bool:
+    """Is an agent (or lead) signed in to the console and accepting chats? The console marks
+    ``accepting`` and refreshes ``last_seen_at`` while it is open (``bot.console.queue``)."""
+    since = services.now() - timedelta(seconds=services.settings.console.presence_seconds)
+    stmt = (select(Staff.id).where(Staff.active.is_(True), Staff.accepting.is_(True),
+                                   Staff.role.in_(CHAT_ROLES), Staff.last_seen_at >= since)
+            .limit(1))
+    return session.execute(stmt).first() is not None
+
+
+def _propensity(services: Services, customer_id: int | None) -> dict:
+    """The signed-in shopper's propensity band, score and reasons for the console (the action
+    server has the model loaded); nothing when there is no score or it fails."""
+    if customer_id is None:
+        return {}
+    try:
+        score = services.propensity.score_customer(customer_id, services.now())
+    except Exception:  # noqa: BLE001 - the escalation matters more than the score
+        log.warning("propensity score for an escalation failed", exc_info=True)
+        return {}
+    band = getattr(score, "band", None)
+    if band is None:
+        return {}
+    return {"propensity_band": band, "propensity_score": float(score.probability),
+            "propensity_reasons": json.dumps(list(score.reason_texts)[:3])}
+
+
 def escalate(services: Services, conversation_id: str, customer_id: int | None, reason: str,
-             recent_messages: Sequence[str]) -> Ticket:
+             recent_messages: Sequence[str], channel: str | None = None) -> Ticket:
     """Open an escalation for the conversation, or add to the one already open.
 
     Raises :class:`EscalationDenied` (after writing the audit record) when the open one belongs
@@ -66,8 +106,12 @@ def escalate(services: Services, conversation_id: str, customer_id: int | None, 
     settings = services.settings
     now = services.now()
     summary = summarise(recent_messages)
+    last = summary.rsplit("\n", 1)[-1][2:] if summary else ""
     denied = None
+    # Scored outside the unit of work (it reads the shop database on its own connection).
+    propensity = _propensity(services, customer_id)
     with services.unit_of_work() as session:
+        available = agent_available(session, services)
         row = queries.open_escalation(session, conversation_id)
         if row is not None and not owned_by(row, customer_id):
             actor = f"customer:{customer_id}" if customer_id is not None else "guest"
@@ -80,14 +124,27 @@ def escalate(services: Services, conversation_id: str, customer_id: int | None, 
                 row.customer_id = customer_id
             if summary and summary not in row.summary:
                 row.summary = (row.summary + "\n" + summary).strip()[-4000:]
+            if last:
+                row.last_message = last
             row.updated_at = now
-            return Ticket(reference(row.id), settings.escalation_response_hours, True)
+            return _ticket(settings, row, True, available)
         else:
             row = queries.add_escalation(
                 session, conversation_id=conversation_id, customer_id=customer_id,
                 reason=reason, summary=summary, now=now,
             )
-            return Ticket(reference(row.id), settings.escalation_response_hours, False)
+            row.channel = (channel or "")[:20] or None
+            row.last_message = last
+            for key, value in propensity.items():
+                setattr(row, key, value)
+            session.flush()
+            return _ticket(settings, row, False, available)
     # Raised after the unit of work committed the audit record.
     log.warning("escalation %s: update from another identity refused", denied)
     raise EscalationDenied(denied)
+
+
+def _ticket(settings, row: Escalation, reused: bool, available: bool) -> Ticket:
+    return Ticket(reference(row.id), settings.escalation_response_hours, reused,
+                  agent_available=available, signed_in=row.customer_id is not None,
+                  opening_hours=settings.shop.opening_hours)

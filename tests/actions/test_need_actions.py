@@ -210,7 +210,7 @@ async def test_database_down_replies_politely_and_keeps_the_need(needs_env, db_d
     assert events == [SlotSet("current_need", need)]
     assert texts(messages) == [
         "Sorry, I can't check our catalogue right now. I've noted that you're looking for hiking "
-        "boot and passed it on to our team - please ask me again in a few minutes."]
+        "boot - please ask me again in a few minutes."]
     queued = [json.loads(line)
               for line in db_down.settings.needs_outbox.read_text().splitlines()]
     assert [(q["product"], q["customer_id"], q["text"]) for q in queued] == [

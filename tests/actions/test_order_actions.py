@@ -212,9 +212,10 @@ async def test_complaint_escalation_confirmed(services):
                                      asked_by="action_record_complaint")
     assert events == cleared("pending_action")
     assert texts(messages) == [
-        "I've passed this conversation to our support team (reference ESC-000001). Someone will "
-        "reply here within 4 working hours - you can close this window, we'll email you too if "
-        "you're signed in."]
+        "I've passed this conversation to our support team (reference ESC-000001). Nobody from "
+        "the team is available right now; we're here Monday to Friday 9am-6pm and Saturday "
+        "10am-4pm. Someone will reply within 4 working hours, here in this chat - come back to "
+        "this chat on this device to read it."]
     with session_scope(services.engine) as s:
         row = s.get(Escalation, 1)
         assert (row.reason, row.status, row.conversation_id) == ("complaint", "open", "conv-1")

@@ -37,14 +37,42 @@ async def test_human_handoff_creates_one_escalation_and_reuses_it(services):
     events, messages = await run(ActionEscalate(services), tracker)
     assert events == []
     assert texts(messages) == [
-        "I've passed this conversation to our support team (reference ESC-000001). Someone will "
-        "reply here within 4 working hours - you can close this window, we'll email you too if "
-        "you're signed in."]
+        "I've passed this conversation to our support team (reference ESC-000001). Nobody from "
+        "the team is available right now; we're here Monday to Friday 9am-6pm and Saturday "
+        "10am-4pm. Someone will reply within 4 working hours, here in this chat and by email, so "
+        "you can close this window."]
     events, messages = await run(ActionEscalate(services), tracker)
     assert texts(messages)[0].startswith("You're already in the queue for our support team "
                                          "(reference ESC-000001)")
     assert escalations(services.engine) == [("conv-1", 1, "human_request", "open",
                                       "- asdf ghjk\n- zxcv")]
+
+
+async def test_a_person_is_promised_only_when_an_agent_is_accepting_chats(services):
+    """An agent signed in to the console and accepting, seen within the presence window: the
+    bot says someone will join; seen too long ago (or not accepting): it says when we're back."""
+    from datetime import timedelta
+
+    from bot.store.models import Staff
+
+    now = services.now()
+    with session_scope(services.engine) as s:
+        s.add(Staff(email="sam@example.test", name="Sam", password_hash="x", role="agent",
+                    active=True, created_at=now, accepting=True,
+                    last_seen_at=now - timedelta(seconds=10)))
+    guest = make_tracker(intent="human_handoff", events=USER_EVENTS)
+    _, messages = await run(ActionEscalate(services), guest)
+    assert texts(messages) == [
+        "I've passed this conversation to our support team (reference ESC-000001). Someone from "
+        "the team will join you here shortly - please keep this window open."]
+    with session_scope(services.engine) as s:
+        s.query(Staff).update({"last_seen_at": now - timedelta(minutes=5)})
+    _, messages = await run(ActionEscalate(services), guest)
+    assert texts(messages) == [
+        "You're already in the queue for our support team (reference ESC-000001); I've added "
+        "this to it. Nobody from the team is available right now; we're here Monday to Friday "
+        "9am-6pm and Saturday 10am-4pm. Someone will reply within 4 working hours, here in this "
+        "chat - come back to this chat on this device to read it."]
 
 
 async def test_default_fallback_escalates_and_reverts(services):
@@ -153,8 +181,8 @@ async def test_feedback_and_complaint_are_stored(services):
     events, messages = await run(ActionRecordFeedback(services), make_tracker(
         slots={"feedback_text": "Lovely parka, <b>4/5</b>"}, metadata=token(1)))
     assert events == [SlotSet("feedback_text", None)]
-    assert texts(messages) == ["Thank you for your review (4/5) - I've passed it to the team who "
-                               "read every one (reference FB-000001)."]
+    assert texts(messages) == ["Thank you for your review (4/5) - it's saved with our customer "
+                               "feedback (reference FB-000001)."]
     events, messages = await run(ActionRecordComplaint(services), make_tracker(
         intent="complaint", text="'; DROP TABLE feedback; -- your courier was rude"))
     assert events == [SlotSet("pending_action", "escalate_complaint")]
