@@ -434,6 +434,13 @@ AUDIT_ACTIONS = (
     "outbox_quarantine",  # corrupt needs-outbox lines were set aside
     "escalation_denied",  # a conversation tried to change another conversation's escalation
     "staff_login_locked",  # too many failed staff sign-ins: the account is locked a while
+    "escalation_claimed",  # an agent claimed an escalation from the queue
+    "escalation_released",  # an agent put a claimed escalation back in the queue
+    "escalation_resolved",  # an agent resolved it, with an outcome
+    "escalation_reopened",  # a resolved escalation was reopened
+    "canned_reply_saved",  # a lead created or changed a canned reply
+    "canned_reply_deleted",
+    "review_decided",  # a lead approved or rejected a review correction
 )
 
 
