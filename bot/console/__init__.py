@@ -1,0 +1,1 @@
+"""The staff console's services: queue, transcripts, agent messages, review, reports."""
