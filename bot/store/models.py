@@ -429,6 +429,7 @@ AUDIT_ACTIONS = (
     "outbox_quarantine",  # corrupt needs-outbox lines were set aside
     "escalation_denied",  # a conversation tried to change another conversation's escalation
     "staff_login_locked",  # too many failed staff sign-ins: the account is locked a while
+    "review_decided",  # a lead approved or rejected a review correction (training data)
 )
 
 
