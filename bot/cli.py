@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "bot.web.cli",
     "bot.privacy.cli",
     "bot.staff.cli",
+    "bot.console.cli",
     "bot.worker",
 )
 

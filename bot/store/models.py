@@ -440,7 +440,7 @@ AUDIT_ACTIONS = (
     "escalation_reopened",  # a resolved escalation was reopened
     "canned_reply_saved",  # a lead created or changed a canned reply
     "canned_reply_deleted",
-    "review_decided",  # a lead approved or rejected a review correction
+    "review_decided",  # a lead approved or rejected a review correction (training data)
 )
 
 

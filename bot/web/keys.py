@@ -3,3 +3,5 @@ CONFIG = "shop_web_config"
 SERVICES = "shop_web_services"
 TEMPLATES = "shop_web_templates"
 ASSETS = "shop_web_assets"
+# The Rasa tracker store's read-only engine (bot.console), built once per app, disposed at stop.
+TRACKER = "shop_tracker_engine"
