@@ -5,6 +5,10 @@ Jobs (APScheduler 3, in this process's threads; each is idempotent, so a second 
 cluster shape does no harm beyond duplicate work):
 
 - ``mail``: every 5 s, send queued mail (:func:`bot.mail.deliver_queued`);
+- ``agent_delivery``: every 5 s, deliver the staff console's agent messages that Rasa could not
+  take when they were written (:func:`bot.console.delivery.deliver_pending`);
+- ``agent_email``: every 5 s, e-mail signed-in shoppers the agent messages their widget never
+  acknowledged (:func:`bot.console.delivery.email_unseen`; the mail job sends it);
 - ``erasures``: every 30 s, erase the conversations of pending erasure requests that are quiet
   (:func:`bot.privacy.erasure.complete_pending`);
 - ``retention``: daily (first run a minute after start), delete conversation events past the
@@ -25,6 +29,7 @@ from datetime import datetime, timedelta
 log = logging.getLogger(__name__)
 
 MAIL_SECONDS = 5
+AGENT_SECONDS = 5
 ERASURE_SECONDS = 30
 LIMITS_SECONDS = 3600
 RETENTION_FIRST_DELAY = timedelta(minutes=1)
@@ -32,7 +37,7 @@ RETENTION_FIRST_DELAY = timedelta(minutes=1)
 
 def register(subparsers) -> None:
     worker = subparsers.add_parser("worker", help="run the scheduled jobs (retention, erasures, "
-                                                  "mail, limits)")
+                                                  "mail, limits, agent messages)")
     worker.add_argument("--database-url", help="shop database (default: DATABASE_URL)")
     worker.add_argument("--tracker-url", help="Rasa SQL tracker store (default: "
                                               "SHOP_TRACKER_URL or endpoints.yml)")
@@ -44,10 +49,18 @@ def register(subparsers) -> None:
 class Jobs:
     """The worker's jobs over one process's services and tracker store."""
 
-    def __init__(self, services, tracker, mailer):
+    def __init__(self, services, tracker, mailer, rasa=None):
         self.services = services
         self.tracker = tracker
         self.mailer = mailer
+        self.rasa = rasa  # bot.console.delivery.RasaApi (None: from the settings)
+
+    def _rasa(self):
+        if self.rasa is None:
+            from bot.console.delivery import RasaApi
+
+            self.rasa = RasaApi.from_settings(self.services.settings)
+        return self.rasa
 
     def mail(self) -> None:
         from bot.mail import deliver_queued
@@ -56,6 +69,20 @@ class Jobs:
         if stats.sent or stats.failed or stats.dropped:
             log.info("mail: %s sent, %s to retry, %s dropped", stats.sent, stats.failed,
                      stats.dropped)
+
+    def agent_delivery(self) -> None:
+        from bot.console.delivery import deliver_pending
+
+        delivered = deliver_pending(self.services, self._rasa())
+        if delivered:
+            log.info("agent messages: %s delivered", delivered)
+
+    def agent_email(self) -> None:
+        from bot.console.delivery import email_unseen
+
+        queued = email_unseen(self.services)
+        if queued:
+            log.info("agent messages: %s e-mails queued for shoppers who left", queued)
 
     def erasures(self) -> None:
         from bot.privacy.erasure import complete_pending
@@ -75,7 +102,9 @@ class Jobs:
             log.info("limits: %s expired windows purged", purged)
 
     def all(self) -> tuple[tuple[str, object], ...]:
-        return (("mail", self.mail), ("erasures", self.erasures),
+        # agent_email before mail: --once sends what it queues.
+        return (("agent_delivery", self.agent_delivery), ("agent_email", self.agent_email),
+                ("mail", self.mail), ("erasures", self.erasures),
                 ("retention", self.retention), ("limits", self.limits))
 
 
@@ -97,6 +126,10 @@ def build_scheduler(jobs: Jobs, now: datetime | None = None):
     start = now or datetime.utcnow()
     scheduler.add_job(_guarded("mail", jobs.mail), "interval", seconds=MAIL_SECONDS,
                       id="mail", next_run_time=start)
+    scheduler.add_job(_guarded("agent_delivery", jobs.agent_delivery), "interval",
+                      seconds=AGENT_SECONDS, id="agent_delivery", next_run_time=start)
+    scheduler.add_job(_guarded("agent_email", jobs.agent_email), "interval",
+                      seconds=AGENT_SECONDS, id="agent_email", next_run_time=start)
     scheduler.add_job(_guarded("erasures", jobs.erasures), "interval", seconds=ERASURE_SECONDS,
                       id="erasures", next_run_time=start)
     scheduler.add_job(_guarded("retention", jobs.retention), "interval", days=1,
@@ -118,6 +151,8 @@ def run(args) -> int:
     if not settings.mail.host:
         log.warning("SMTP_HOST is not set: mail is written to %s instead of sent",
                     settings.mail.mail_dir)
+    if not settings.console.rasa_jwt_secret:
+        log.warning("RASA_JWT_SECRET is not set: agent messages cannot reach Rasa (they wait)")
     with TrackerStore(args.tracker_url or tracker_url(settings)) as tracker:
         jobs = Jobs(services, tracker, Mailer(settings.mail))
         if args.once:
@@ -131,8 +166,9 @@ def run(args) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda signum, _frame: stopping.append(signum))
         scheduler.start()
-        log.info("worker started: mail every %ss, erasures every %ss, retention daily (%s days)",
-                 MAIL_SECONDS, ERASURE_SECONDS, settings.privacy.retention_days)
+        log.info("worker started: mail and agent messages every %ss, erasures every %ss, "
+                 "retention daily (%s days)", MAIL_SECONDS, ERASURE_SECONDS,
+                 settings.privacy.retention_days)
         while not stopping:
             time.sleep(0.5)
         log.info("worker stopping")

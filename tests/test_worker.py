@@ -43,7 +43,10 @@ def test_once_runs_every_job(services, db_url, tmp_path, monkeypatch):
 def test_the_schedule():
     scheduler = build_scheduler(Jobs(None, None, None), now=datetime(2026, 1, 1))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"mail", "erasures", "retention", "limits"}
+    assert set(jobs) == {"mail", "erasures", "retention", "limits", "agent_delivery",
+                         "agent_email"}
+    assert jobs["agent_delivery"].trigger.interval.total_seconds() == 5
+    assert jobs["agent_email"].trigger.interval.total_seconds() == 5
     assert jobs["retention"].trigger.interval.days == 1
     assert jobs["mail"].trigger.interval.total_seconds() == 5
     assert jobs["erasures"].trigger.interval.total_seconds() == 30
