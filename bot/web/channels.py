@@ -30,13 +30,22 @@ What they add to Rasa's own channels:
 * socket.io messages must carry the session id this connection was confirmed for;
 * custom JSON (``json_message``) reaches the browser as one payload, e.g.
   ``{"type": "product_cards", ...}``; Rasa's own socket.io channel passes it to ``emit`` as keyword
-  arguments (RasaHQ/rasa#3823) and fails on any key but ``data``/``room``.
+  arguments (RasaHQ/rasa#3823) and fails on any key but ``data``/``room``;
+* the staff console's agent messages (``bot.console.delivery``; appended through Rasa's HTTP API
+  with ``output_channel=socketio``, so they leave through this channel's output) are
+  acknowledged by the widget (``agent_seen``), sent again to a shopper who comes back to the
+  session before seeing them (on ``session_request``), and the widget's rating after a resolved
+  conversation (``satisfaction``) is stored; these read and write the shop database in a worker
+  thread, and a database error is logged and the chat goes on;
+* with ``REDIS_URL`` (or ``redis_url`` in credentials.yml) socket.io rooms live in Redis, so a
+  message emitted by one Rasa replica reaches a widget connected to another.
 
 Importing this module also applies ``bot.web.rasa_patches`` (the action-response validator is
 built once instead of on every custom-action call).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -49,8 +58,9 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
+from bot.console import delivery
 from bot.web.guard import (
     NO_REPLY,
     TOO_FAST_REPLY,
@@ -157,12 +167,14 @@ class ShopSocketIOInput(SocketIOInput):
         channel.cors_origins = parse_origins(
             credentials.get("cors_origins") or os.environ.get("SHOP_CORS_ORIGINS", "")
         )
+        channel.redis_url = credentials.get("redis_url") or os.environ.get("REDIS_URL", "")
         return channel
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.guard = ChannelGuard(Limits())
         self.cors_origins: list[str] = []
+        self.redis_url = ""  # socket.io rooms shared through Redis (several Rasa replicas)
         self.app: Any = None  # the Sanic app, once the server started (its agent's tracker store)
 
     @property
@@ -174,12 +186,29 @@ class ShopSocketIOInput(SocketIOInput):
             return None
         return ShopSocketIOOutput(self.sio, self.bot_message_evt)
 
+    async def shop_call(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(services, *args)`` in a worker thread (it blocks on the shop database);
+        None when it fails, which is logged: an acknowledgement or a rating lost must not stop
+        the chat. The services are built here, on the event loop's thread, so never twice."""
+        try:
+            services = self.guard.services
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, function, services, *args)
+        except Exception:  # noqa: BLE001 - the chat goes on without it
+            logger.warning("socket.io %s: shop database call failed", what, exc_info=True)
+            return None
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # None = same origin only (python-engineio's default); never [] which disables the check.
+        # Several Rasa replicas: rooms in Redis, so that an emit to a conversation's room (a
+        # reply, an agent message appended on another replica) reaches its widget wherever it
+        # is connected. The connection is made on first use.
+        manager = {"client_manager": AsyncRedisManager(self.redis_url)} if self.redis_url else {}
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=self.cors_origins or None,
             max_http_buffer_size=MAX_FRAME_BYTES,
+            **manager,
         )
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
@@ -217,21 +246,48 @@ class ShopSocketIOInput(SocketIOInput):
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=ns)
             await sio.emit("session_confirm", session_id, room=sid, namespace=ns)
+            if session_id == asked:
+                # A shopper back in a conversation: what an agent said that the widget never
+                # acknowledged (it shows each id once, and acknowledges it).
+                unseen = await self.shop_call("session_request", delivery.unseen_payloads,
+                                              session_id)
+                for agent_payload in unseen or ():
+                    await sio.emit(self.bot_message_evt, agent_payload, room=sid, namespace=ns)
 
         async def tell(sid: str, text: str) -> None:
             await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=ns)
 
+        def confirmed(sid: str, data: Any, event: str) -> Optional[str]:
+            """The conversation of an event from ``sid``: its confirmed session, which the event
+            must name (None: the event is ignored)."""
+            if not isinstance(data, dict):
+                return None
+            if not self.session_persistence:
+                return sid
+            sender_id = sessions.get(sid)
+            if sender_id is None or data.get("session_id") != sender_id:
+                logger.info("socket.io %s without its confirmed session id; ignored", event)
+                return None
+            return sender_id
+
+        @sio.on("agent_seen", namespace=ns)
+        async def agent_seen(sid: Text, data: Any = None) -> None:
+            sender_id = confirmed(sid, data, "agent_seen")
+            if sender_id is not None and isinstance(data.get("ids"), list) and data["ids"]:
+                await self.shop_call("agent_seen", delivery.mark_seen, sender_id, data["ids"])
+
+        @sio.on("satisfaction", namespace=ns)
+        async def satisfaction(sid: Text, data: Any = None) -> None:
+            sender_id = confirmed(sid, data, "satisfaction")
+            if sender_id is not None:
+                await self.shop_call("satisfaction", delivery.record_rating, sender_id,
+                                     data.get("rating"))
+
         @sio.on(self.user_message_evt, namespace=ns)
         async def handle_message(sid: Text, data: Any = None) -> None:
-            if not isinstance(data, dict):
+            sender_id = confirmed(sid, data, "message")
+            if sender_id is None:
                 return
-            if self.session_persistence:
-                sender_id = sessions.get(sid)
-                if sender_id is None or data.get("session_id") != sender_id:
-                    logger.info("socket.io message without its confirmed session id; ignored")
-                    return
-            else:
-                sender_id = sid
             if not await self.guard.allow(sender_id, addresses.get(sid, "unknown")):
                 await tell(sid, TOO_FAST_REPLY)
                 return

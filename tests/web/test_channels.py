@@ -7,8 +7,10 @@ from types import SimpleNamespace
 import pytest
 
 from bot.identity import VERIFIED_KEY, sign
+from bot.services import Services
+from bot.settings import Settings
 from bot.web.channels import ShopSocketIOInput, ShopSocketIOOutput
-from bot.web.guard import NO_REPLY, TOO_FAST_REPLY
+from bot.web.guard import NO_REPLY, TOO_FAST_REPLY, ChannelGuard
 from tests.web.channel_helpers import SECRET, PausedAgent, make_guard
 
 SESSION = "0123456789abcdef0123456789abcdef"
@@ -26,11 +28,17 @@ def environ(peer="203.0.113.9", forwarded_for=None):
     return env
 
 
+def no_shop_guard(limits):
+    """A guard whose shop database has no tables (a test that needs none must not build one
+    from the environment, under the repository's var/)."""
+    return ChannelGuard(limits, Services(Settings(database_url="sqlite:///:memory:",
+                                                  identity_secret=SECRET)))
+
+
 class Harness:
     def __init__(self, credentials=CREDS, guard=None, reply=False, fail=False):
         self.channel = ShopSocketIOInput.from_credentials(credentials)
-        if guard is not None:
-            self.channel.guard = guard
+        self.channel.guard = guard if guard is not None else no_shop_guard(self.channel.limits)
         self.received = []
 
         async def on_new_message(message):
