@@ -34,6 +34,10 @@ CARDS = {"type": "product_cards", "products": [
 ]}
 
 
+AGENT_LIVE = {"type": "agent_message", "id": 900001, "from": "Priya", "kind": "text",
+              "text": "Live from the console <b>bold?</b>"}
+
+
 def remote_image_cards(shop: str) -> dict:
     """Cards whose images are absolute URLs: on an origin the storefront allows
     (SHOP_IMAGE_ORIGINS: the same storefront reached as "localhost"), on one it does not, and a
@@ -79,6 +83,11 @@ def build_app(origins: str, shop: str = "", image_origins: str = "") -> Sanic:
         elif text == "slow":
             await asyncio.sleep(1.5)
             await out.send_text_message(sid, "done thinking")
+        elif text == "agent live":
+            # What Rasa's output channel emits for an agent message appended through its API
+            # (bot.console.delivery); sent twice, as a retried delivery would.
+            for _ in range(2):
+                await out.send_custom_json(sid, dict(AGENT_LIVE))
         elif text == "link":
             await out.send_text_message(
                 sid, "See [our returns page](https://shop.example/returns) or "

@@ -7,8 +7,11 @@
  * signed-in shopper the widget asks data-token-url for a short-lived token bound to its own chat
  * session once the session is confirmed, renews it before it expires, and sends it with each
  * message; the chat server verifies it and never stores it.
- * Everything the bot or the shopper says is put into the page as text nodes; only http(s) links
- * become <a> elements. See docs/widget.md for the config and the message formats. */
+ * Everything the bot, an agent or the shopper says is put into the page as text nodes; only
+ * http(s) links become <a> elements. Messages from a support agent (the staff console) arrive
+ * as {"type": "agent_message", ...} payloads: each id is shown once and acknowledged
+ * (`agent_seen`); after a resolved conversation a `rating_request` offers 1-5 and the choice is
+ * sent as `satisfaction`. See docs/widget.md for the config and the message formats. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -26,6 +29,8 @@
   };
   var KEY = "shopchat:" + cfg.server;
   var MAX_HISTORY = 200;
+  var MAX_AGENT_IDS = 500;
+  var AGENT_KINDS = { text: 1, joined: 1, handed_back: 1, resolved: 1 };
   var TYPING_MS = 20000;
   var tabId = Math.random().toString(36).slice(2);
   var api = (window.shopChat = { ready: false, readyAt: null });
@@ -34,13 +39,18 @@
   function load() {
     try {
       var s = JSON.parse(localStorage.getItem(KEY));
-      if (s && Array.isArray(s.msgs) && Array.isArray(s.queue)) return s;
+      if (s && Array.isArray(s.msgs) && Array.isArray(s.queue)) {
+        if (!Array.isArray(s.agentIds)) s.agentIds = [];
+        return s;
+      }
     } catch (e) { /* corrupt or blocked storage: start afresh */ }
-    return { sid: null, msgs: [], queue: [], open: false, unread: 0, who: null, owner: null };
+    return { sid: null, msgs: [], queue: [], open: false, unread: 0, who: null, owner: null,
+             agentIds: [] };
   }
   var state = load();
   function save() {
     if (state.msgs.length > MAX_HISTORY) state.msgs = state.msgs.slice(-MAX_HISTORY);
+    if (state.agentIds.length > MAX_AGENT_IDS) state.agentIds = state.agentIds.slice(-MAX_AGENT_IDS);
     try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* quota: keep in memory */ }
   }
   function uid() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); }
@@ -48,7 +58,8 @@
   // A different signed-in shopper (or signing out) must not see the previous one's conversation.
   var who = cfg.customer || null;
   if (state.who && state.who !== who) {
-    state = { sid: null, msgs: [], queue: [], open: state.open, unread: 0, who: who, owner: null };
+    state = { sid: null, msgs: [], queue: [], open: state.open, unread: 0, who: who, owner: null,
+              agentIds: [] };
   }
   state.who = who || state.who;
   save();
@@ -186,7 +197,52 @@
     });
     return ul;
   }
+  // A support agent's message: the agent's name over the bubble ("Sam · Support").
+  function renderAgent(m) {
+    var li = el("li", "sc-msg sc-agent");
+    var hidden = el("span", "sc-vh");
+    hidden.textContent = (m.name || "Support") + " from support: ";
+    var who = el("span", "sc-agent-name", { "aria-hidden": "true" });
+    who.textContent = m.name && m.name !== "Support" ? m.name + " \u00b7 Support" : "Support";
+    var b = el("div", "sc-bubble");
+    richText(b, String(m.text || ""));
+    li.append(hidden, who, b);
+    return li;
+  }
+  // "Sam from support has joined the chat." and the like: a centred line, not a bubble.
+  function renderSystem(m) {
+    var li = el("li", "sc-msg sc-system");
+    var line = el("p", "sc-system-line");
+    line.textContent = String(m.text || "");
+    li.append(line);
+    return li;
+  }
+  // How did we do? 1-5, then "Thanks for rating us N/5".
+  function renderRating(m) {
+    var li = el("li", "sc-msg sc-rating");
+    if (m.rated) {
+      var thanks = el("p", "sc-system-line");
+      thanks.textContent = "Thanks for rating us " + m.rated + "/5";
+      li.append(thanks);
+      return li;
+    }
+    var g = el("div", "sc-stars", { role: "group", "aria-label": "Rate this conversation from 1 (poor) to 5 (great)" });
+    for (var n = 1; n <= 5; n++) {
+      var btn = el("button", "sc-star", { type: "button", "aria-label": "Rate " + n + " out of 5" });
+      btn.textContent = String(n);
+      btn.addEventListener("click", rate.bind(null, m.id, n));
+      g.append(btn);
+    }
+    li.append(g);
+    return li;
+  }
   function renderMsg(m, isLast) {
+    var li = m.from === "agent" ? renderAgent(m) : m.from === "system" ? renderSystem(m)
+      : m.from === "rating" ? renderRating(m) : renderBubble(m, isLast);
+    li.dataset.id = m.id;
+    return li;
+  }
+  function renderBubble(m, isLast) {
     var li = el("li", "sc-msg sc-" + (m.from === "user" ? "user" : "bot"));
     var hidden = el("span", "sc-vh");
     hidden.textContent = m.from === "user" ? "You: " : cfg.title + ": ";
@@ -208,7 +264,6 @@
       });
       li.append(g);
     }
-    li.dataset.id = m.id;
     return li;
   }
   function renderAll() {
@@ -306,7 +361,8 @@
         state.msgs.forEach(function (m) { if (m.id === q.id) delete m.pending; });
         var node = log.querySelector('[data-id="' + q.id + '"]');
         if (node) node.classList.remove("sc-pending");
-        showTyping(true);
+        // While an agent has the chat the bot is silent: no typing dots for a reply that won't come.
+        showTyping(!state.agent);
       }
       save();
     }).then(function () { flushing = false; }, function () { flushing = false; });
@@ -328,8 +384,90 @@
     send(v);
     input.focus();
   });
+  // ---- a support agent (the staff console) ----
+  var acks = [], ackTimer = null;
+  function ack(id) {
+    if (acks.indexOf(id) < 0) acks.push(id);
+    clearTimeout(ackTimer);
+    ackTimer = setTimeout(sendAcks, 50);
+  }
+  function sendAcks() {
+    // Not confirmed: the server sends the unacknowledged ones again once we are (and we ack then).
+    if (!confirmed || !socket || !acks.length) return;
+    socket.emit("agent_seen", { session_id: state.sid, ids: acks.splice(0, 200) });
+    if (acks.length) sendAcks();
+  }
+  function knownAgent(key) {
+    // Every tab of this shop gets the conversation's agent messages: the one that stores a
+    // message first wins, the others see it in the shared state and skip it.
+    var stored = load();
+    if (stored.sid === state.sid) {
+      stored.agentIds.forEach(function (k) { if (state.agentIds.indexOf(k) < 0) state.agentIds.push(k); });
+    }
+    return state.agentIds.indexOf(key) >= 0;
+  }
+  function storeOnce(key, m) {
+    if (knownAgent(key)) return false;
+    var open = state.open, stored = load();
+    if (stored.sid === state.sid) { state = stored; state.open = open; renderAll(); }
+    state.agentIds.push(key);
+    if (!state.open) state.unread += 1;
+    append(m);
+    updateBadge();
+    return true;
+  }
+  function onAgent(p) {
+    var id = p.id;
+    if (typeof id !== "number" || !isFinite(id)) return;
+    if (p.type === "rating_request") {
+      storeOnce("r" + id, { id: uid(), from: "rating", rid: id, rated: 0 });
+      return;
+    }
+    var kind = AGENT_KINDS[p.kind] ? p.kind : "text";
+    var name = typeof p.from === "string" && p.from ? p.from.slice(0, 40) : "Support";
+    showTyping(false);
+    if (kind !== "text" && !knownAgent("a" + id)) { state.agent = kind === "joined"; save(); }
+    storeOnce("a" + id, kind === "text"
+      ? { id: uid(), from: "agent", aid: id, name: name, text: String(p.text || "") }
+      : { id: uid(), from: "system", aid: id, text: String(p.text || "") });
+    ack(id);  // also when it was shown before: the earlier acknowledgement may have been lost
+  }
+  function rate(localId, n) {
+    var m = null;
+    state.msgs.forEach(function (x) { if (x.id === localId) m = x; });
+    if (!m || m.rated) return;
+    m.rated = n;
+    m.unsent = true;
+    save();
+    var node = log.querySelector('[data-id="' + localId + '"]');
+    if (node) {
+      var fresh = renderMsg(m, false);
+      node.replaceWith(fresh);
+      fresh.querySelector(".sc-system-line").setAttribute("tabindex", "-1");
+      fresh.querySelector(".sc-system-line").focus();
+    }
+    sendRatings();
+  }
+  function sendRatings() {
+    if (!confirmed || !socket) return;
+    var changed = false;
+    state.msgs.forEach(function (m) {
+      if (m.from === "rating" && m.rated && m.unsent) {
+        socket.emit("satisfaction", { session_id: state.sid, rating: m.rated });
+        delete m.unsent;
+        changed = true;
+      }
+    });
+    if (changed) save();
+  }
+
   function onBot(data) {
     if (!data || typeof data !== "object") return;
+    var agent = data.type ? data : data.custom && typeof data.custom === "object" ? data.custom : null;
+    if (agent && (agent.type === "agent_message" || agent.type === "rating_request")) {
+      onAgent(agent);
+      return;
+    }
     // Another tab of this shop sent the last message and records the replies there.
     if (state.owner && state.owner !== tabId) return;
     var m = { id: uid(), from: "bot" };
@@ -378,6 +516,7 @@
         document.dispatchEvent(new CustomEvent("shopchat:ready"));
       }
       flush();
+      sendRatings();
     });
     socket.on("disconnect", function () {
       confirmed = false;
