@@ -35,16 +35,24 @@ if [ -z "${SHOP_SESSION_SECRET:-}" ]; then
   SHOP_SESSION_SECRET=$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 fi
 export SHOP_IDENTITY_SECRET SHOP_ACTION_SECRET RASA_JWT_SECRET SHOP_SESSION_SECRET
-# A demo support agent when there is no staff account yet; its password is shown once, below.
-DEMO_AGENT=agent@example-shop.co.uk
-DEMO_PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(15))')
+# The staff console calls the Rasa HTTP API here (takeover, agent messages, hand back).
+export SHOP_RASA_URL=${SHOP_RASA_URL:-http://localhost:${RASA_PORT}}
+# A demo support agent and team lead when there is no such staff account yet; their passwords
+# are shown once, below.
 STAFF_MSG="  Staff sign-in:    http://localhost:${WEB_PORT}/staff/login   (accounts: .venv/bin/python -m bot staff list)"
-if printf '%s\n' "$DEMO_PASSWORD" | $PY -m bot staff ensure-demo --email "$DEMO_AGENT" \
-    --name "Sam Agent" --role agent --password-stdin | grep -q '^created'; then
-  STAFF_MSG="${STAFF_MSG}
-                    demo agent created: ${DEMO_AGENT}  password: ${DEMO_PASSWORD}  (shown once)"
-fi
-unset DEMO_PASSWORD
+demo_staff() {  # demo_staff EMAIL NAME ROLE
+  local password
+  password=$($PY -c 'import secrets; print(secrets.token_urlsafe(15))')
+  if printf '%s\n' "$password" | $PY -m bot staff ensure-demo --email "$1" --name "$2" \
+      --role "$3" --password-stdin | grep -q '^created'; then
+    STAFF_MSG="${STAFF_MSG}
+                    demo $3 created: $1  password: ${password}  (shown once)"
+  fi
+}
+demo_staff agent@example-shop.co.uk "Sam Agent" agent
+demo_staff lead@example-shop.co.uk "Lee Lead" lead
+# Starter canned replies for the console (only when there are none).
+$PY -m bot console canned-defaults >/dev/null
 # Sanic's request size limit for the Rasa server (its default is 100 MB; chat needs kilobytes).
 RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 
@@ -110,6 +118,7 @@ The shop assistant is running.
                     (more: RASA_JWT_SECRET=... .venv/bin/python -m bot.rasa_api)
   Action server:    http://localhost:${ACTIONS_PORT}/health
 ${STAFF_MSG}
+  Staff console:    http://localhost:${WEB_PORT}/console/   (agents and leads: the live queue)
 A service that exits is started again (see var/*.log). Press Ctrl-C to stop.
 MSG
 wait

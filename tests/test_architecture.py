@@ -27,6 +27,8 @@ FORBIDDEN = (
     ("bot.logs", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
     ("bot.csvsafe", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
     ("bot.staff", ("bot.support", "bot.web", "bot.needs", "bot.privacy")),
+    ("bot.console", ("bot.support", "bot.web", "bot.privacy", "bot.needs.service",
+                     "bot.needs.pipeline")),
 )
 
 

@@ -1,4 +1,6 @@
-"""``python -m bot review ...``: the review of what the bot understood, for leads at a terminal.
+"""``python -m bot review ...``: the review of what the bot understood, for leads at a terminal;
+``python -m bot console canned-defaults``: the starter canned replies when there are none
+(``make run``).
 
 - ``export --format rasa|needs [--out PATH]``: approved corrections as training data (Rasa NLU
   YAML under ``nlu_data/reviewed/``, or gold need JSON lines under ``var/review/``);
@@ -18,6 +20,13 @@ from bot.store.models import CORRECTION_STATUSES
 
 
 def register(subparsers) -> None:
+    console = subparsers.add_parser("console", help="the staff console: starter canned replies")
+    console_sub = console.add_subparsers(dest="console_command", metavar="ACTION", required=True)
+    canned = console_sub.add_parser("canned-defaults",
+                                    help="write the starter canned replies if there are none")
+    _database(canned)
+    canned.set_defaults(handler=_canned_defaults)
+
     parser = subparsers.add_parser("review", help="review corrections: list, inbox, export "
                                                   "as training data")
     sub = parser.add_subparsers(dest="review_command", metavar="ACTION", required=True)
@@ -64,6 +73,14 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(review.REPO_ROOT))
     except ValueError:
         return str(path)
+
+
+def _canned_defaults(args: argparse.Namespace) -> int:
+    from bot.console import queue
+
+    count = queue.ensure_default_canned(args.services)
+    print(f"wrote {count} canned replies" if count else "canned replies already exist")
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

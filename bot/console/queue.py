@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Sequence
 
 from sqlalchemy import and_, func, or_, select, update
@@ -42,8 +43,8 @@ from bot.store.models import (
 
 PAGE_SIZE = 50
 ACTIVE_STATUSES = ("open", "claimed")
-REASON_LABELS = {"human_request": "asked for a person", "fallback": "repeated fallback",
-                 "complaint": "complaint"}
+REASON_LABELS = MappingProxyType({"human_request": "asked for a person",
+                                  "fallback": "repeated fallback", "complaint": "complaint"})
 MAX_NOTE_CHARS = 2000
 MAX_CANNED_CHARS = 2000
 TAG = re.compile(r"[a-z0-9][a-z0-9 _-]{0,39}")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from bot import audit
@@ -42,6 +42,9 @@ from bot.store.errors import ShopError
 from bot.store.models import (
     AccountRequest,
     Address,
+    AgentMessage,
+    ConversationNote,
+    ConversationTag,
     Customer,
     ErasureRequest,
     Escalation,
@@ -52,6 +55,7 @@ from bot.store.models import (
     Order,
     OutgoingMail,
     Return,
+    ReviewCorrection,
 )
 
 log = logging.getLogger(__name__)
@@ -117,8 +121,21 @@ def _delete(session: Session, model, owner_clause, conversation_column,
 
 def erase_conversation_rows(session: Session, customer_id: int, conversations: set[str]
                             ) -> dict:
-    """Delete the shop rows written from the customer's conversations (also anonymous ones)."""
+    """Delete the shop rows written from the customer's conversations (also anonymous ones),
+    including what staff wrote about them in the console (agent messages, notes, tags, review
+    corrections: they quote the shopper)."""
+    console = {
+        "agent_messages": _delete(session, AgentMessage, false(), AgentMessage.conversation_id,
+                                  conversations),
+        "notes": _delete(session, ConversationNote, false(), ConversationNote.conversation_id,
+                         conversations),
+        "tags": _delete(session, ConversationTag, false(), ConversationTag.conversation_id,
+                        conversations),
+        "review_corrections": _delete(session, ReviewCorrection, false(),
+                                      ReviewCorrection.conversation_id, conversations),
+    }
     return {
+        **console,
         "needs": _delete(session, Need, Need.customer_id == customer_id, Need.conversation_id,
                          conversations),
         "feedback": _delete(session, Feedback, Feedback.customer_id == customer_id,

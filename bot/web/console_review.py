@@ -124,8 +124,10 @@ def _json_error(message: str, status: int) -> web.Response:
 
 def _render(request: web.Request, template: str, context: dict, status: int = 200):
     assets = request.app[CONSOLE_ASSETS]
+    staff = request.get(STAFF)
     html = request.app[TEMPLATES].get_template(template).render(
-        {**context, "asset_version": {name: a.etag for name, a in assets.items()}})
+        {**context, "asset_version": {name: a.etag for name, a in assets.items()},
+         "lead": staff is not None and staff.role == "lead"})
     return web.Response(text=html, content_type="text/html", status=status,
                         headers={"Cache-Control": "no-store"})
 

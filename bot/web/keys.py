@@ -5,3 +5,4 @@ TEMPLATES = "shop_web_templates"
 ASSETS = "shop_web_assets"
 # The Rasa tracker store's read-only engine (bot.console), built once per app, disposed at stop.
 TRACKER = "shop_tracker_engine"
+RASA_API = "shop_rasa_api"  # bot.console.delivery.RasaApi: the console's calls to Rasa

@@ -28,6 +28,7 @@ from aiohttp_session import get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
+from bot.console import queue
 from bot.services import Services
 from bot.staff import accounts
 from bot.web.keys import SERVICES, TEMPLATES
@@ -223,6 +224,10 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     session = await get_session(request)
+    staff_id = session.get("staff_id")
+    if isinstance(staff_id, int):
+        # Signed out: no longer taking chats, so the bot stops promising this agent.
+        await _in_executor(queue.signed_off, _services(request), staff_id)
     session.invalidate()
     raise web.HTTPSeeOther(LOGIN_PATH)
 

@@ -74,7 +74,7 @@ def real_site(tmp_path_factory, live_shop_db, live_images_dir):
     except RuntimeError as exc:
         pytest.fail(str(exc))
     shop = harness.storefront(work, shop_port, live_shop_db, SECRET, rasa_url,
-                              live_images_dir).start()
+                              live_images_dir, env=harness.console_env(work, rasa_url)).start()
     try:
         yield shop.url, rasa_url
     finally:

@@ -89,14 +89,33 @@ def standin(workdir: Path, port: int, origins: str, *args: str, db_url: str = ""
 TRUSTED_PROXIES = "127.0.0.1"
 
 
+# The Rasa HTTP API's JWT secret in the browser tests: the storefront's console calls the API.
+JWT_SECRET = "browser-test-jwt-secret"
+
+
 @contextmanager
 def real_chat_servers(workdir: Path, db_url: str, secret: str, origins: str) -> Iterator[str]:
-    """The real action server and Rasa server (trained model, our hardened channels) -> Rasa URL."""
+    """The real action server and Rasa server (trained model, our hardened channels) -> Rasa URL.
+    Its tracker store is ``tracker_url(workdir, url)``; its API's JWT secret :data:`JWT_SECRET`."""
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}: run `make train`")
     env = {"DATABASE_URL": db_url, "SHOP_IDENTITY_SECRET": secret, "SHOP_CORS_ORIGINS": origins,
            "SHOP_TRUSTED_PROXIES": TRUSTED_PROXIES}
     with srv.action_server(workdir, env) as actions:
         with srv.rasa_server(workdir, MODEL, env, urlparse(actions.url).port,
-                             extra_args=("--cors", origins)) as rasa:
+                             jwt_secret=JWT_SECRET, extra_args=("--cors", origins)) as rasa:
             yield rasa.url
+
+
+def tracker_url(workdir: Path, rasa_url: str) -> str:
+    """The SQLite tracker store of the Rasa server at ``rasa_url`` (bot.servers.rasa_server)."""
+    return f"sqlite:///{workdir / f'tracker-{urlparse(rasa_url).port}.db'}"
+
+
+def console_env(workdir: Path, rasa_url: str) -> dict[str, str]:
+    """What the storefront's staff console needs: the Rasa API, its JWT secret, the tracker
+    store, and a fixed session key."""
+    return {"SHOP_RASA_URL": rasa_url, "RASA_JWT_SECRET": JWT_SECRET,
+            "SHOP_TRACKER_URL": tracker_url(workdir, rasa_url),
+            "SHOP_SESSION_SECRET": "bXlmZXJuZXRrZXlmb3J0aGVicm93c2VydGVzdHMxMjM=",
+            "SHOP_AGENT_PRESENCE_SECONDS": "60"}

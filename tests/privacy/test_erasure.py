@@ -20,6 +20,11 @@ from bot.privacy.export import export_customer
 from bot.privacy.trackerstore import TrackerStore
 from bot.store.db import session_scope
 from bot.store.models import (
+    AgentMessage,
+    ConversationNote,
+    ConversationTag,
+    ReviewCorrection,
+    Staff,
     AccountRequest,
     Customer,
     ErasureRequest,
@@ -97,6 +102,24 @@ def seed(services, tracker_db: Path | None, *, live: bool = False, url: str | No
                   occurred_at=FIXTURE_NOW - timedelta(days=1)),
             Event(customer_id=BEN_ID, product_id=3, event_type="purchase", amount=10,
                   occurred_at=FIXTURE_NOW - timedelta(days=8), quantity=1),
+        ])
+        s.flush()
+        # What staff wrote about Ben's conversations in the console quotes him too.
+        escalation = s.execute(select(Escalation.id).where(
+            Escalation.conversation_id == "ben-anon")).scalar_one()
+        agent = Staff(email="sam@example.test", name="Sam", password_hash="x", role="agent",
+                      active=True, created_at=FIXTURE_NOW)
+        s.add(agent)
+        s.flush()
+        s.add_all([
+            AgentMessage(conversation_id="ben-anon", escalation_id=escalation, staff_id=agent.id,
+                         kind="text", text=f"About '{SENTENCE}': refunded", created_at=FIXTURE_NOW),
+            ConversationNote(conversation_id="ben-web", staff_id=agent.id,
+                             text=f"He wrote {PRIVATE_EMAIL}", created_at=FIXTURE_NOW),
+            ConversationTag(conversation_id="ben-web", tag="refund", staff_id=agent.id,
+                            created_at=FIXTURE_NOW),
+            ReviewCorrection(conversation_id="ben-web", event_id=1, text=SENTENCE, kind="correct",
+                             status="pending", created_by=agent.id, created_at=FIXTURE_NOW),
         ])
 
 
