@@ -25,6 +25,7 @@ import json
 import logging
 from dataclasses import asdict
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Callable
 
 from aiohttp import web
@@ -42,6 +43,7 @@ PRESENCE_EVERY_SECONDS = 15.0
 KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
 CHAT_ROLES = ("agent", "lead")
+CHANNEL_LABELS = MappingProxyType({"socketio": "website chat", "rest": "REST API"})
 ESCALATION_ACTIONS = ("claim", "takeover", "message", "handback", "resolve", "release", "reopen")
 
 
@@ -139,7 +141,7 @@ async def queue_page(request: web.Request) -> web.Response:
     return _render(request, "console_queue.html", {
         "staff": staff, "csrf_token": await csrf_token(request), "page": page, "filter": flt,
         "now": services.now(), "accepting": accepting, "lead": staff.role == "lead",
-        "reasons": queue.REASON_LABELS,
+        "reasons": queue.REASON_LABELS, "channels": CHANNEL_LABELS,
     })
 
 

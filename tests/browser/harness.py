@@ -90,7 +90,7 @@ TRUSTED_PROXIES = "127.0.0.1"
 
 
 # The Rasa HTTP API's JWT secret in the browser tests: the storefront's console calls the API.
-JWT_SECRET = "browser-test-jwt-secret"
+JWT_SECRET = "browser-test-jwt-secret-of-32-bytes-or-more"
 
 
 @contextmanager

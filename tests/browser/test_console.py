@@ -4,6 +4,7 @@ an agent in the console, against the real storefront, Rasa server and action ser
 The screenshots it takes (artifacts/browser/console-*.png) are the ones in docs/console.md."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -11,6 +12,7 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from bot.demo.fixtures import ALICE_ID
 from bot.services import Services
 from bot.settings import Settings
 from bot.staff import accounts
@@ -83,8 +85,11 @@ def test_takeover_live_between_a_shopper_and_an_agent(real_site, shop_services, 
         with agent.expect_response("**/console/api/presence"):
             agent.check("#accepting")
 
-    # The shopper asks for a person: someone is accepting, so the bot says they will join.
+    # A signed-in shopper asks for a person: someone is accepting, so the bot says they will join.
     shopper.goto(shop_url)
+    shopper.select_option("#customer_id", str(ALICE_ID))
+    shopper.click(".signin button")
+    expect(shopper.locator(".hello")).to_contain_text("Alice")
     open_widget(shopper)
     reply = say_and_wait(shopper, "I want to talk to a human please")
     assert "will join you here shortly" in reply
@@ -94,6 +99,7 @@ def test_takeover_live_between_a_shopper_and_an_agent(real_site, shop_services, 
     row = agent.locator(f"#queue-rows tr[data-id='{escalation_of(shop_services, conversation).id}']")
     expect(row).to_be_visible(timeout=15_000)
     expect(row).to_contain_text("asked for a person")
+    expect(row).to_contain_text("Alice")
     expect(row).to_contain_text("I want to talk to a human please")
     shot(agent, "queue")
 
@@ -101,6 +107,8 @@ def test_takeover_live_between_a_shopper_and_an_agent(real_site, shop_services, 
     row.locator("a").click()
     expect(agent.locator("#transcript")).to_contain_text("I want to talk to a human please")
     expect(agent.locator("#transcript .chip.intent").first).to_be_visible()
+    expect(agent.locator("#orders")).to_contain_text("SH-100003")  # Alice's own orders
+    expect(agent.locator("#orders")).not_to_contain_text("SH-200001")  # Ben's
     agent.click("#btn-takeover")
     expect(agent.locator("#esc-state")).to_contain_text("bot paused")
     expect(shopper.locator(".sc-log")).to_contain_text("Sam from support has joined the chat.",
@@ -158,7 +166,7 @@ def test_takeover_live_between_a_shopper_and_an_agent(real_site, shop_services, 
 def test_console_needs_a_session_and_the_csrf_token(real_site, shop_services, page):
     shop_url, _ = real_site
     page.goto(f"{shop_url}/console/")
-    expect(page).to_have_url(f"{shop_url}/staff/login?next=%2Fconsole%2F")
+    expect(page).to_have_url(re.compile(r"/staff/login\?next=(%2F|/)console(%2F|/)$"))
     assert requests.get(f"{shop_url}/console/api/queue", timeout=10,
                         headers={"Accept": "application/json"}).status_code == 401
     sign_in(page, shop_url, AGENT)

@@ -48,6 +48,8 @@
     });
   }
 
+  var CHANNELS = { socketio: "website chat", rest: "REST API", chat: "chat" };
+
   // ---------------------------------------------------------------- queue page
   if (root.classList.contains("console-queue")) {
     var rows = document.getElementById("queue-rows");
@@ -76,7 +78,7 @@
         tr.appendChild(el("td", null, item.shopper));
         tr.appendChild(el("td", "reason-" + item.reason, item.reason_label));
         tr.appendChild(el("td", "last", item.last_message));
-        tr.appendChild(el("td", null, item.channel));
+        tr.appendChild(el("td", null, CHANNELS[item.channel] || item.channel));
         tr.appendChild(el("td", item.propensity_band ? "band band-" + item.propensity_band : null,
           item.propensity_band || ""));
         tr.appendChild(el("td", "status", item.status +
@@ -229,8 +231,12 @@
     li.appendChild(head);
     li.appendChild(el("p", "text", m.text));
     if (m.sender === "shopper") {
+      var shown = {};
       (m.entities || []).forEach(function (e) {
-        li.appendChild(chip(e.entity + ": " + e.value, "entity"));
+        var label = e.entity + ": " + e.value;
+        if (shown[label]) return;  // two extractors often find the same value
+        shown[label] = true;
+        li.appendChild(chip(label, "entity"));
       });
       (m.needs || []).forEach(function (n) {
         var bits = [n.product, n.category].concat(n.attributes || [], n.colour || [], n.size || []);
