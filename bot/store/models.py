@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -351,7 +352,11 @@ class AccountRequest(Base):
     created_at = Column(DateTime, nullable=False)
 
 
-NEED_STATUSES = ("matched", "unmet", "purchased_later")
+# The status of a need as it stood when the shopper asked (never rewritten by what happened later;
+# a later purchase sets ``converted_*`` instead). ``pending`` waits for the shopper's answer and is
+# never counted as unmet until the conversation ends without one.
+NEED_UNMET_REASONS = ("not_stocked", "out_of_stock", "over_budget", "size_or_colour")
+NEED_STATUSES = ("matched", "pending") + tuple(f"unmet:{reason}" for reason in NEED_UNMET_REASONS)
 
 
 class Need(Base):
@@ -365,7 +370,10 @@ class Need(Base):
     __tablename__ = "needs"
     __table_args__ = (
         UniqueConstraint("conversation_id", "need_seq", name="uq_needs_conversation_seq"),
+        UniqueConstraint("source_id", name="uq_needs_source_id"),
         Index("ix_needs_status_created", "status", "created_at"),
+        Index("ix_needs_created", "created_at"),
+        Index("ix_needs_category_created", "category", "created_at"),
     )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), nullable=False, index=True)
@@ -389,7 +397,7 @@ class Need(Base):
     needed_by = Column(Date)
     confidence = Column(Numeric(4, 2), nullable=False, default=0)
     matched_product_ids = Column(Text, nullable=False, default="[]")
-    status = Column(String(20), nullable=False)
+    status = Column(String(32), nullable=False)  # one of NEED_STATUSES
     extractor_version = Column(String(40), nullable=False)
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
@@ -399,6 +407,12 @@ class Need(Base):
     propensity_model_version = Column(String(40))
     # When the shopper asked to be told once a fitting product is in stock (null: not asked).
     back_in_stock_requested_at = Column(DateTime)
+    back_in_stock_notified_at = Column(DateTime)  # when the shopper was told it arrived
+    # A later purchase that fulfilled the need (kept apart from ``status``: models must not read it).
+    converted_order_id = Column(Integer, ForeignKey("orders.id", name="fk_needs_converted_order"))
+    converted_at = Column(DateTime)
+    is_demo = Column(Boolean, nullable=False, default=False, server_default=false())
+    source_id = Column(String(120))  # the line id of ``needs import`` (idempotent)
 
 
 class NeedFollowCheckpoint(Base):
