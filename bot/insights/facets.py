@@ -24,6 +24,7 @@ from the needs table, for rows written before this existed or by a bulk load.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections import defaultdict
@@ -49,13 +50,15 @@ UNMET_REASON_COLUMNS = ("unmet_not_stocked", "unmet_out_of_stock", "unmet_over_b
                         "unmet_size_or_colour")
 _COUNT_COLUMNS = ("needs", "matched", "pending", "unmet", *UNMET_REASON_COLUMNS, "unmet_other",
                   "anon_unmet_priced", "anon_unmet_cents", "anon_unmet_unpriced", "scored",
-                  "scored_micros")
+                  "scored_micros", "signed_unmet", "signed_scored_cents",
+                  "signed_scored_unpriced_micros", "signed_unscored_cents",
+                  "signed_unscored_unpriced")
 # The needs columns a facet is made from.
 _NEED_COLUMNS = ("id", "created_at", "status", "customer_id", "category", "product", "attributes",
                  "colour", "size", "brand", "recipient", "occasion", "price_min", "price_max",
                  "propensity_probability")
 _CHUNK = 500
-_REBUILD_BATCH = 5000
+_REBUILD_BATCH = 20000
 
 
 # --- the facets of one need ---------------------------------------------------------------------
@@ -167,6 +170,7 @@ def contribution(facet: Mapping) -> dict[str, int]:
     out["needs"] = 1
     out["matched"] = int(status == "matched")
     out["pending"] = int(status == "pending")
+    micros = facet["propensity_micros"]
     if unmet:
         out["unmet"] = 1
         out[f"unmet_{reason}"] = 1
@@ -175,6 +179,16 @@ def contribution(facet: Mapping) -> dict[str, int]:
             out["anon_unmet_cents"] = facet["price_cents"]
         elif anonymous:
             out["anon_unmet_unpriced"] = 1
+        else:
+            out["signed_unmet"] = 1
+            if micros is not None and priced:
+                out["signed_scored_cents"] = micros * facet["price_cents"] // 1_000_000
+            elif micros is not None:
+                out["signed_scored_unpriced_micros"] = micros
+            elif priced:
+                out["signed_unscored_cents"] = facet["price_cents"]
+            else:
+                out["signed_unscored_unpriced"] = 1
     if facet["propensity_micros"] is not None:
         out["scored"] = 1
         out["scored_micros"] = facet["propensity_micros"]
@@ -289,6 +303,9 @@ def rebuild(session: Session, *, batch: int = _REBUILD_BATCH) -> dict[str, int]:
     Returns how many needs, facet rows and rollup rows there are now."""
     session.execute(delete(NeedDaily.__table__))
     session.execute(delete(NeedFacet.__table__))
+    indexes = sorted(NeedFacet.__table__.indexes, key=lambda i: i.name)
+    for index in indexes:  # a bulk load then one index build beats updating them row by row
+        index.drop(session.connection())
     needs = facets = 0
     last_id = 0
     while True:
@@ -297,14 +314,49 @@ def rebuild(session: Session, *, batch: int = _REBUILD_BATCH) -> dict[str, int]:
         if not rows:
             break
         out = [f for row in rows for f in facets_of(row)]
-        if out:
-            session.execute(insert(NeedFacet.__table__), out)
+        out.sort(key=lambda f: (f["field"], f["value"], f["day"], f["need_id"]))  # key order
+        _bulk_insert(session, NeedFacet.__table__, out)
         needs += len(rows)
         facets += len(out)
         last_id = rows[-1]["id"]
+    for index in indexes:
+        index.create(session.connection())
     rollups = rebuild_rollup(session)
     log.info("insights rebuild: %s needs, %s facets, %s rollup rows", needs, facets, rollups)
     return {"needs": needs, "facets": facets, "rollup_rows": rollups}
+
+
+def _copy_field(value) -> str:
+    """One field of COPY's CSV: text always quoted (so "" is an empty string and nothing a
+    shopper typed reads as NULL), NULL unquoted empty, numbers, booleans and dates as is."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    return str(value)
+
+
+def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
+    """Insert many rows: COPY on PostgreSQL (psycopg2 renders an executemany row by row in
+    Python, several times slower), an executemany elsewhere."""
+    if not rows:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg2" or len(rows) < 1000:
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    buf = io.StringIO()
+    for row in rows:
+        buf.write(",".join(_copy_field(row[c]) for c in columns))
+        buf.write("\n")
+    buf.seek(0)
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH "
+                           "(FORMAT csv)", buf)
+    finally:
+        cursor.close()
 
 
 def rebuild_rollup(session: Session) -> int:
@@ -312,9 +364,14 @@ def rebuild_rollup(session: Session) -> int:
     f = NeedFacet.__table__.c
     session.execute(delete(NeedDaily.__table__))
     unmet, anonymous = f.unmet.is_(True), f.customer_id.is_(None)
+    signed = and_(unmet, f.customer_id.isnot(None))
+    scored, priced = f.propensity_micros.isnot(None), f.price_cents.isnot(None)
 
     def count(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    def total(condition, value):
+        return func.coalesce(func.sum(case((condition, value), else_=literal(0))), 0)
 
     reasons = [count(and_(unmet, f.status == f"unmet:{c[len('unmet_'):]}"))
                for c in UNMET_REASON_COLUMNS]
@@ -322,11 +379,16 @@ def rebuild_rollup(session: Session) -> int:
     columns = [
         func.count(), count(f.status == "matched"), count(f.status == "pending"), count(unmet),
         *reasons, count(and_(unmet, f.status.notin_(known))),
-        count(and_(unmet, anonymous, f.price_cents.isnot(None))),
-        func.coalesce(func.sum(case((and_(unmet, anonymous), f.price_cents), else_=literal(0))),
-                      0),
+        count(and_(unmet, anonymous, priced)),
+        total(and_(unmet, anonymous, priced), f.price_cents),
         count(and_(unmet, anonymous, f.price_cents.is_(None))),
         func.count(f.propensity_micros), func.coalesce(func.sum(f.propensity_micros), 0),
+        count(signed),
+        # integer division, as contribution() does (both operands are positive integers)
+        total(and_(signed, scored, priced), f.propensity_micros * f.price_cents / 1_000_000),
+        total(and_(signed, scored, f.price_cents.is_(None)), f.propensity_micros),
+        total(and_(signed, f.propensity_micros.is_(None), priced), f.price_cents),
+        count(and_(signed, f.propensity_micros.is_(None), f.price_cents.is_(None))),
     ]
     source = select(f.field, f.day, f.category, f.value, *columns).group_by(
         f.field, f.day, f.category, f.value)

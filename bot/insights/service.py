@@ -459,24 +459,118 @@ def _median_case(column, medians: Mapping[str, int]):
                 else_=0)
 
 
-def _signed_values(session: Session, field: str, span: Period, cat: str | None,
-                   propensity: float, medians: Mapping[str, int]) -> dict[str, tuple[int, float]]:
-    """Per value: distinct signed-in shoppers with an unmet need, and the sum over them of their
-    largest propensity x price (currency units)."""
+def _signed_values(session: Session, field: str, values: list[str], span: Period,
+                   cat: str | None, propensity: float,
+                   medians: Mapping[str, int]) -> dict[str, tuple[int, float]]:
+    """Per value (of ``values``): distinct signed-in shoppers with an unmet need, and the sum
+    over them of their largest propensity x price (currency units)."""
+    if not values:
+        return {}
     f = NeedFacet
     price = func.coalesce(f.price_cents, _median_case(f.category, medians))
     weight = func.coalesce(f.propensity_micros, int(round(propensity * 1_000_000)))
-    where = [f.field == field, f.unmet.is_(True), f.day >= span.since, f.day <= span.until,
-             f.customer_id.isnot(None)]
-    if cat is not None:
-        where.append(f.category == cat)
-    per_shopper = (select(f.value.label("value"), f.customer_id.label("customer_id"),
-                          func.max(weight * 1.0 * price).label("best"))
-                   .where(*where).group_by(f.value, f.customer_id).subquery())
-    rows = session.execute(select(per_shopper.c.value, func.count(),
-                                  func.sum(per_shopper.c.best))
-                           .group_by(per_shopper.c.value)).all()
-    return {value: (int(n), float(best or 0) / 100_000_000) for value, n, best in rows}
+    out: dict[str, tuple[int, float]] = {}
+    for start in range(0, len(values), 500):
+        where = [f.field == field, f.value.in_(values[start:start + 500]), f.unmet.is_(True),
+                 f.day >= span.since, f.day <= span.until, f.customer_id.isnot(None)]
+        if cat is not None:
+            where.append(f.category == cat)
+        per_shopper = (select(f.value.label("value"), f.customer_id.label("customer_id"),
+                              func.max(weight * 1.0 * price).label("best"))
+                       .where(*where).group_by(f.value, f.customer_id).subquery())
+        for value, n, best in session.execute(
+                select(per_shopper.c.value, func.count(), func.sum(per_shopper.c.best))
+                .group_by(per_shopper.c.value)):
+            out[value] = (int(n), float(best or 0) / 100_000_000)
+    return out
+
+
+@dataclass
+class _Tally:
+    """One value's rollup sums (over days and categories), money in cents."""
+
+    needs: int = 0
+    unmet: int = 0
+    anon: int = 0  # anonymous unmet needs (each a shopper)
+    anon_cents: float = 0.0  # their prices (stated, else the category median)
+    signed_bound: float = 0.0  # signed-in shoppers' part, summed per need: an upper bound
+    reasons: dict = None
+
+    def worth(self, propensity: float, signed: float) -> float:
+        """Expected value (currency units) given the signed-in shoppers' exact part."""
+        return propensity * self.anon_cents / 100 + signed
+
+    def bound(self, propensity: float) -> float:
+        return self.worth(propensity, self.signed_bound / 100)
+
+
+def _tallies(session: Session, by: str, span: Period, cat: str | None, propensity: float,
+             medians: Mapping[str, int]) -> dict[str, _Tally]:
+    d = NeedDaily
+    rows = session.execute(
+        select(d.value, d.category, func.sum(d.needs), func.sum(d.unmet),
+               *[func.sum(getattr(d, c)) for c in _REASON_COLUMNS],
+               func.sum(d.anon_unmet_priced), func.sum(d.anon_unmet_cents),
+               func.sum(d.anon_unmet_unpriced), func.sum(d.signed_unmet),
+               func.sum(d.signed_scored_cents), func.sum(d.signed_scored_unpriced_micros),
+               func.sum(d.signed_unscored_cents), func.sum(d.signed_unscored_unpriced))
+        .where(*_daily_where(by, span, cat)).group_by(d.value, d.category)).all()
+    found: dict[str, _Tally] = {}
+    for value, slug, needs, unmet_count, *rest in rows:
+        reasons = rest[:len(_REASON_COLUMNS)]
+        (priced, cents, unpriced, signed, scored_cents, scored_unpriced, unscored_cents,
+         unscored_unpriced) = (int(x or 0) for x in rest[len(_REASON_COLUMNS):])
+        median_cents = medians.get(slug, 0)
+        tally = found.setdefault(value, _Tally(reasons=dict.fromkeys(UNMET_REASONS, 0)))
+        tally.needs += int(needs)
+        tally.unmet += int(unmet_count)
+        tally.anon += priced + unpriced
+        tally.anon_cents += cents + unpriced * median_cents
+        tally.signed_bound += (scored_cents + signed  # + a cent a need: the sums round down
+                               + scored_unpriced / 1_000_000 * median_cents
+                               + propensity * (unscored_cents + unscored_unpriced * median_cents))
+        for reason, count in zip(UNMET_REASONS, reasons):
+            tally.reasons[reason] += int(count)
+    return {value: tally for value, tally in found.items() if tally.unmet}
+
+
+def _ranked(session: Session, by: str, span: Period, cat: str | None, found: dict,
+            order: str, limit: int, propensity: float, medians: Mapping[str, int]) -> list:
+    """(value, tally, shoppers, expected value) of the ``limit`` first rows. The signed-in part
+    is computed exactly only for values that can rank: for ``volume`` the first rows and their
+    ties; for ``value`` in rounds by upper bound, until no value left can beat the last kept."""
+    exact: dict[str, tuple[int, float]] = {}
+
+    def settle(values: list[str]) -> None:
+        todo = [v for v in values if v not in exact]
+        got = _signed_values(session, by, todo, span, cat, propensity, medians)
+        for value in todo:
+            exact[value] = got.get(value, (0, 0.0))
+
+    def row(value: str):
+        tally = found[value]
+        shoppers, signed = exact[value]
+        return value, tally, tally.anon + shoppers, round(tally.worth(propensity, signed), 2)
+
+    if order == "volume":
+        ordered = sorted(found, key=lambda v: (-found[v].unmet, v))
+        cut = found[ordered[limit - 1]].unmet if len(ordered) >= limit else 0
+        candidates = [v for v in ordered if found[v].unmet >= cut]
+        settle(candidates)
+        rows = [row(v) for v in candidates]
+        rows.sort(key=lambda r: (-r[1].unmet, -r[3], r[0]))
+        return rows[:limit]
+    by_bound = sorted(found, key=lambda v: (-found[v].bound(propensity), v))
+    batch, done = max(2 * limit, 50), 0
+    while done < len(by_bound):
+        settle(by_bound[done:done + batch])
+        done += batch
+        best = sorted((row(v) for v in exact), key=lambda r: (-r[3], -r[1].unmet, r[0]))
+        if len(best) >= limit and done < len(by_bound) and \
+                best[limit - 1][3] > found[by_bound[done]].bound(propensity):
+            break
+        batch *= 2
+    return sorted((row(v) for v in exact), key=lambda r: (-r[3], -r[1].unmet, r[0]))[:limit]
 
 
 def unmet(services: "Services", *, by: str = "product", since=None, until=None, category=None,
@@ -496,41 +590,13 @@ def unmet(services: "Services", *, by: str = "product", since=None, until=None, 
         cat = filters.category(session, category)
         propensity, source = default_propensity(session, span, cat)
         medians = category_median_cents(session)
-        d = NeedDaily
-        rows = session.execute(
-            select(d.value, d.category, func.sum(d.needs), func.sum(d.unmet),
-                   *[func.sum(getattr(d, c)) for c in _REASON_COLUMNS],
-                   func.sum(d.anon_unmet_priced), func.sum(d.anon_unmet_cents),
-                   func.sum(d.anon_unmet_unpriced))
-            .where(*_daily_where(by, span, cat)).group_by(d.value, d.category)).all()
-        signed = _signed_values(session, by, span, cat, propensity, medians)
-        found: dict[str, dict] = {}
-        for value, slug, needs, unmet_count, *rest in rows:
-            reasons, (priced, cents, unpriced) = rest[:len(_REASON_COLUMNS)], \
-                rest[len(_REASON_COLUMNS):]
-            row = found.setdefault(value, {"needs": 0, "unmet": 0, "anon": 0, "anon_cents": 0,
-                                           "reasons": dict.fromkeys(UNMET_REASONS, 0)})
-            row["needs"] += int(needs)
-            row["unmet"] += int(unmet_count)
-            row["anon"] += int(priced) + int(unpriced)
-            row["anon_cents"] += int(cents) + int(unpriced) * medians.get(slug, 0)
-            for reason, count in zip(UNMET_REASONS, reasons):
-                row["reasons"][reason] += int(count)
-        scored = []
-        for value, row in found.items():
-            if not row["unmet"]:
-                continue
-            shoppers, signed_value = signed.get(value, (0, 0.0))
-            worth = propensity * row["anon_cents"] / 100 + signed_value
-            scored.append((value, row, row["anon"] + shoppers, round(worth, 2)))
-        if order == "value":
-            scored.sort(key=lambda r: (-r[3], -r[1]["unmet"], r[0]))
-        else:
-            scored.sort(key=lambda r: (-r[1]["unmet"], -r[3], r[0]))
+        found = _tallies(session, by, span, cat, propensity, medians)
+        ranked = _ranked(session, by, span, cat, found, order, limit, propensity, medians) \
+            if found else []
         out = tuple(
-            UnmetRow(value, row["unmet"], row["needs"], shoppers, worth, row["reasons"],
+            UnmetRow(value, tally.unmet, tally.needs, shoppers, worth, tally.reasons,
                      _examples(session, by, value, span, cat, examples_per_row, unmet_only=True))
-            for value, row, shoppers, worth in scored[:limit])
+            for value, tally, shoppers, worth in ranked)
         currency = _shop_currency(session)
     return UnmetReport(span, cat, by, order, currency, propensity, source, out)
 
@@ -577,6 +643,17 @@ def _float(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _drilldown_total(session: Session, field: str, value: str, span: Period, cat: str | None,
+                     status: str | None) -> int:
+    """How many needs the drill-down lists, from the daily rollup (which counts every status
+    filter), not by counting facet rows."""
+    column = {None: "needs", "matched": "matched", "pending": "pending", "unmet": "unmet"}.get(
+        status) or "unmet_" + status.partition(":")[2]
+    where = _daily_where(field, span, cat) + [NeedDaily.value == value]
+    return int(session.execute(select(func.coalesce(func.sum(getattr(NeedDaily, column)), 0))
+                               .where(*where)).scalar_one())
+
+
 def drilldown(services: "Services", *, field: str | None = None, value: str | None = None,
               category=None, status: str | None = None, since=None, until=None,
               page: int = 1, per_page: int = 50) -> NeedPage:
@@ -603,8 +680,7 @@ def drilldown(services: "Services", *, field: str | None = None, value: str | No
             where.append(NeedFacet.unmet.is_(True))
         elif wanted_status is not None:
             where.append(NeedFacet.status == wanted_status)
-        total = int(session.execute(select(func.count()).select_from(NeedFacet)
-                                    .where(*where)).scalar_one())
+        total = _drilldown_total(session, field_name, wanted, span, cat, wanted_status)
         rows = session.execute(
             select(Need).join(NeedFacet, NeedFacet.need_id == Need.id).where(*where)
             .order_by(NeedFacet.day.desc(), NeedFacet.need_id.desc())

@@ -599,7 +599,7 @@ class NeedFacet(Base):
     __table_args__ = (
         Index("ix_need_facets_need", "need_id"),
         # Expected value of signed-in shoppers' unmet needs: one row per shopper and value.
-        Index("ix_need_facets_signed", "field", "unmet", "day", "value", "customer_id",
+        Index("ix_need_facets_signed", "field", "value", "unmet", "day", "customer_id",
               "category", "price_cents", "propensity_micros",
               sqlite_where=sql_text("customer_id IS NOT NULL"),
               postgresql_where=sql_text("customer_id IS NOT NULL")),
@@ -621,8 +621,9 @@ class NeedFacet(Base):
 class NeedDaily(Base):
     """The daily rollup of :class:`NeedFacet`: per field, day, category and value, how many needs
     and how many unmet (by reason), and the parts of the expected value that can be summed
-    (anonymous shoppers' unmet needs; signed-in shoppers are counted once per value at query
-    time from the facets). Kept current by delta with every facet change."""
+    (anonymous shoppers' unmet needs exactly; signed-in shoppers, who count once per value, as
+    an upper bound: the exact figure is computed from the facets for the rows shown). Kept
+    current by delta with every facet change."""
 
     __tablename__ = "need_daily"
     __table_args__ = (
@@ -647,3 +648,10 @@ class NeedDaily(Base):
     anon_unmet_unpriced = Column(Integer, nullable=False, default=0)  # anonymous, no price
     scored = Column(Integer, nullable=False, default=0)  # needs with a propensity
     scored_micros = Column(BigInteger, nullable=False, default=0)  # sum of those propensities
+    # Signed-in shoppers' unmet needs summed without counting each shopper once: an upper bound
+    # of their part of the expected value, so only the rows that can rank are computed exactly.
+    signed_unmet = Column(Integer, nullable=False, default=0)
+    signed_scored_cents = Column(BigInteger, nullable=False, default=0)  # sum of p x price
+    signed_scored_unpriced_micros = Column(BigInteger, nullable=False, default=0)  # sum of p
+    signed_unscored_cents = Column(BigInteger, nullable=False, default=0)  # sum of price
+    signed_unscored_unpriced = Column(Integer, nullable=False, default=0)

@@ -73,3 +73,21 @@ def test_main_queries_on_postgresql(pg_services):
     with session_scope(pg_services.engine) as session:
         facets.rebuild(session)
     assert _tables(pg_services.engine) == kept
+
+
+def test_rebuild_copies_awkward_values_exactly(pg_services):
+    from tests.insights.needlog import need_row
+
+    awkward = ['he said "boots", twice', "\\N", "back\\slash", "comma, separated", "ünïcödé"]
+    rows = [need_row("2026-06-0%d" % (1 + i % 9), product=awkward[i % len(awkward)],
+                     attributes=[f"attr {i % 7}", awkward[i % 3]], colour=["red"],
+                     size=[str(i % 5)], price_max=None if i % 2 else 10 + i,
+                     customer=1 if i % 4 == 0 else None, propensity=0.5 if i % 8 == 0 else None,
+                     status=("matched", "pending", "unmet:not_stocked", "unmet")[i % 4])
+            for i in range(200)]  # more than 1000 facet rows: the rebuild goes through COPY
+    log(pg_services.engine, rows)
+    kept = _tables(pg_services.engine)
+    with session_scope(pg_services.engine) as session:
+        counts = facets.rebuild(session)
+    assert counts["facets"] >= 1000
+    assert _tables(pg_services.engine) == kept

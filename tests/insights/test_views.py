@@ -210,3 +210,71 @@ def test_every_view_exports_json_and_csv(services, logged):
 
 def test_categories_for_filters(services, logged):
     assert {"footwear", "kitchen", "outerwear"} <= set(insights.categories(services))
+
+
+def _reference_expected_values(rows, since: date, until: date) -> dict[str, float]:
+    """The expected value of every unmet product, straight from the definition."""
+    medians = {"footwear": 89.99, "kitchen": 64.00, "outerwear": 149.00}
+    inside = [r for r in rows if since <= r.created_at.date() <= until]
+    scores = [r.propensity_probability for r in inside if r.propensity_probability is not None]
+    default = sum(scores) / len(scores)
+    best: dict[tuple, float] = {}
+    total: dict[str, float] = {}
+    for r in inside:
+        if not r.status.startswith("unmet"):
+            continue
+        stated = r.price_max if r.price_max is not None else r.price_min
+        price = float(stated) if stated is not None else medians.get(r.category, 0.0)
+        p = r.propensity_probability if r.propensity_probability is not None else default
+        if r.customer_id is None:
+            total[r.product] = total.get(r.product, 0.0) + p * price
+        else:
+            key = (r.product, r.customer_id)
+            best[key] = max(best.get(key, 0.0), p * price)
+    for (product, _), value in best.items():
+        total[product] = total.get(product, 0.0) + value
+    return total
+
+
+def test_ranking_by_expected_value_matches_the_definition(services, monkeypatch):
+    import random
+
+    from bot.insights import service
+
+    settled: list[int] = []
+    exact = service._signed_values
+
+    def counting(session, field, values, *args):
+        settled.append(len(values))
+        return exact(session, field, values, *args)
+
+    monkeypatch.setattr(service, "_signed_values", counting)
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(600):
+        signed = rng.random() < 0.6
+        price = rng.choice([None, None, 20, 75, 300, 1200])
+        rows.append(need_row(
+            f"2026-06-{rng.randint(1, 15):02d}", customer=rng.choice([1, 2]) if signed else None,
+            category=rng.choice(["footwear", "kitchen", "outerwear", "garden"]),
+            product=f"thing {int(rng.paretovariate(0.3)) % 400}",  # many values
+            price_max=price, status=rng.choice(["matched", "pending", "unmet:not_stocked",
+                                                "unmet:out_of_stock", "unmet"]),
+            propensity=round(rng.random(), 3) if signed and rng.random() < 0.7 else None))
+    log(services.engine, rows)
+    want = _reference_expected_values(rows, date(2026, 6, 1), date(2026, 6, 15))
+    ranked = sorted(want.items(), key=lambda kv: -kv[1])
+    for limit in (1, 3, 10, 200):
+        settled.clear()
+        report = insights.unmet(services, by="product", order="value", limit=limit, **JUNE)
+        if limit == 1:  # the upper bounds spared most values the exact per-shopper query
+            assert 0 < sum(settled) < len(want) / 2
+        # the k largest expected values, each row's figure its own (ties may come in any order)
+        assert [r.expected_value for r in report.rows] == [
+            pytest.approx(worth, abs=0.01) for _, worth in ranked[:limit]]
+        assert all(r.expected_value == pytest.approx(want[r.value], abs=0.01)
+                   for r in report.rows)
+    by_volume = insights.unmet(services, by="product", order="volume", limit=200, **JUNE)
+    assert {r.value: r.expected_value for r in by_volume.rows} == {
+        v: pytest.approx(w, abs=0.01) for v, w in want.items()}

@@ -36,7 +36,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_need_facets_need", "need_facets", ["need_id"])
     op.create_index("ix_need_facets_signed", "need_facets",
-                    ["field", "unmet", "day", "value", "customer_id", "category", "price_cents",
+                    ["field", "value", "unmet", "day", "customer_id", "category", "price_cents",
                      "propensity_micros"],
                     sqlite_where=sa.text("customer_id IS NOT NULL"),
                     postgresql_where=sa.text("customer_id IS NOT NULL"))
@@ -54,6 +54,11 @@ def upgrade() -> None:
         sa.Column("anon_unmet_unpriced", sa.Integer(), nullable=False),
         sa.Column("scored", sa.Integer(), nullable=False),
         sa.Column("scored_micros", sa.BigInteger(), nullable=False),
+        sa.Column("signed_unmet", sa.Integer(), nullable=False),
+        sa.Column("signed_scored_cents", sa.BigInteger(), nullable=False),
+        sa.Column("signed_scored_unpriced_micros", sa.BigInteger(), nullable=False),
+        sa.Column("signed_unscored_cents", sa.BigInteger(), nullable=False),
+        sa.Column("signed_unscored_unpriced", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("field", "day", "category", "value"),
         sqlite_with_rowid=False,
     )
