@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from bot.insights import filters
+from bot.insights.facets import ALL_VALUE
 from bot.insights.filters import InsightsError, Period
 from bot.insights.service import MAX_EXAMPLES, _daily_where, _examples
 from bot.insights.stats import benjamini_hochberg, binomial_upper_tail
@@ -93,10 +94,19 @@ def windows(as_of: date, weeks: int, ratio: int) -> tuple[Period, Period]:
     return recent, before
 
 
-def _counts(session, field: str, span: Period, cat: str | None) -> dict[str, int]:
-    return {value: int(n) for value, n in session.execute(
-        select(NeedDaily.value, func.sum(NeedDaily.needs))
-        .where(*_daily_where(field, span, cat)).group_by(NeedDaily.value))}
+def _window_counts(session, field: str, recent: Period, before: Period, cat: str | None,
+                   min_recent: int = 0) -> dict[str, tuple[int, int]]:
+    """Per value of ``field``: needs in the recent window and in the window before; only values
+    with at least ``min_recent`` recent needs (filtered in SQL: most themes are a handful)."""
+    d = NeedDaily
+    recent_needs = func.sum(case((d.day >= recent.since, d.needs), else_=0))
+    before_needs = func.sum(case((d.day < recent.since, d.needs), else_=0))
+    span = Period(before.since, recent.until)
+    query = (select(d.value, recent_needs, before_needs).where(*_daily_where(field, span, cat))
+             .group_by(d.value))
+    if min_recent > 0:
+        query = query.having(recent_needs >= min_recent)
+    return {value: (int(r or 0), int(b or 0)) for value, r, b in session.execute(query)}
 
 
 def emerging(services: "Services", *, as_of=None, weeks: int = DEFAULT_WEEKS,
@@ -119,22 +129,20 @@ def emerging(services: "Services", *, as_of=None, weeks: int = DEFAULT_WEEKS,
     recent, before = windows(day, weeks, ratio)
     with services.unit_of_work() as session:
         cat = filters.category(session, category)
-        recent_all = sum(_counts(session, "all", recent, cat).values())
-        before_all = sum(_counts(session, "all", before, cat).values())
-        recent_counts = _counts(session, "theme", recent, cat)
-        before_counts = _counts(session, "theme", before, cat)
+        recent_all, before_all = _window_counts(session, "all", recent, before, cat).get(
+            ALL_VALUE, (0, 0))
+        counts = _window_counts(session, "theme", recent, before, cat, min_recent)
         share = recent_all / (recent_all + before_all) if recent_all + before_all else None
-        tested = sorted(label for label, n in recent_counts.items() if n >= min_recent)
+        tested = sorted(counts)
         found: list[EmergingTheme] = []
         if share is not None and 0 < share < 1 and tested:
-            p_values = [binomial_upper_tail(recent_counts[label],
-                                            recent_counts[label] + before_counts.get(label, 0),
-                                            share) for label in tested]
+            p_values = [binomial_upper_tail(counts[label][0], sum(counts[label]), share)
+                        for label in tested]
             q_values = benjamini_hochberg(p_values)
             hits = sorted(((p, q, label) for label, p, q in zip(tested, p_values, q_values)
-                           if q <= alpha), key=lambda h: (h[0], -recent_counts[h[2]], h[2]))
+                           if q <= alpha), key=lambda h: (h[0], -counts[h[2]][0], h[2]))
             for p, q, label in hits[:limit]:
-                now_n, then_n = recent_counts[label], before_counts.get(label, 0)
+                now_n, then_n = counts[label]
                 growth = round(now_n * ratio / then_n, 3) if then_n else None
                 found.append(EmergingTheme(
                     label, now_n, then_n, growth, p, q,

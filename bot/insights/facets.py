@@ -1,4 +1,4 @@
-"""Facets and the daily rollup: the needs table made fast to aggregate.
+"""Facets and the daily and monthly rollups: the needs table made fast to aggregate.
 
 A need keeps its attributes, colours and sizes as JSON lists in text columns, which SQL cannot
 group by portably. Every need is therefore broken down into ``need_facets`` rows, one per field
@@ -12,15 +12,17 @@ and normalised value (lower case, single spaces):
 
 Each facet row carries what the queries filter and weigh by: the need's day, category, status,
 whether it is unmet, its signed-in shopper, stated price and propensity. ``need_daily`` sums
-the facets per field, day, category and value (:class:`bot.store.models.NeedDaily`), so the
-volume, top and theme queries read a few thousand rollup rows instead of a million needs.
+the facets per field, day, category and value (:class:`bot.store.models.NeedDaily`), and
+``need_monthly`` the same per calendar month: the views read a period's whole months from the
+monthly rows and only its partial first and last months from the daily ones, instead of
+scanning a million needs.
 
 **Keeping them current.** Every code path that writes a need row calls :func:`sync` with the
 rows (or ids) it inserted or changed, in the same transaction: the facets of those needs are
-replaced and the rollup is moved by the difference (an upsert per touched key, in key order so
+replaced and both rollups are moved by the difference (an upsert per touched key, in key order so
 concurrent writers queue rather than deadlock). Deleting needs goes through :func:`forget`
-first (erasure does). :func:`rebuild` (``python -m bot insights rebuild``) recomputes both tables
-from the needs table, for rows written before this existed or by a bulk load.
+first (erasure does). :func:`rebuild` (``python -m bot insights rebuild``) recomputes the three
+tables from the needs table, for rows written before this existed or by a bulk load.
 """
 from __future__ import annotations
 
@@ -32,10 +34,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select
+from sqlalchemy import Date, and_, bindparam, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Need, NeedDaily, NeedFacet
+from bot.store.models import Need, NeedDaily, NeedFacet, NeedMonthly
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ PRICE_BANDS = (("under 25", 0, 25), ("25-50", 25, 50), ("50-100", 50, 100),
                ("100-250", 100, 250), ("250-500", 250, 500), ("500 and over", 500, None))
 UNMET_REASON_COLUMNS = ("unmet_not_stocked", "unmet_out_of_stock", "unmet_over_budget",
                         "unmet_size_or_colour")
-_COUNT_COLUMNS = ("needs", "matched", "pending", "unmet", *UNMET_REASON_COLUMNS, "unmet_other",
+COUNT_COLUMNS = ("needs", "matched", "pending", "unmet", *UNMET_REASON_COLUMNS, "unmet_other",
                   "anon_unmet_priced", "anon_unmet_cents", "anon_unmet_unpriced", "scored",
                   "scored_micros", "signed_unmet", "signed_scored_cents",
                   "signed_scored_unpriced_micros", "signed_unscored_cents",
@@ -166,7 +168,7 @@ def contribution(facet: Mapping) -> dict[str, int]:
     reason = unmet_reason(status) if unmet else None
     anonymous = facet["customer_id"] is None
     priced = facet["price_cents"] is not None
-    out = dict.fromkeys(_COUNT_COLUMNS, 0)
+    out = dict.fromkeys(COUNT_COLUMNS, 0)
     out["needs"] = 1
     out["matched"] = int(status == "matched")
     out["pending"] = int(status == "pending")
@@ -224,7 +226,7 @@ def sync(session: Session, needs: Iterable) -> int:
         return 0
     session.flush()  # the caller's ORM changes reach the table first (new rows get their ids)
     ids = _ids(needs)
-    delta: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COUNT_COLUMNS, 0))
+    delta: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
     for chunk in _chunks(ids):
         for old in session.execute(select(NeedFacet.__table__).where(
                 NeedFacet.need_id.in_(chunk))).mappings():
@@ -249,7 +251,7 @@ def forget(session: Session, need_ids: Iterable[int]) -> int:
     """Remove the facets of needs about to be deleted and take them out of the rollup (erasure
     calls this before deleting the needs). Returns the number of facet rows removed."""
     ids = sorted({int(i) for i in need_ids})
-    delta: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COUNT_COLUMNS, 0))
+    delta: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
     removed = 0
     for chunk in _chunks(ids):
         for old in session.execute(select(NeedFacet.__table__).where(
@@ -275,23 +277,35 @@ def _upsert(session: Session):
 
 
 def _apply(session: Session, delta: Mapping[tuple, Mapping[str, int]]) -> None:
-    """Add ``delta`` to the rollup rows (created when missing); drop rows left with no needs.
-    One executemany upsert, in key order (concurrent writers take row locks in one order)."""
-    table = NeedDaily.__table__
-    rows = [{"field": k[0], "day": k[1], "category": k[2], "value": k[3], **delta[k]}
+    """Add ``delta`` (keyed by field, day, category, value) to the daily and the monthly
+    rollups (rows created when missing); drop rows left with no needs."""
+    monthly: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNT_COLUMNS, 0))
+    for (field, day, category, value), change in delta.items():
+        target = monthly[(field, day.replace(day=1), category, value)]
+        for column, amount in change.items():
+            target[column] += amount
+    _apply_to(session, NeedDaily.__table__, "day", delta)
+    _apply_to(session, NeedMonthly.__table__, "month", monthly)
+
+
+def _apply_to(session: Session, table, period: str,
+              delta: Mapping[tuple, Mapping[str, int]]) -> None:
+    """One executemany upsert, in key order (concurrent writers take row locks in one order,
+    so they queue instead of deadlocking)."""
+    rows = [{"field": k[0], period: k[1], "category": k[2], "value": k[3], **delta[k]}
             for k in sorted(delta) if any(delta[k].values())]
     if not rows:
         return
     statement = _upsert(session)(table)
     statement = statement.on_conflict_do_update(
-        index_elements=["field", "day", "category", "value"],
-        set_={c: table.c[c] + statement.excluded[c] for c in _COUNT_COLUMNS})
+        index_elements=["field", period, "category", "value"],
+        set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS})
     session.execute(statement, rows)
-    emptied = [{"f": r["field"], "d": r["day"], "c": r["category"], "v": r["value"]}
+    emptied = [{"f": r["field"], "p": r[period], "c": r["category"], "v": r["value"]}
                for r in rows if r["needs"] < 0]
     if emptied:
         session.execute(delete(table).where(
-            table.c.field == bindparam("f"), table.c.day == bindparam("d"),
+            table.c.field == bindparam("f"), table.c[period] == bindparam("p"),
             table.c.category == bindparam("c"), table.c.value == bindparam("v"),
             table.c.needs <= 0), emptied)
 
@@ -299,9 +313,8 @@ def _apply(session: Session, delta: Mapping[tuple, Mapping[str, int]]) -> None:
 # --- rebuilding from the needs table ------------------------------------------------------------
 
 def rebuild(session: Session, *, batch: int = _REBUILD_BATCH) -> dict[str, int]:
-    """Recompute ``need_facets`` and ``need_daily`` from every need (the caller's transaction).
-    Returns how many needs, facet rows and rollup rows there are now."""
-    session.execute(delete(NeedDaily.__table__))
+    """Recompute ``need_facets`` and the rollups from every need (the caller's transaction).
+    Returns how many needs, facet rows and daily rollup rows there are now."""
     session.execute(delete(NeedFacet.__table__))
     indexes = sorted(NeedFacet.__table__.indexes, key=lambda i: i.name)
     for index in indexes:  # a bulk load then one index build beats updating them row by row
@@ -360,9 +373,11 @@ def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
 
 
 def rebuild_rollup(session: Session) -> int:
-    """Recompute ``need_daily`` from ``need_facets`` in one INSERT ... SELECT ... GROUP BY."""
+    """Recompute ``need_daily`` from ``need_facets``, then ``need_monthly`` from ``need_daily``
+    (each one INSERT ... SELECT ... GROUP BY). Returns the number of daily rows."""
     f = NeedFacet.__table__.c
     session.execute(delete(NeedDaily.__table__))
+    session.execute(delete(NeedMonthly.__table__))
     unmet, anonymous = f.unmet.is_(True), f.customer_id.is_(None)
     signed = and_(unmet, f.customer_id.isnot(None))
     scored, priced = f.propensity_micros.isnot(None), f.price_cents.isnot(None)
@@ -393,5 +408,18 @@ def rebuild_rollup(session: Session) -> int:
     source = select(f.field, f.day, f.category, f.value, *columns).group_by(
         f.field, f.day, f.category, f.value)
     session.execute(insert(NeedDaily.__table__).from_select(
-        ["field", "day", "category", "value", *_COUNT_COLUMNS], source))
+        ["field", "day", "category", "value", *COUNT_COLUMNS], source))
+    d = NeedDaily.__table__.c
+    month = _month_of(session, d.day)
+    session.execute(insert(NeedMonthly.__table__).from_select(
+        ["field", "month", "category", "value", *COUNT_COLUMNS],
+        select(d.field, month, d.category, d.value, *[func.sum(d[c]) for c in COUNT_COLUMNS])
+        .group_by(d.field, month, d.category, d.value)))
     return session.execute(select(func.count()).select_from(NeedDaily.__table__)).scalar_one()
+
+
+def _month_of(session: Session, day):
+    """SQL for the first day of ``day``'s month, as the Date column stores it."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(day, "start of month")  # 'YYYY-MM-DD' text, as SQLite dates are kept
+    return cast(func.date_trunc("month", day), Date)

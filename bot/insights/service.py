@@ -36,13 +36,14 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING, Mapping
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.insights import filters
-from bot.insights.facets import ALL_VALUE, NO_CATEGORY, UNMET_REASON_COLUMNS, normalise
+from bot.insights.facets import (ALL_VALUE, COUNT_COLUMNS, NO_CATEGORY, UNMET_REASON_COLUMNS,
+                                  normalise)
 from bot.insights.filters import UNMET_REASONS, InsightsError, Period
-from bot.store.models import Category, Need, NeedDaily, NeedFacet, Product
+from bot.store.models import Category, Need, NeedDaily, NeedFacet, NeedMonthly, Product
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from bot.services import Services
@@ -51,6 +52,7 @@ FALLBACK_PROPENSITY = 0.1  # used only when no need in the period has a propensi
 DEFAULT_LIMIT = 20
 MAX_EXAMPLES = 10
 _REASON_COLUMNS = (*UNMET_REASON_COLUMNS, "unmet_other")
+_COUNTS = COUNT_COLUMNS
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -295,6 +297,43 @@ def _daily_where(field: str, period: Period, category: str | None) -> list:
     return where
 
 
+def _month_after(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _rollup(field: str, period: Period, category: str | None, *, value: str | None = None,
+            extra: tuple = ()):
+    """The rollup rows of ``field`` covering ``period`` as one subquery with ``need_daily``'s
+    columns (value, category and the counts): the period's whole months from ``need_monthly``,
+    the days of its partial first and last months from ``need_daily``. ``extra``: more
+    conditions on ``value``."""
+    first_whole = period.since if period.since.day == 1 else _month_after(period.since)
+    after_whole = period.until.replace(day=1) if _month_after(period.until) != \
+        period.until + timedelta(days=1) else period.until + timedelta(days=1)
+    parts = []
+
+    def part(table, column, since: date, until: date):
+        where = [table.c.field == field, table.c[column] >= since, table.c[column] <= until]
+        if category is not None:
+            where.append(table.c.category == category)
+        if value is not None:
+            where.append(table.c.value == value)
+        where += [condition(table.c.value) for condition in extra]
+        parts.append(select(table.c.value, table.c.category,
+                            *[table.c[c] for c in _COUNTS]).where(*where))
+
+    daily, monthly = NeedDaily.__table__, NeedMonthly.__table__
+    if first_whole < after_whole:  # at least one whole month
+        part(monthly, "month", first_whole, after_whole - timedelta(days=1))
+        if period.since < first_whole:
+            part(daily, "day", period.since, first_whole - timedelta(days=1))
+        if after_whole <= period.until:
+            part(daily, "day", after_whole, period.until)
+    else:
+        part(daily, "day", period.since, period.until)
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("rollup")
+
+
 def _facet_where(field: str, value: str, period: Period, category: str | None) -> list:
     where = [NeedFacet.field == field, NeedFacet.value == value,
              NeedFacet.day >= period.since, NeedFacet.day <= period.until]
@@ -394,8 +433,8 @@ def volume(services: "Services", *, since=None, until=None, category=None,
 # --- top values ---------------------------------------------------------------------------------
 
 def _total_needs(session: Session, span: Period, cat: str | None) -> int:
-    return int(session.execute(select(func.coalesce(func.sum(NeedDaily.needs), 0))
-                               .where(*_daily_where("all", span, cat))).scalar_one())
+    rows = _rollup("all", span, cat)
+    return int(session.execute(select(func.coalesce(func.sum(rows.c.needs), 0))).scalar_one())
 
 
 def top(services: "Services", field: str, *, since=None, until=None, category=None,
@@ -407,11 +446,10 @@ def top(services: "Services", field: str, *, since=None, until=None, category=No
     with services.unit_of_work() as session:
         span = filters.period(since, until, _today(services))
         cat = filters.category(session, category)
-        needs = func.sum(NeedDaily.needs).label("needs")
-        rows = session.execute(
-            select(NeedDaily.value, needs, func.sum(NeedDaily.unmet))
-            .where(*_daily_where(field, span, cat)).group_by(NeedDaily.value)
-            .order_by(needs.desc(), NeedDaily.value).limit(limit)).all()
+        r = _rollup(field, span, cat)
+        needs = func.sum(r.c.needs).label("needs")
+        rows = session.execute(select(r.c.value, needs, func.sum(r.c.unmet)).group_by(r.c.value)
+                               .order_by(needs.desc(), r.c.value).limit(limit)).all()
         total = _total_needs(session, span, cat)
     return TopReport(span, cat, field, total,
                      tuple(TopRow(value, int(n), int(u)) for value, n, u in rows))
@@ -443,10 +481,9 @@ def _shop_currency(session: Session) -> str:
 
 def default_propensity(session: Session, span: Period, cat: str | None) -> tuple[float, str]:
     """Mean propensity of the period's scored needs, else :data:`FALLBACK_PROPENSITY`."""
-    scored, micros = session.execute(
-        select(func.coalesce(func.sum(NeedDaily.scored), 0),
-               func.coalesce(func.sum(NeedDaily.scored_micros), 0))
-        .where(*_daily_where("all", span, cat))).one()
+    r = _rollup("all", span, cat)
+    scored, micros = session.execute(select(func.coalesce(func.sum(r.c.scored), 0),
+                                            func.coalesce(func.sum(r.c.scored_micros), 0))).one()
     if not scored:
         return FALLBACK_PROPENSITY, "fallback"
     return round(int(micros) / int(scored) / 1_000_000, 6), f"mean of {int(scored)} scored needs"
@@ -506,15 +543,15 @@ class _Tally:
 
 def _tallies(session: Session, by: str, span: Period, cat: str | None, propensity: float,
              medians: Mapping[str, int]) -> dict[str, _Tally]:
-    d = NeedDaily
+    d = _rollup(by, span, cat).c
     rows = session.execute(
         select(d.value, d.category, func.sum(d.needs), func.sum(d.unmet),
-               *[func.sum(getattr(d, c)) for c in _REASON_COLUMNS],
+               *[func.sum(d[c]) for c in _REASON_COLUMNS],
                func.sum(d.anon_unmet_priced), func.sum(d.anon_unmet_cents),
                func.sum(d.anon_unmet_unpriced), func.sum(d.signed_unmet),
                func.sum(d.signed_scored_cents), func.sum(d.signed_scored_unpriced_micros),
                func.sum(d.signed_unscored_cents), func.sum(d.signed_unscored_unpriced))
-        .where(*_daily_where(by, span, cat)).group_by(d.value, d.category)).all()
+        .group_by(d.value, d.category)).all()
     found: dict[str, _Tally] = {}
     for value, slug, needs, unmet_count, *rest in rows:
         reasons = rest[:len(_REASON_COLUMNS)]
@@ -614,13 +651,11 @@ def themes(services: "Services", *, since=None, until=None, category=None,
     with services.unit_of_work() as session:
         span = filters.period(since, until, _today(services))
         cat = filters.category(session, category)
-        where = _daily_where("theme", span, cat)
-        if with_attributes:
-            where.append(NeedDaily.value.like("% + %"))
-        needs = func.sum(NeedDaily.needs).label("needs")
-        rows = session.execute(select(NeedDaily.value, needs, func.sum(NeedDaily.unmet))
-                               .where(*where).group_by(NeedDaily.value)
-                               .order_by(needs.desc(), NeedDaily.value).limit(limit)).all()
+        r = _rollup("theme", span, cat,
+                    extra=(lambda v: v.like("% + %"),) if with_attributes else ())
+        needs = func.sum(r.c.needs).label("needs")
+        rows = session.execute(select(r.c.value, needs, func.sum(r.c.unmet)).group_by(r.c.value)
+                               .order_by(needs.desc(), r.c.value).limit(limit)).all()
         out = tuple(ThemeRow(label, int(n), int(u),
                              _examples(session, "theme", label, span, cat, examples_per_row))
                     for label, n, u in rows)
@@ -649,9 +684,8 @@ def _drilldown_total(session: Session, field: str, value: str, span: Period, cat
     filter), not by counting facet rows."""
     column = {None: "needs", "matched": "matched", "pending": "pending", "unmet": "unmet"}.get(
         status) or "unmet_" + status.partition(":")[2]
-    where = _daily_where(field, span, cat) + [NeedDaily.value == value]
-    return int(session.execute(select(func.coalesce(func.sum(getattr(NeedDaily, column)), 0))
-                               .where(*where)).scalar_one())
+    rows = _rollup(field, span, cat, value=value)
+    return int(session.execute(select(func.coalesce(func.sum(rows.c[column]), 0))).scalar_one())
 
 
 def drilldown(services: "Services", *, field: str | None = None, value: str | None = None,

@@ -618,22 +618,9 @@ class NeedFacet(Base):
     propensity_micros = Column(Integer)
 
 
-class NeedDaily(Base):
-    """The daily rollup of :class:`NeedFacet`: per field, day, category and value, how many needs
-    and how many unmet (by reason), and the parts of the expected value that can be summed
-    (anonymous shoppers' unmet needs exactly; signed-in shoppers, who count once per value, as
-    an upper bound: the exact figure is computed from the facets for the rows shown). Kept
-    current by delta with every facet change."""
+class _NeedRollup:
+    """The counts a rollup row keeps (:class:`NeedDaily`, :class:`NeedMonthly`)."""
 
-    __tablename__ = "need_daily"
-    __table_args__ = (
-        Index("ix_need_daily_value", "field", "value", "day"),
-        {"sqlite_with_rowid": False},
-    )
-    field = Column(String(16), primary_key=True)
-    day = Column(Date, primary_key=True)
-    category = Column(String(80), primary_key=True)
-    value = Column(String(255), primary_key=True)
     needs = Column(Integer, nullable=False, default=0)
     matched = Column(Integer, nullable=False, default=0)
     pending = Column(Integer, nullable=False, default=0)
@@ -655,3 +642,33 @@ class NeedDaily(Base):
     signed_scored_unpriced_micros = Column(BigInteger, nullable=False, default=0)  # sum of p
     signed_unscored_cents = Column(BigInteger, nullable=False, default=0)  # sum of price
     signed_unscored_unpriced = Column(Integer, nullable=False, default=0)
+
+
+class NeedDaily(_NeedRollup, Base):
+    """The daily rollup of :class:`NeedFacet`: per field, day, category and value, how many needs
+    and how many unmet (by reason), and the parts of the expected value that can be summed
+    (anonymous shoppers' unmet needs exactly; signed-in shoppers, who count once per value, as
+    an upper bound: the exact figure is computed from the facets for the rows shown). Kept
+    current by delta with every facet change."""
+
+    __tablename__ = "need_daily"
+    __table_args__ = (
+        Index("ix_need_daily_value", "field", "value", "day"),
+        {"sqlite_with_rowid": False},
+    )
+    field = Column(String(16), primary_key=True)
+    day = Column(Date, primary_key=True)
+    category = Column(String(80), primary_key=True)
+    value = Column(String(255), primary_key=True)
+
+
+class NeedMonthly(_NeedRollup, Base):
+    """:class:`NeedDaily` summed per calendar month (``month``: its first day): a period's whole
+    months are read here, only its first and last partial months from the daily rows."""
+
+    __tablename__ = "need_monthly"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    field = Column(String(16), primary_key=True)
+    month = Column(Date, primary_key=True)
+    category = Column(String(80), primary_key=True)
+    value = Column(String(255), primary_key=True)

@@ -2,7 +2,7 @@
 propensity score), by rebuild, and on erasure; what sync keeps by delta equals a rebuild."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, select
@@ -12,21 +12,20 @@ from bot.insights import facets
 from bot.needs.service import _record, log_need
 from bot.privacy.erasure import erase_customer
 from bot.store.db import session_scope
-from bot.store.models import Need, NeedDaily, NeedFacet
+from bot.store.models import Need, NeedDaily, NeedFacet, NeedMonthly
 from bot.support.product_search import ShopperScore, store_score
 from tests.insights.needlog import hand_built, log, need_row
 
 JUNE = {"since": "2026-06-01", "until": "2026-06-15"}
 
 
-def _snapshot(engine) -> tuple[set, set]:
+def _snapshot(engine) -> tuple[set, set, set]:
     with session_scope(engine) as session:
-        facet_rows = {tuple(r) for r in session.execute(select(NeedFacet.__table__))}
-        daily = {tuple(r) for r in session.execute(select(NeedDaily.__table__))}
-    return facet_rows, daily
+        return tuple({tuple(sorted(r.items())) for r in session.execute(select(t)).mappings()}
+                     for t in (NeedFacet.__table__, NeedDaily.__table__, NeedMonthly.__table__))
 
 
-def _rebuilt(engine) -> tuple[set, set]:
+def _rebuilt(engine) -> tuple[set, set, set]:
     with session_scope(engine) as session:
         facets.rebuild(session)
     return _snapshot(engine)
@@ -108,7 +107,8 @@ def test_sync_by_delta_equals_a_rebuild_after_inserts_updates_and_forgets(servic
         session.delete(session.get(Need, ids[4]))
     kept = _snapshot(services.engine)
     assert kept == _rebuilt(services.engine)
-    assert {r[0] for r in kept[1]} >= {"all", "product", "attribute", "theme"}
+    assert {dict(r)["field"] for r in kept[1]} >= {"all", "product", "attribute", "theme"}
+    assert {dict(r)["month"] for r in kept[2]} == {date(2026, 5, 1), date(2026, 6, 1)}
 
 
 def test_rebuild_fills_facets_for_rows_written_without_them(services):

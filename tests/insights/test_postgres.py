@@ -14,7 +14,7 @@ from bot import insights
 from bot.demo.fixtures import FIXTURE_NOW, seed_fixture
 from bot.insights import facets
 from bot.store.db import make_engine, session_scope
-from bot.store.models import NeedDaily, NeedFacet
+from bot.store.models import NeedDaily, NeedFacet, NeedMonthly
 from bot.store.schema import upgrade
 from service_helpers import make_services
 from tests.insights.needlog import hand_built, log
@@ -37,10 +37,10 @@ def pg_services(tmp_path, lazy_extractor):
     engine.dispose()
 
 
-def _tables(engine) -> tuple[set, set]:
+def _tables(engine) -> tuple[set, set, set]:
     with session_scope(engine) as session:
-        return ({tuple(r) for r in session.execute(select(NeedFacet.__table__))},
-                {tuple(r) for r in session.execute(select(NeedDaily.__table__))})
+        return tuple({tuple(sorted(r.items())) for r in session.execute(select(t)).mappings()}
+                     for t in (NeedFacet.__table__, NeedDaily.__table__, NeedMonthly.__table__))
 
 
 def test_main_queries_on_postgresql(pg_services):
@@ -62,6 +62,8 @@ def test_main_queries_on_postgresql(pg_services):
     page = insights.drilldown(pg_services, field="attribute", value="waterproof",
                               status="unmet", per_page=2, **JUNE)
     assert page.total == 3 and [i.id for i in page.items] == [ids[2], ids[1]]
+    across = insights.top(pg_services, "product", since="2026-04-20", until="2026-06-02")
+    assert [(r.value, r.needs) for r in across.rows] == [("rain jacket", 2), ("teapot", 1)]
     emerging = insights.emerging(pg_services, as_of="2026-06-14")
     assert emerging.recent_needs == 7
     with pytest.raises(insights.InsightsError, match="unknown category"):

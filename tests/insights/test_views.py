@@ -278,3 +278,19 @@ def test_ranking_by_expected_value_matches_the_definition(services, monkeypatch)
     by_volume = insights.unmet(services, by="product", order="volume", limit=200, **JUNE)
     assert {r.value: r.expected_value for r in by_volume.rows} == {
         v: pytest.approx(w, abs=0.01) for v, w in want.items()}
+
+
+@pytest.mark.parametrize("since, until, want", [
+    ("2026-04-20", "2026-06-02", [("rain jacket", 2), ("teapot", 1)]),  # days, May, days
+    ("2026-05-01", "2026-06-01", [("rain jacket", 1), ("teapot", 1)]),  # May, a day
+    ("2026-04-01", "2026-05-31", [("teapot", 1)]),  # whole months only
+    ("2026-05-10", "2026-05-10", [("teapot", 1)]),  # one day
+    ("2026-05-11", "2026-05-31", []),
+])
+def test_periods_across_whole_and_partial_months(services, logged, since, until, want):
+    assert [(r.value, r.needs) for r in
+            insights.top(services, "product", since=since, until=until).rows] == want
+    page = insights.drilldown(services, since=since, until=until)
+    assert page.total == len(page.items) == sum(n for _, n in want)
+    unmet = insights.unmet(services, since=since, until=until)
+    assert sum(r.unmet for r in unmet.rows) == sum(n for _, n in want)  # all of these unmet

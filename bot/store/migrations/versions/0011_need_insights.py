@@ -1,6 +1,7 @@
 """Product insights: ``need_facets`` (one row per need, field and normalised value: the JSON
-lists of ``needs`` made queryable) and ``need_daily`` (the daily rollup of the facets), both
-filled from the existing needs by ``python -m bot insights rebuild`` (bot.insights.facets).
+lists of ``needs`` made queryable), ``need_daily`` and ``need_monthly`` (the daily and monthly
+rollups of the facets), all filled from the existing needs by ``python -m bot insights rebuild``
+(bot.insights.facets).
 
 Revision ID: 0011
 Revises: 0010
@@ -40,33 +41,36 @@ def upgrade() -> None:
                      "propensity_micros"],
                     sqlite_where=sa.text("customer_id IS NOT NULL"),
                     postgresql_where=sa.text("customer_id IS NOT NULL"))
-    counts = [sa.Column(name, sa.Integer(), nullable=False) for name in (
-        "needs", "matched", "pending", "unmet", "unmet_not_stocked", "unmet_out_of_stock",
-        "unmet_over_budget", "unmet_size_or_colour", "unmet_other", "anon_unmet_priced")]
-    op.create_table(
-        "need_daily",
-        sa.Column("field", sa.String(length=16), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("category", sa.String(length=80), nullable=False),
-        sa.Column("value", sa.String(length=255), nullable=False),
-        *counts,
-        sa.Column("anon_unmet_cents", sa.BigInteger(), nullable=False),
-        sa.Column("anon_unmet_unpriced", sa.Integer(), nullable=False),
-        sa.Column("scored", sa.Integer(), nullable=False),
-        sa.Column("scored_micros", sa.BigInteger(), nullable=False),
-        sa.Column("signed_unmet", sa.Integer(), nullable=False),
-        sa.Column("signed_scored_cents", sa.BigInteger(), nullable=False),
-        sa.Column("signed_scored_unpriced_micros", sa.BigInteger(), nullable=False),
-        sa.Column("signed_unscored_cents", sa.BigInteger(), nullable=False),
-        sa.Column("signed_unscored_unpriced", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("field", "day", "category", "value"),
-        sqlite_with_rowid=False,
-    )
+    for name, period in (("need_daily", "day"), ("need_monthly", "month")):
+        op.create_table(
+            name,
+            sa.Column("field", sa.String(length=16), nullable=False),
+            sa.Column(period, sa.Date(), nullable=False),
+            sa.Column("category", sa.String(length=80), nullable=False),
+            sa.Column("value", sa.String(length=255), nullable=False),
+            *_counts(),
+            sa.PrimaryKeyConstraint("field", period, "category", "value"),
+            sqlite_with_rowid=False,
+        )
     op.create_index("ix_need_daily_value", "need_daily", ["field", "value", "day"])
+
+
+def _counts() -> list[sa.Column]:
+    """The counts of a rollup row (bot.store.models._NeedRollup)."""
+    big = {"anon_unmet_cents", "scored_micros", "signed_scored_cents",
+           "signed_scored_unpriced_micros", "signed_unscored_cents"}
+    return [sa.Column(name, sa.BigInteger() if name in big else sa.Integer(), nullable=False)
+            for name in ("needs", "matched", "pending", "unmet", "unmet_not_stocked",
+                         "unmet_out_of_stock", "unmet_over_budget", "unmet_size_or_colour",
+                         "unmet_other", "anon_unmet_priced", "anon_unmet_cents",
+                         "anon_unmet_unpriced", "scored", "scored_micros", "signed_unmet",
+                         "signed_scored_cents", "signed_scored_unpriced_micros",
+                         "signed_unscored_cents", "signed_unscored_unpriced")]
 
 
 def downgrade() -> None:
     op.drop_index("ix_need_daily_value", "need_daily")
+    op.drop_table("need_monthly")
     op.drop_table("need_daily")
     op.drop_index("ix_need_facets_signed", "need_facets")
     op.drop_index("ix_need_facets_need", "need_facets")
