@@ -32,9 +32,11 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Date, and_, bindparam, case, cast, delete, func, insert, literal, select
+from sqlalchemy import (Date, and_, bindparam, case, cast, delete, func, insert, literal, select,
+                        text)
 from sqlalchemy.orm import Session
 
 from bot.store.models import Need, NeedDaily, NeedFacet, NeedMonthly
@@ -265,17 +267,6 @@ def forget(session: Session, need_ids: Iterable[int]) -> int:
     return removed
 
 
-def _upsert(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:  # pragma: no cover - the shop runs on SQLite or PostgreSQL
-        raise NotImplementedError(f"insights rollup on {dialect}")
-    return upsert
-
-
 def _apply(session: Session, delta: Mapping[tuple, Mapping[str, int]]) -> None:
     """Add ``delta`` (keyed by field, day, category, value) to the daily and the monthly
     rollups (rows created when missing); drop rows left with no needs."""
@@ -288,6 +279,21 @@ def _apply(session: Session, delta: Mapping[tuple, Mapping[str, int]]) -> None:
     _apply_to(session, NeedMonthly.__table__, "month", monthly)
 
 
+def _upsert_sql(table: str, period: str) -> str:
+    """``INSERT ... ON CONFLICT ... DO UPDATE`` adding to the counts: the same text on SQLite
+    (3.24+) and PostgreSQL; plain text, so it is not compiled again on every need write."""
+    keys = ("field", period, "category", "value")
+    columns = (*keys, *COUNT_COLUMNS)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNT_COLUMNS))
+
+
+_UPSERT = MappingProxyType({"day": _upsert_sql("need_daily", "day"),
+                            "month": _upsert_sql("need_monthly", "month")})
+
+
 def _apply_to(session: Session, table, period: str,
               delta: Mapping[tuple, Mapping[str, int]]) -> None:
     """One executemany upsert, in key order (concurrent writers take row locks in one order,
@@ -296,11 +302,7 @@ def _apply_to(session: Session, table, period: str,
             for k in sorted(delta) if any(delta[k].values())]
     if not rows:
         return
-    statement = _upsert(session)(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["field", period, "category", "value"],
-        set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS})
-    session.execute(statement, rows)
+    session.execute(text(_UPSERT[period]).bindparams(bindparam(period, type_=Date)), rows)
     emptied = [{"f": r["field"], "p": r[period], "c": r["category"], "v": r["value"]}
                for r in rows if r["needs"] < 0]
     if emptied:

@@ -308,8 +308,8 @@ def _rollup(field: str, period: Period, category: str | None, *, value: str | No
     the days of its partial first and last months from ``need_daily``. ``extra``: more
     conditions on ``value``."""
     first_whole = period.since if period.since.day == 1 else _month_after(period.since)
-    after_whole = period.until.replace(day=1) if _month_after(period.until) != \
-        period.until + timedelta(days=1) else period.until + timedelta(days=1)
+    ends_a_month = _month_after(period.until) == period.until + timedelta(days=1)
+    after_whole = period.until + timedelta(days=1) if ends_a_month else period.until.replace(day=1)
     parts = []
 
     def part(table, column, since: date, until: date):
