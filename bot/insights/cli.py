@@ -8,7 +8,8 @@
 - ``top --since YYYY-MM-DD [--until D] --by FIELD [--category C] [--limit N] [--json]``: the
   most requested products, categories, attributes, colours, sizes, brands...;
 - ``volume --since D [--until D] [--bucket day|week|month] [--category C] [--json]``;
-- ``rebuild``: recompute the facets and the daily rollup from the needs table.
+- ``check [--fix]``: needs whose facets are missing or out of date (exit 1), synced with --fix;
+- ``rebuild``: recompute the facets and the rollups from the needs table.
 
 Without ``--json`` a readable table. Bad arguments (a malformed or future date, an unknown
 category) print one line and exit with status 2.
@@ -61,6 +62,11 @@ def register(subparsers) -> None:
     volume.add_argument("--bucket", choices=filters.BUCKETS, default="week")
     _common(volume, limit=False)
     volume.set_defaults(handler=_volume)
+
+    check = sub.add_parser("check", help="find needs whose facets are missing or out of date")
+    check.add_argument("--fix", action="store_true", help="sync them")
+    _database(check)
+    check.set_defaults(handler=_check)
 
     rebuild = sub.add_parser("rebuild", help="recompute facets and the daily rollup")
     _database(rebuild)
@@ -188,6 +194,21 @@ def _volume(args: argparse.Namespace) -> int:
 
     return _run(args, lambda: volume(args.services, since=args.since, until=args.until,
                                      category=args.category, bucket=args.bucket), show)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.insights.facets import catch_up, stale_need_ids
+
+    if args.fix:
+        with args.services.unit_of_work(write=True) as session:
+            fixed = catch_up(session)
+        print(f"synced {fixed} needs whose facets were missing or out of date")
+        return 0
+    with args.services.unit_of_work() as session:
+        stale = stale_need_ids(session)
+    print(f"{len(stale)} needs with facets missing or out of date"
+          + (f" (first ids: {', '.join(map(str, stale[:10]))}); run with --fix" if stale else ""))
+    return 1 if stale else 0
 
 
 def _rebuild(args: argparse.Namespace) -> int:

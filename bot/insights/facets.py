@@ -22,7 +22,10 @@ rows (or ids) it inserted or changed, in the same transaction: the facets of tho
 replaced and both rollups are moved by the difference (an upsert per touched key, in key order so
 concurrent writers queue rather than deadlock). Deleting needs goes through :func:`forget`
 first (erasure does). :func:`rebuild` (``python -m bot insights rebuild``) recomputes the three
-tables from the needs table, for rows written before this existed or by a bulk load.
+tables from the needs table, for rows written before this existed or by a bulk load;
+:func:`stale_need_ids` / :func:`catch_up` (``python -m bot insights check [--fix]``) find and
+sync the needs a writer left without facets or whose status, shopper, score or category
+changed behind the facets' back.
 """
 from __future__ import annotations
 
@@ -35,8 +38,8 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import (Date, and_, bindparam, case, cast, delete, func, insert, literal, select,
-                        text)
+from sqlalchemy import (Date, and_, bindparam, case, cast, delete, func, insert, literal, or_,
+                        select, text)
 from sqlalchemy.orm import Session
 
 from bot.store.models import Need, NeedDaily, NeedFacet, NeedMonthly
@@ -310,6 +313,39 @@ def _apply_to(session: Session, table, period: str,
             table.c.field == bindparam("f"), table.c[period] == bindparam("p"),
             table.c.category == bindparam("c"), table.c.value == bindparam("v"),
             table.c.needs <= 0), emptied)
+
+
+# --- checking --------------------------------------------------------------------------------
+
+def stale_need_ids(session: Session, *, limit: int | None = None) -> list[int]:
+    """Needs whose facets are missing (a writer that did not call :func:`sync`, such as a bulk
+    insert) or disagree with the row on what later writers change: the status, the shopper, the
+    propensity score, the category. Their ids, oldest first."""
+    n, f = Need.__table__.c, NeedFacet.__table__.c
+    joined = Need.__table__.outerjoin(NeedFacet.__table__, and_(
+        f.need_id == n.id, f.field == "all", f.value == ALL_VALUE))
+    differs = or_(
+        f.need_id.is_(None), f.status != func.substr(n.status, 1, 32),
+        and_(f.customer_id.is_(None), n.customer_id.isnot(None)),
+        and_(f.customer_id.isnot(None), or_(n.customer_id.is_(None),
+                                              f.customer_id != n.customer_id)),
+        and_(f.propensity_micros.is_(None), n.propensity_probability.isnot(None)),
+        and_(f.propensity_micros.isnot(None), or_(
+            n.propensity_probability.is_(None),
+            func.abs(f.propensity_micros - n.propensity_probability * 1_000_000) > 1)),
+        f.category != func.lower(func.coalesce(n.category, NO_CATEGORY)))
+    query = select(n.id).select_from(joined).where(differs).order_by(n.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def catch_up(session: Session, *, batch: int = _CHUNK) -> int:
+    """Sync every need :func:`stale_need_ids` finds; returns how many."""
+    ids = stale_need_ids(session)
+    for start in range(0, len(ids), batch):
+        sync(session, ids[start:start + batch])
+    return len(ids)
 
 
 # --- rebuilding from the needs table ------------------------------------------------------------

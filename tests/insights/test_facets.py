@@ -136,3 +136,29 @@ def test_erasure_removes_the_facets_of_erased_needs(services):
     jacket = insights.unmet(services, **JUNE).rows[0]
     assert (jacket.value, jacket.unmet, jacket.shoppers) == ("rain jacket", 2, 2)
     assert _snapshot(services.engine) == _rebuilt(services.engine)
+
+
+def test_check_finds_needs_written_behind_the_facets_back_and_fixes_them(services, capsys):
+    from sqlalchemy import update
+
+    from bot.cli import main
+
+    ids = log(services.engine, hand_built())
+    rows = hand_built()[:2]
+    columns = [c.name for c in Need.__table__.columns if c.name not in ("id", "is_demo")]
+    with session_scope(services.engine) as session:  # a bulk insert, a settled pending need,
+        session.execute(insert(Need.__table__), [{c: getattr(r, c) for c in columns}
+                                                 for r in rows])
+        session.execute(update(Need).where(Need.id == ids[5]).values(status="unmet:not_stocked"))
+        session.execute(update(Need).where(Need.id == ids[0]).values(  # a score stored later
+            propensity_probability=0.9))
+        session.execute(update(Need).where(Need.id == ids[6]).values(customer_id=None))
+    with session_scope(services.engine) as session:
+        stale = facets.stale_need_ids(session)
+    assert stale[:3] == [ids[0], ids[5], ids[6]] and len(stale) == 5
+    url = str(services.engine.url)
+    assert main(["insights", "check", "--database-url", url]) == 1
+    assert "5 needs with facets missing or out of date" in capsys.readouterr().out
+    assert main(["insights", "check", "--fix", "--database-url", url]) == 0
+    assert main(["insights", "check", "--database-url", url]) == 0
+    assert _snapshot(services.engine) == _rebuilt(services.engine)

@@ -73,6 +73,11 @@ def test_main_queries_on_postgresql(pg_services):
         session.execute(text("DELETE FROM needs WHERE id = :i"), {"i": ids[0]})
     kept = _tables(pg_services.engine)
     with session_scope(pg_services.engine) as session:
+        assert facets.stale_need_ids(session) == []
+        session.execute(text("UPDATE needs SET status = 'matched' WHERE id = :i"), {"i": ids[1]})
+        assert facets.stale_need_ids(session) == [ids[1]]
+        session.execute(text("UPDATE needs SET status = 'unmet:out_of_stock' WHERE id = :i"),
+                        {"i": ids[1]})
         facets.rebuild(session)
     assert _tables(pg_services.engine) == kept
 
