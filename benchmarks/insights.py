@@ -19,8 +19,9 @@ called ``--runs`` times with the filters a product person uses most (the 365 day
 ``ANCHOR``, a mid-month day, so the period has partial first and last months; a quarter; one
 category); the p50/p95 in milliseconds are printed (targets: p95 < 500 ms on PostgreSQL, < 1 s
 on SQLite). The views are the service functions the JSON endpoints and pages call; a page
-that combines several of them is timed as their sum (``overview page``), so pages can be added
-to :func:`views` as their code settles.
+that combines several of them is timed as their sum (``overview page``), and when the
+``/insights/`` pages are in the tree (bot.web.insights) each page's own service call with the
+page's default filters is timed too (:func:`page_views`).
 """
 from __future__ import annotations
 
@@ -246,7 +247,20 @@ def views(services: Services) -> list[tuple[str, callable]]:
             insights.unmet(services, by="product", order="value", **year),
             insights.emerging(services, as_of=ANCHOR))),
     ]
-    return calls
+    return calls + page_views(services)
+
+
+def page_views(services: Services) -> list[tuple[str, callable]]:
+    """Each ``/insights/`` page's service call with the page's default filters, when the pages
+    (bot.web.insights: ``VIEWS``, each with ``form`` and ``compute``) are there."""
+    try:
+        from bot.web import insights as pages
+        today = services.now().date()
+        return [(f"page {name} (its service call, default filters)",
+                 lambda v=view: v.compute(services, v.form({}, today)))
+                for name, view in pages.VIEWS.items()]
+    except (ImportError, AttributeError):  # the pages are not in this tree, or changed shape
+        return []
 
 
 def percentiles(samples: list[float]) -> dict:
