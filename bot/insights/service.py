@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING, Mapping
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import Float, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.insights import filters
@@ -505,7 +505,8 @@ def _signed_values(session: Session, field: str, values: list[str], span: Period
         return {}
     f = NeedFacet
     price = func.coalesce(f.price_cents, _median_case(f.category, medians))
-    weight = func.coalesce(f.propensity_micros, int(round(propensity * 1_000_000)))
+    # as a float: a NUMERIC product costs PostgreSQL a third more over 100,000 rows
+    weight = cast(func.coalesce(f.propensity_micros, int(round(propensity * 1_000_000))), Float)
     out: dict[str, tuple[int, float]] = {}
     for start in range(0, len(values), 500):
         where = [f.field == field, f.value.in_(values[start:start + 500]), f.unmet.is_(True),
@@ -513,7 +514,7 @@ def _signed_values(session: Session, field: str, values: list[str], span: Period
         if cat is not None:
             where.append(f.category == cat)
         per_shopper = (select(f.value.label("value"), f.customer_id.label("customer_id"),
-                              func.max(weight * 1.0 * price).label("best"))
+                              func.max(weight * price).label("best"))
                        .where(*where).group_by(f.value, f.customer_id).subquery())
         for value, n, best in session.execute(
                 select(per_shopper.c.value, func.count(), func.sum(per_shopper.c.best))
