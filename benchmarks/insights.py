@@ -1,7 +1,7 @@
 """Product insights with a million logged needs: every JSON view's p95, on SQLite and PostgreSQL.
 
     nice -n 10 .venv/bin/python benchmarks/insights.py [--needs 1000000] [--runs 20]
-        [--backend sqlite|postgresql|both] [--postgres-url URL] [--json]
+        [--backend sqlite|postgresql|both] [--postgres-url URL] [--writes N] [--json]
 
 PostgreSQL: ``--postgres-url``, else ``SHOP_TEST_POSTGRES_URL`` or ``DATABASE_URL`` (a throwaway
 database: its schema is dropped), else a throwaway cluster is started the way the tests start
@@ -299,6 +299,30 @@ def measure(url: str, runs: int) -> dict:
     return out
 
 
+def measure_writes(url: str, writes: int, seed: int) -> dict:
+    """What keeping the facets current costs a need write: ``facets.sync`` for one new need
+    (its facets and both rollups), each in its own transaction as the chat's capture does."""
+    from sqlalchemy import func, insert, select
+
+    from bot.store.models import Need
+
+    rng = random.Random(seed + 1)
+    engine = make_engine(url)
+    samples = []
+    try:
+        with session_scope(engine) as session:
+            next_id = session.execute(select(func.max(Need.id))).scalar_one() + 1
+        for row in need_rows(rng, writes, next_id):
+            with session_scope(engine) as session:
+                session.execute(insert(Need.__table__), [row])
+                started = time.perf_counter()
+                facets.sync(session, [row["id"]])
+                samples.append((time.perf_counter() - started) * 1000)
+    finally:
+        engine.dispose()
+    return percentiles(samples)
+
+
 def _as_json(result):
     if isinstance(result, tuple):
         return [_as_json(r) for r in result]
@@ -315,12 +339,13 @@ def run_sqlite(args) -> dict:
         url = f"sqlite:///{path}"
         built = {"reused": True} if path.exists() else load(url, args.needs, args.seed)
         return {"build": {**built, "db_mb": round(path.stat().st_size / 1e6)},
-                "views": measure(url, args.runs)}
+                "views": measure(url, args.runs), **_writes(url, args)}
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/insights.db"
         built = load(url, args.needs, args.seed)
         size = os.path.getsize(f"{folder}/insights.db")
-        return {"build": {**built, "db_mb": round(size / 1e6)}, "views": measure(url, args.runs)}
+        return {"build": {**built, "db_mb": round(size / 1e6)}, "views": measure(url, args.runs),
+                **_writes(url, args)}
 
 
 def run_postgres(args) -> dict:
@@ -329,7 +354,8 @@ def run_postgres(args) -> dict:
     if not url.startswith("postgresql"):
         # the tests' throwaway cluster: run this script again inside scripts/with_postgres.sh
         argv = [sys.executable, __file__, "--backend", "postgresql", "--needs", str(args.needs),
-                "--runs", str(args.runs), "--seed", str(args.seed), "--json"]
+                "--runs", str(args.runs), "--seed", str(args.seed), "--writes", str(args.writes),
+                "--json"]
         done = subprocess.run([str(REPO / "scripts" / "with_postgres.sh"), *argv],
                               capture_output=True, text=True, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])["postgresql"]
@@ -339,7 +365,12 @@ def run_postgres(args) -> dict:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     built = load(url, args.needs, args.seed)
-    return {"build": built, "views": measure(url, args.runs)}
+    return {"build": built, "views": measure(url, args.runs), **_writes(url, args)}
+
+
+def _writes(url: str, args) -> dict:
+    return {"sync_per_need_write": measure_writes(url, args.writes, args.seed)} \
+        if args.writes else {}
 
 
 def main(argv=None) -> int:
@@ -351,6 +382,8 @@ def main(argv=None) -> int:
     parser.add_argument("--postgres-url", default=None)
     parser.add_argument("--sqlite-path", default=None,
                         help="SQLite file to build once and reuse (default: a temporary one)")
+    parser.add_argument("--writes", type=int, default=0,
+                        help="also time facets.sync for this many new needs, one at a time")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = {"needs": args.needs, "runs": args.runs}
@@ -376,6 +409,8 @@ def _show(name: str, result: dict, target_ms: float) -> None:
               f"{figures['p95_ms']:8.1f} ms")
     print(f"  worst p95 {worst:.1f} ms (target < {target_ms:.0f} ms): "
           f"{'met' if worst < target_ms else 'NOT met'}", flush=True)
+    if "sync_per_need_write" in result:
+        print(f"  facets.sync per need write: {result['sync_per_need_write']}", flush=True)
 
 
 if __name__ == "__main__":
