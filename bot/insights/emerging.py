@@ -28,7 +28,7 @@ from sqlalchemy import case, func, select
 from bot.insights import filters
 from bot.insights.facets import ALL_VALUE
 from bot.insights.filters import InsightsError, Period
-from bot.insights.service import MAX_EXAMPLES, _daily_where, _examples
+from bot.insights.service import MAX_EXAMPLES, _daily_where, _examples_of
 from bot.insights.stats import benjamini_hochberg, binomial_upper_tail
 from bot.store.models import NeedDaily
 
@@ -98,7 +98,7 @@ def _window_counts(session, field: str, recent: Period, before: Period, cat: str
                    min_recent: int = 0) -> dict[str, tuple[int, int]]:
     """Per value of ``field``: needs in the recent window and in the window before; only values
     with at least ``min_recent`` recent needs (filtered in SQL: most themes are a handful)."""
-    d = NeedDaily
+    d = NeedDaily.__table__.c
     recent_needs = func.sum(case((d.day >= recent.since, d.needs), else_=0))
     before_needs = func.sum(case((d.day < recent.since, d.needs), else_=0))
     span = Period(before.since, recent.until)
@@ -141,12 +141,12 @@ def emerging(services: "Services", *, as_of=None, weeks: int = DEFAULT_WEEKS,
             q_values = benjamini_hochberg(p_values)
             hits = sorted(((p, q, label) for label, p, q in zip(tested, p_values, q_values)
                            if q <= alpha), key=lambda h: (h[0], -counts[h[2]][0], h[2]))
+            texts = _examples_of(session, "theme", [h[2] for h in hits[:limit]], recent, cat,
+                                 examples_per_row)
             for p, q, label in hits[:limit]:
                 now_n, then_n = counts[label]
                 growth = round(now_n * ratio / then_n, 3) if then_n else None
-                found.append(EmergingTheme(
-                    label, now_n, then_n, growth, p, q,
-                    _examples(session, "theme", label, recent, cat, examples_per_row)))
+                found.append(EmergingTheme(label, now_n, then_n, growth, p, q, texts[label]))
     return EmergingReport(day, weeks, ratio, cat, recent, before, recent_all, before_all,
                           None if share is None else round(share, 6), len(tested), alpha,
                           tuple(found))

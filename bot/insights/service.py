@@ -36,7 +36,8 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING, Mapping
 
-from sqlalchemy import Float, case, cast, func, literal, select, union_all
+from sqlalchemy import (Float, String, case, cast, column, func, literal, select, true, union_all,
+                        values as sql_values)
 from sqlalchemy.orm import Session
 
 from bot.insights import filters
@@ -290,10 +291,10 @@ def _today(services: "Services") -> date:
 
 
 def _daily_where(field: str, period: Period, category: str | None) -> list:
-    where = [NeedDaily.field == field, NeedDaily.day >= period.since,
-             NeedDaily.day <= period.until]
+    d = NeedDaily.__table__.c
+    where = [d.field == field, d.day >= period.since, d.day <= period.until]
     if category is not None:
-        where.append(NeedDaily.category == category)
+        where.append(d.category == category)
     return where
 
 
@@ -334,32 +335,60 @@ def _rollup(field: str, period: Period, category: str | None, *, value: str | No
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("rollup")
 
 
-def _facet_where(field: str, value: str, period: Period, category: str | None) -> list:
-    where = [NeedFacet.field == field, NeedFacet.value == value,
-             NeedFacet.day >= period.since, NeedFacet.day <= period.until]
+def _facet_where(field: str, value, period: Period, category: str | None) -> list:
+    f = NeedFacet.__table__.c
+    where = [f.field == field, f.value == value, f.day >= period.since, f.day <= period.until]
     if category is not None:
-        where.append(NeedFacet.category == category)
+        where.append(f.category == category)
     return where
 
 
-def _examples(session: Session, field: str, value: str, period: Period, category: str | None,
-              count: int, *, unmet_only: bool = False) -> tuple[str, ...]:
-    """The latest ``count`` distinct messages behind one value (stored redacted)."""
-    if count <= 0:
-        return ()
-    where = _facet_where(field, value, period, category)
-    if unmet_only:
-        where.append(NeedFacet.unmet.is_(True))
-    rows = session.execute(
-        select(Need.text).join(NeedFacet, NeedFacet.need_id == Need.id).where(*where)
-        .order_by(NeedFacet.day.desc(), NeedFacet.need_id.desc()).limit(count * 3)).scalars()
+def _distinct(texts, count: int) -> tuple[str, ...]:
     out: list[str] = []
-    for text in rows:
+    for text in texts:
         if text and text not in out:
             out.append(text)
         if len(out) == count:
             break
     return tuple(out)
+
+
+def _examples_of(session: Session, field: str, values: list[str], period: Period,
+                 category: str | None, count: int, *,
+                 unmet_only: bool = False) -> dict[str, tuple[str, ...]]:
+    """The latest ``count`` distinct messages (stored redacted) behind each of ``values``.
+
+    Each value's newest facets come from the key's index in order. PostgreSQL gets them for
+    every value in one statement (a LATERAL join); SQLite, in-process, one short query each."""
+    if count <= 0 or not values:
+        return {v: () for v in values}
+    f, n = NeedFacet.__table__.c, Need.__table__.c
+    joined = NeedFacet.__table__.join(Need.__table__, n.id == f.need_id)
+    extra = [f.unmet.is_(True)] if unmet_only else []
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = sql_values(column("value", String), name="wanted").data([(v,) for v in values])
+        latest = (select(n.text, f.day, f.need_id).select_from(joined)
+                  .where(*_facet_where(field, wanted.c.value, period, category), *extra)
+                  .order_by(f.day.desc(), f.need_id.desc()).limit(count * 3).lateral("latest"))
+        rows = session.execute(select(wanted.c.value, latest.c.text).select_from(
+            wanted.join(latest, true())).order_by(wanted.c.value, latest.c.day.desc(),
+                                                  latest.c.need_id.desc())).all()
+        texts: dict[str, list[str]] = defaultdict(list)
+        for value, text in rows:
+            texts[value].append(text)
+        return {v: _distinct(texts.get(v, ()), count) for v in values}
+    return {v: _distinct(session.execute(
+        select(n.text).select_from(joined).where(*_facet_where(field, v, period, category),
+                                                 *extra)
+        .order_by(f.day.desc(), f.need_id.desc()).limit(count * 3)).scalars(), count)
+        for v in values}
+
+
+def _examples(session: Session, field: str, value: str, period: Period, category: str | None,
+              count: int, *, unmet_only: bool = False) -> tuple[str, ...]:
+    """The latest ``count`` distinct messages behind one value (stored redacted)."""
+    return _examples_of(session, field, [value], period, category, count,
+                        unmet_only=unmet_only)[value]
 
 
 def examples(services: "Services", field: str, value: str, *, since=None, until=None,
@@ -410,11 +439,10 @@ def volume(services: "Services", *, since=None, until=None, category=None,
     with services.unit_of_work() as session:
         span = filters.period(since, until, _today(services))
         cat = filters.category(session, category)
+        d = NeedDaily.__table__.c
         rows = session.execute(
-            select(NeedDaily.day, NeedDaily.category, func.sum(NeedDaily.needs),
-                   func.sum(NeedDaily.unmet), func.sum(NeedDaily.pending))
-            .where(*_daily_where("all", span, cat))
-            .group_by(NeedDaily.day, NeedDaily.category)).all()
+            select(d.day, d.category, func.sum(d.needs), func.sum(d.unmet), func.sum(d.pending))
+            .where(*_daily_where("all", span, cat)).group_by(d.day, d.category)).all()
     totals: dict[date, list[int]] = {d: [0, 0, 0] for d in _bucket_starts(span, bucket)}
     per_cat: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for day, slug, needs, unmet, pending in rows:
@@ -503,7 +531,7 @@ def _signed_values(session: Session, field: str, values: list[str], span: Period
     over them of their largest propensity x price (currency units)."""
     if not values:
         return {}
-    f = NeedFacet
+    f = NeedFacet.__table__.c
     price = func.coalesce(f.price_cents, _median_case(f.category, medians))
     # as a float: a NUMERIC product costs PostgreSQL a third more over 100,000 rows
     weight = cast(func.coalesce(f.propensity_micros, int(round(propensity * 1_000_000))), Float)
@@ -631,10 +659,10 @@ def unmet(services: "Services", *, by: str = "product", since=None, until=None, 
         found = _tallies(session, by, span, cat, propensity, medians)
         ranked = _ranked(session, by, span, cat, found, order, limit, propensity, medians) \
             if found else []
-        out = tuple(
-            UnmetRow(value, tally.unmet, tally.needs, shoppers, worth, tally.reasons,
-                     _examples(session, by, value, span, cat, examples_per_row, unmet_only=True))
-            for value, tally, shoppers, worth in ranked)
+        texts = _examples_of(session, by, [r[0] for r in ranked], span, cat, examples_per_row,
+                             unmet_only=True)
+        out = tuple(UnmetRow(value, tally.unmet, tally.needs, shoppers, worth, tally.reasons,
+                             texts[value]) for value, tally, shoppers, worth in ranked)
         currency = _shop_currency(session)
     return UnmetReport(span, cat, by, order, currency, propensity, source, out)
 
@@ -657,9 +685,9 @@ def themes(services: "Services", *, since=None, until=None, category=None,
         needs = func.sum(r.c.needs).label("needs")
         rows = session.execute(select(r.c.value, needs, func.sum(r.c.unmet)).group_by(r.c.value)
                                .order_by(needs.desc(), r.c.value).limit(limit)).all()
-        out = tuple(ThemeRow(label, int(n), int(u),
-                             _examples(session, "theme", label, span, cat, examples_per_row))
-                    for label, n, u in rows)
+        texts = _examples_of(session, "theme", [r[0] for r in rows], span, cat,
+                             examples_per_row)
+        out = tuple(ThemeRow(label, int(n), int(u), texts[label]) for label, n, u in rows)
     return ThemeReport(span, cat, out)
 
 
@@ -712,9 +740,9 @@ def drilldown(services: "Services", *, field: str | None = None, value: str | No
         cat = filters.category(session, category)
         where = _facet_where(field_name, wanted, span, cat)
         if wanted_status == "unmet":
-            where.append(NeedFacet.unmet.is_(True))
+            where.append(NeedFacet.__table__.c.unmet.is_(True))
         elif wanted_status is not None:
-            where.append(NeedFacet.status == wanted_status)
+            where.append(NeedFacet.__table__.c.status == wanted_status)
         total = _drilldown_total(session, field_name, wanted, span, cat, wanted_status)
         rows = session.execute(
             select(Need).join(NeedFacet, NeedFacet.need_id == Need.id).where(*where)

@@ -57,8 +57,15 @@ def test_main_queries_on_postgresql(pg_services):
                                                                     ("casserole dish", 1, 1)]
     assert unmet.rows[0].expected_value == pytest.approx(147.15)
     assert unmet.rows[0].reasons["out_of_stock"] == 1
+    assert unmet.rows[0].examples == ("rain jacket in XXL",  # one LATERAL query: newest first
+                                      "lightweight waterproof rain jacket under 120",
+                                      "red waterproof rain jacket in M")
+    assert len(unmet.rows[1].examples) == 1
+    assert unmet.rows[1].examples[0].endswith(": casserole dish")
     themes = insights.themes(pg_services, **JUNE)
     assert themes.rows[0].label == "lightweight + waterproof + rain jacket"
+    assert themes.rows[0].examples == ("lightweight waterproof rain jacket under 120",
+                                       "a waterproof lightweight rain jacket")
     page = insights.drilldown(pg_services, field="attribute", value="waterproof",
                               status="unmet", per_page=2, **JUNE)
     assert page.total == 3 and [i.id for i in page.items] == [ids[2], ids[1]]
