@@ -1,5 +1,5 @@
-"""``python -m bot needs ...``: extract, evaluate, list, follow, reconcile, outbox, train,
-build-data."""
+"""``python -m bot needs ...``: extract, evaluate, list, import, follow, reconcile, outbox,
+train, build-data."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.csvsafe import write_dicts
+from bot.store.models import NEED_STATUSES
+
+# What ``needs list --status`` accepts: each status, any unmet reason, converted.
+LIST_STATUSES = NEED_STATUSES + ("unmet", "converted")
 
 
 def register(subparsers) -> None:
@@ -30,13 +34,15 @@ def register(subparsers) -> None:
 
     listing = sub.add_parser("list", help="needs from the log")
     listing.add_argument("--since", help="YYYY-MM-DD (created on or after)")
-    listing.add_argument("--status", choices=("matched", "unmet", "purchased_later"))
+    listing.add_argument("--status", choices=LIST_STATUSES,
+                         help="a status, 'unmet' (any reason) or 'converted' (a later order "
+                              "fulfilled it)")
     listing.add_argument("--format", choices=("csv", "json"), default="csv")
     listing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     listing.set_defaults(handler=_list)
 
-    reconcile = sub.add_parser("reconcile",
-                               help="mark needs followed by a purchase as purchased_later")
+    reconcile = sub.add_parser(
+        "reconcile", help="record the later orders that fulfilled logged needs (converted)")
     reconcile.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     reconcile.set_defaults(handler=_reconcile)
 
@@ -135,7 +141,9 @@ def _evaluate(args) -> int:
 _LIST_COLUMNS = ("id", "conversation_id", "need_seq", "customer_id", "turn", "text", "product",
                  "category", "attributes", "colour", "size", "brand", "price_min", "price_max",
                  "currency", "quantity", "recipient", "occasion", "needed_by", "confidence",
-                 "matched_product_ids", "status", "extractor_version", "created_at", "updated_at")
+                 "matched_product_ids", "status", "converted_order_id", "converted_at",
+                 "back_in_stock_requested_at", "back_in_stock_notified_at", "is_demo",
+                 "source_id", "extractor_version", "created_at", "updated_at")
 
 
 def _list(args) -> int:
@@ -147,7 +155,11 @@ def _list(args) -> int:
     query = select(Need).order_by(Need.created_at, Need.id)
     if args.since:
         query = query.where(Need.created_at >= datetime.fromisoformat(args.since))
-    if args.status:
+    if args.status == "unmet":
+        query = query.where(Need.status.like("unmet:%"))
+    elif args.status == "converted":
+        query = query.where(Need.converted_at.isnot(None))
+    elif args.status:
         query = query.where(Need.status == args.status)
     with session_scope(args.services.engine) as session:
         rows = [{c: _plain(getattr(n, c)) for c in _LIST_COLUMNS}
@@ -163,12 +175,12 @@ def _list(args) -> int:
 
 
 def _reconcile(args) -> int:
-    from bot.needs.reconcile import mark_purchased_later
+    from bot.needs.reconcile import mark_converted
     from bot.store.db import session_scope
 
     with session_scope(args.services.engine) as session:
-        updated = mark_purchased_later(session, args.services.now())
-    print(f"needs marked purchased_later: {updated}")
+        converted = mark_converted(session, args.services.now())
+    print(f"needs converted: {converted}")
     return 0
 
 
