@@ -41,6 +41,17 @@ def register(subparsers) -> None:
     listing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     listing.set_defaults(handler=_list)
 
+    importing = sub.add_parser(
+        "import", help="extract, match and log the needs of a JSONL log of shoppers' messages")
+    importing.add_argument("--input", required=True, metavar="FILE.jsonl",
+                           help='lines {"id": ..., "created_at": ISO-8601, "text": ...'
+                                '[, "customer_id": ...]}; - reads standard input')
+    importing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
+    importing.add_argument("--model", type=Path)
+    importing.add_argument("--batch-size", type=int, default=500,
+                           help="messages per extraction batch and transaction (default 500)")
+    importing.set_defaults(handler=_import)
+
     reconcile = sub.add_parser(
         "reconcile", help="record the later orders that fulfilled logged needs (converted)")
     reconcile.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
@@ -171,6 +182,30 @@ def _list(args) -> int:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         write_dicts(sys.stdout, _LIST_COLUMNS, rows)  # formula-safe: shoppers' text
+    return 0
+
+
+def _import(args) -> int:
+    from bot.needs.importer import import_lines, read_lines
+
+    if args.input != "-" and not Path(args.input).is_file():
+        print(f"needs import: no such file: {args.input}", file=sys.stderr)
+        return 2
+    if not 1 <= args.batch_size <= 10_000:
+        print("needs import: --batch-size must be between 1 and 10000", file=sys.stderr)
+        return 2
+    services = args.services
+
+    def report(bad) -> None:
+        print(f"{args.input}: {bad}", file=sys.stderr, flush=True)
+
+    try:
+        stats = import_lines(services.engine, _extractor(args), read_lines(args.input),
+                             now=services.now(), batch_size=args.batch_size, on_error=report)
+    except OSError as err:
+        print(f"needs import: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(json.dumps(stats.as_dict()))
     return 0
 
 

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 MAX_CARDS = 3
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
+NEED_FIELDS = _FIELDS  # the NEED keys a logged need keeps (all but confidence)
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})
 # What a failed database call on a turn looks like: the driver's error, or the breaker's.
 _DB_DOWN = (SQLAlchemyError, StoreUnavailable)
