@@ -49,6 +49,7 @@ MAX_CARDS = 3
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
 NEED_FIELDS = _FIELDS  # the NEED keys a logged need keeps (all but confidence)
+LEGACY_UNMET = "unmet"  # the status outbox lines written before migration 0010 may carry
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})
 # What a failed database call on a turn looks like: the driver's error, or the breaker's.
 _DB_DOWN = (SQLAlchemyError, StoreUnavailable)
@@ -223,6 +224,8 @@ def drain_outbox(engine: Engine, outbox: Outbox, *, breaker: CircuitBreaker | No
     quarantined and not yet reported become one ``outbox_quarantine`` audit record.
     """
     def write(record: dict) -> None:
+        if record.get("status") == LEGACY_UNMET:  # queued before statuses had reasons
+            record = {**record, "status": fit.PENDING}  # settled by records.settle_pending
         check_record(record)
         try:
             with _guarded(breaker):

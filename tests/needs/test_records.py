@@ -89,3 +89,18 @@ def test_an_answer_arriving_meanwhile_wins(shop, monkeypatch):
     monkeypatch.setattr(records.catalogue, "assess_need", answered_meanwhile)
     assert settle_pending(shop, FIXTURE_NOW, IDLE) == 0
     assert statuses(shop)[("race", 100)][0] == "matched"
+
+
+def test_an_outbox_line_from_before_reasons_is_imported_pending_then_settled(shop, tmp_path):
+    from bot.needs.outbox import Outbox
+    from bot.needs.service import _record, drain_outbox
+
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    need = {"product": "parka", "category": "outerwear", "attributes": [], "colour": ["red"],
+            "size": [], "confidence": 0.9}
+    outbox.append(_record("old", None, 1, "a red parka", need, 100, "key", "unmet", [],
+                          "needs-0.9", FIXTURE_NOW - 40 * MIN, new=True))
+    assert drain_outbox(shop, outbox).imported == 1
+    assert statuses(shop)[("old", 100)][0] == "pending"
+    assert settle_pending(shop, FIXTURE_NOW, IDLE) == 1
+    assert statuses(shop)[("old", 100)][0] == "unmet:size_or_colour"
