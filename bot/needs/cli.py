@@ -1,5 +1,5 @@
-"""``python -m bot needs ...``: extract, evaluate, list, follow, reconcile, outbox, train,
-build-data."""
+"""``python -m bot needs ...``: extract, evaluate, list, import, follow, reconcile, outbox,
+train, build-data."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.csvsafe import write_dicts
+from bot.store.models import NEED_STATUSES
+
+# What ``needs list --status`` accepts: each status, any unmet reason, converted.
+LIST_STATUSES = NEED_STATUSES + ("unmet", "converted")
 
 
 def register(subparsers) -> None:
@@ -30,13 +34,26 @@ def register(subparsers) -> None:
 
     listing = sub.add_parser("list", help="needs from the log")
     listing.add_argument("--since", help="YYYY-MM-DD (created on or after)")
-    listing.add_argument("--status", choices=("matched", "unmet", "purchased_later"))
+    listing.add_argument("--status", choices=LIST_STATUSES,
+                         help="a status, 'unmet' (any reason) or 'converted' (a later order "
+                              "fulfilled it)")
     listing.add_argument("--format", choices=("csv", "json"), default="csv")
     listing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     listing.set_defaults(handler=_list)
 
-    reconcile = sub.add_parser("reconcile",
-                               help="mark needs followed by a purchase as purchased_later")
+    importing = sub.add_parser(
+        "import", help="extract, match and log the needs of a JSONL log of shoppers' messages")
+    importing.add_argument("--input", required=True, metavar="FILE.jsonl",
+                           help='lines {"id": ..., "created_at": ISO-8601, "text": ...'
+                                '[, "customer_id": ...]}; - reads standard input')
+    importing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
+    importing.add_argument("--model", type=Path)
+    importing.add_argument("--batch-size", type=int, default=500,
+                           help="messages per extraction batch and transaction (default 500)")
+    importing.set_defaults(handler=_import)
+
+    reconcile = sub.add_parser(
+        "reconcile", help="record the later orders that fulfilled logged needs (converted)")
     reconcile.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     reconcile.set_defaults(handler=_reconcile)
 
@@ -135,7 +152,9 @@ def _evaluate(args) -> int:
 _LIST_COLUMNS = ("id", "conversation_id", "need_seq", "customer_id", "turn", "text", "product",
                  "category", "attributes", "colour", "size", "brand", "price_min", "price_max",
                  "currency", "quantity", "recipient", "occasion", "needed_by", "confidence",
-                 "matched_product_ids", "status", "extractor_version", "created_at", "updated_at")
+                 "matched_product_ids", "status", "converted_order_id", "converted_at",
+                 "back_in_stock_requested_at", "back_in_stock_notified_at", "is_demo",
+                 "source_id", "extractor_version", "created_at", "updated_at")
 
 
 def _list(args) -> int:
@@ -147,7 +166,11 @@ def _list(args) -> int:
     query = select(Need).order_by(Need.created_at, Need.id)
     if args.since:
         query = query.where(Need.created_at >= datetime.fromisoformat(args.since))
-    if args.status:
+    if args.status == "unmet":
+        query = query.where(Need.status.like("unmet:%"))
+    elif args.status == "converted":
+        query = query.where(Need.converted_at.isnot(None))
+    elif args.status:
         query = query.where(Need.status == args.status)
     with session_scope(args.services.engine) as session:
         rows = [{c: _plain(getattr(n, c)) for c in _LIST_COLUMNS}
@@ -162,13 +185,37 @@ def _list(args) -> int:
     return 0
 
 
+def _import(args) -> int:
+    from bot.needs.importer import import_lines, read_lines
+
+    if args.input != "-" and not Path(args.input).is_file():
+        print(f"needs import: no such file: {args.input}", file=sys.stderr)
+        return 2
+    if not 1 <= args.batch_size <= 10_000:
+        print("needs import: --batch-size must be between 1 and 10000", file=sys.stderr)
+        return 2
+    services = args.services
+
+    def report(bad) -> None:
+        print(f"{args.input}: {bad}", file=sys.stderr, flush=True)
+
+    try:
+        stats = import_lines(services.engine, _extractor(args), read_lines(args.input),
+                             now=services.now(), batch_size=args.batch_size, on_error=report)
+    except OSError as err:
+        print(f"needs import: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(json.dumps(stats.as_dict()))
+    return 0
+
+
 def _reconcile(args) -> int:
-    from bot.needs.reconcile import mark_purchased_later
+    from bot.needs.reconcile import mark_converted
     from bot.store.db import session_scope
 
     with session_scope(args.services.engine) as session:
-        updated = mark_purchased_later(session, args.services.now())
-    print(f"needs marked purchased_later: {updated}")
+        converted = mark_converted(session, args.services.now())
+    print(f"needs converted: {converted}")
     return 0
 
 

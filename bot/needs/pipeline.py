@@ -103,10 +103,18 @@ class NeedExtractor:
         # (about 0.3 ms of a 3 ms message); the same components run in the same order
         return needs_from_doc(self.nlp(_clean_text(text)), self.vocab, self.today)
 
-    def extract_many(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[list[Need]]:
+    def extract_many(self, texts: Iterable[str], batch_size: int = 256, *,
+                     days: Iterable[date | None] | None = None) -> Iterator[list[Need]]:
+        """The needs of each message, through ``nlp.pipe`` in batches. ``days``: the day each
+        message was sent (dates such as "by Friday" are read from it; None: today)."""
         cleaned = (_clean_text(t) for t in texts)
-        for doc in self.nlp.pipe(cleaned, batch_size=batch_size):
-            yield needs_from_doc(doc, self.vocab, self.today)
+        docs = self.nlp.pipe(cleaned, batch_size=batch_size)
+        if days is None:
+            for doc in docs:
+                yield needs_from_doc(doc, self.vocab, self.today)
+            return
+        for doc, day in zip(docs, days):
+            yield needs_from_doc(doc, self.vocab, day or self.today)
 
 
 def _clean_text(text) -> str:

@@ -1,5 +1,11 @@
-"""One conversation turn of need capture: extract, merge with the conversation's open need, ask
-once for a missing key detail, match the catalogue, log the need, say what to answer.
+"""One conversation turn of need capture: extract, merge with the conversation's open need (or
+with the same need stated earlier in the conversation), ask once for a missing key detail, match
+the catalogue, log the need with its status, say what to answer.
+
+The status is the need's as it stood when the shopper asked (``bot.store.fit``): ``matched``,
+``unmet:<reason>``, or ``pending`` while the bot waits for an answer to its question (or could
+not read the catalogue: the database was down). :func:`bot.needs.records.settle_pending` settles
+the pending needs of conversations that went quiet.
 
 The action calls :func:`capture` and keeps ``CaptureResult.need`` in a slot to pass back as
 ``previous_need`` next turn (without it the open need is read from the needs table). Writes go
@@ -31,17 +37,19 @@ from bot.needs.outbox import BadRecord, DrainResult, Outbox
 from bot.needs.pipeline import NeedExtractor, has_need_cue
 from bot.redact import redact
 from bot.needs.vocab import load_vocab
-from bot.store import catalogue
+from bot.store import catalogue, fit
 from bot.store.breaker import CircuitBreaker
 from bot.store.db import session_scope
 from bot.store.errors import StoreUnavailable
-from bot.store.models import Need as NeedRow
+from bot.store.models import NEED_STATUSES, Need as NeedRow
 
 log = logging.getLogger(__name__)
 
 MAX_CARDS = 3
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
+NEED_FIELDS = _FIELDS  # the NEED keys a logged need keeps (all but confidence)
+LEGACY_UNMET = "unmet"  # the status outbox lines written before migration 0010 may carry
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})
 # What a failed database call on a turn looks like: the driver's error, or the breaker's.
 _DB_DOWN = (SQLAlchemyError, StoreUnavailable)
@@ -58,13 +66,13 @@ def _guarded(breaker: CircuitBreaker | None) -> ContextManager:
 
 @dataclass
 class CaptureResult:
-    kind: str  # "none" | "question" | "products" | "passed_on"
+    kind: str  # "none" | "question" | "products" | "unmet" | "queued"
     text: str = ""
     need: dict | None = None  # the accumulated need (keep it for the next turn)
     products: list[dict] = field(default_factory=list)  # cards: id, name, price, currency, url, image
     buttons: list[dict] = field(default_factory=list)
     question: str | None = None  # the field asked about
-    status: str | None = None  # matched / unmet
+    status: str | None = None  # the primary need's: matched / pending / unmet:<reason>
     queued: bool = False  # the DB was down: the record waits in the outbox
     logged: list[int] = field(default_factory=list)  # need_seq values written this turn
 
@@ -91,12 +99,20 @@ def merge(previous: dict, new: dict) -> dict:
     return merged
 
 
+def same_product(a: dict, b: dict) -> bool:
+    """Both name a product, and it is the same one: the same head word ("boots", "hiking
+    boots") or the same taxonomy type ("hoover", "vacuum cleaner")."""
+    if not a.get("product") or not b.get("product"):
+        return False
+    types = load_vocab().product_types
+    ka, kb = fit.kind_of(a, types), fit.kind_of(b, types)
+    return bool(ka.stem and ka.stem == kb.stem) or bool(ka.ptype and ka.ptype == kb.ptype)
+
+
 def _same_need(previous: dict, new: dict) -> bool:
-    if not previous.get("product"):
-        return True
-    if previous.get("category") and previous.get("category") == new.get("category"):
-        return True
-    return previous["product"].split()[-1] == (new.get("product") or "").split()[-1]
+    """Does ``new`` go on the open need? When that has no product yet (a gift without one), or
+    names the same product. Another product, even of the same category, is another need."""
+    return not previous.get("product") or same_product(previous, new)
 
 
 def _record(conversation_id, customer_id, turn, text, need, seq, key, status, matched,
@@ -111,10 +127,11 @@ def _record(conversation_id, customer_id, turn, text, need, seq, key, status, ma
     }
 
 
-def log_need(engine: Engine, record: dict) -> None:
-    """Insert or update the need row (conversation, need_seq); a repeated message is a no-op."""
+def record_values(record: dict) -> dict:
+    """The ``needs`` columns of a record made by :func:`_record` (all but the key, the
+    conversation and need_seq, and ``created_at``)."""
     now = datetime.fromisoformat(record["now"])
-    values = {
+    return {
         "customer_id": record["customer_id"], "turn": record["turn"], "text": record["text"],
         "last_message_key": record["last_message_key"],
         "product": record["product"], "category": record["category"],
@@ -131,6 +148,13 @@ def log_need(engine: Engine, record: dict) -> None:
         "status": record["status"], "extractor_version": record["extractor_version"],
         "updated_at": now,
     }
+
+
+def log_need(engine: Engine, record: dict) -> int:
+    """Insert or update the need row (conversation, need_seq); a repeated message is a no-op.
+    Returns the need_seq written (a new need meeting an older session's row moves on)."""
+    now = datetime.fromisoformat(record["now"])
+    values = record_values(record)
     for attempt in range(2):
         try:
             with session_scope(engine) as session:
@@ -186,7 +210,7 @@ def check_record(record: dict) -> None:
         datetime.fromisoformat(record["now"])
     except ValueError:
         raise BadRecord("now is not an ISO time") from None
-    if record["status"] not in ("matched", "unmet"):
+    if record["status"] not in NEED_STATUSES:
         raise BadRecord("unknown status")
 
 
@@ -200,6 +224,8 @@ def drain_outbox(engine: Engine, outbox: Outbox, *, breaker: CircuitBreaker | No
     quarantined and not yet reported become one ``outbox_quarantine`` audit record.
     """
     def write(record: dict) -> None:
+        if record.get("status") == LEGACY_UNMET:  # queued before statuses had reasons
+            record = {**record, "status": fit.PENDING}  # settled by records.settle_pending
         check_record(record)
         try:
             with _guarded(breaker):
@@ -244,34 +270,70 @@ def _decimal(value):
     return None if value is None else Decimal(str(value))
 
 
-def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = None,
-               breaker: CircuitBreaker | None = None) -> dict | None:
-    """The conversation's most recently updated need (as it stood at ``as_of`` when given)."""
+def need_from_row(row: NeedRow) -> dict:
+    """A logged need as the NEED dict capture works with (``_seq``: its need_seq)."""
+    need = {k: getattr(row, k) for k in _FIELDS}
+    for key in ("attributes", "colour", "size"):
+        try:
+            need[key] = json.loads(need[key] or "[]")
+        except ValueError:
+            need[key] = []
+    for key in ("price_min", "price_max"):
+        need[key] = float(need[key]) if need[key] is not None else None
+    need["needed_by"] = row.needed_by.isoformat() if row.needed_by else None
+    need["confidence"] = float(row.confidence or 0)
+    need["_seq"] = row.need_seq
+    need["_asked"] = []
+    return need
+
+
+def _conversation_needs(engine: Engine, conversation_id: str, as_of: datetime | None = None,
+                        breaker: CircuitBreaker | None = None) -> list[dict]:
+    """The conversation's needs (as they stood at ``as_of`` when given), the most recently
+    updated first: the first is the open need."""
     query = select(NeedRow).where(NeedRow.conversation_id == conversation_id)
     if as_of is not None:
         query = query.where(NeedRow.updated_at <= as_of)
     with _guarded(breaker), session_scope(engine) as session:
-        row = session.execute(query.order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
-                              .limit(1)).scalar_one_or_none()
-        if row is None:
-            return None
-        need = {k: getattr(row, k) for k in _FIELDS}
-        for key in ("attributes", "colour", "size"):
-            need[key] = json.loads(need[key] or "[]")
-        for key in ("price_min", "price_max"):
-            need[key] = float(need[key]) if need[key] is not None else None
-        need["needed_by"] = row.needed_by.isoformat() if row.needed_by else None
-        need["confidence"] = float(row.confidence)
-        need["_seq"] = row.need_seq
-        need["_asked"] = []
-        return need
+        rows = session.execute(query.order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
+                               .limit(200)).scalars().all()
+        return [need_from_row(row) for row in rows]
+
+
+def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = None,
+               breaker: CircuitBreaker | None = None) -> dict | None:
+    """The conversation's most recently updated need (as it stood at ``as_of`` when given)."""
+    needs = _conversation_needs(engine, conversation_id, as_of, breaker)
+    return needs[0] if needs else None
+
+
+def assess(engine: Engine, need: dict, limit: int = MAX_CARDS,
+           breaker: CircuitBreaker | None = None) -> catalogue.NeedMatch:
+    """The need's status against the catalogue now, with cards of what fits
+    (:func:`bot.store.catalogue.assess_need`)."""
+    with _guarded(breaker), session_scope(engine) as session:
+        return catalogue.assess_need(session, need, load_vocab(), limit)
 
 
 def match_products(engine: Engine, need: dict, limit: int = MAX_CARDS,
                    breaker: CircuitBreaker | None = None) -> list[dict]:
     """Cards of the active, in-stock products meeting the need (:mod:`bot.store.catalogue`)."""
-    with _guarded(breaker), session_scope(engine) as session:
-        return catalogue.match_products(session, need, load_vocab(), limit)
+    return list(assess(engine, need, limit, breaker).cards)
+
+
+def unmet_text(need: dict, match: catalogue.NeedMatch) -> str:
+    """What the bot says about an unmet need: what the catalogue lacks, nothing more."""
+    thing = need.get("product")
+    status = match.status
+    if not thing:
+        return "Sorry, I couldn't find anything in our catalogue that fits that right now."
+    if status == fit.OUT_OF_STOCK:
+        return f"Sorry, we do sell {thing}, but nothing that fits is in stock right now."
+    if status == fit.OVER_BUDGET:
+        return f"Sorry, we do sell {thing}, but nothing that fits is in your price range."
+    if status == fit.SIZE_OR_COLOUR:
+        return f"Sorry, we do sell {thing}, but not in that {match.missing or 'size or colour'}."
+    return f"Sorry, there's no {thing} in our catalogue right now."
 
 
 def _needs_question(need: dict, asked: list[str]) -> str | None:
@@ -309,11 +371,21 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
         needs = []
     if not needs:
         return CaptureResult(kind="none", need=previous_need)
-    if previous_need is None and db_up:
-        try:
-            previous_need = _open_need(engine, conversation_id, open_as_of, breaker)
-        except _DB_DOWN:
-            db_up = False
+    earlier: list[dict] | None = None  # the conversation's needs, read when first wanted
+
+    def conversation_needs() -> list[dict]:
+        nonlocal earlier, db_up
+        if earlier is None:
+            earlier = []
+            if db_up:
+                try:
+                    earlier = _conversation_needs(engine, conversation_id, open_as_of, breaker)
+                except _DB_DOWN:
+                    db_up = False
+        return earlier
+
+    if previous_need is None:
+        previous_need = next(iter(conversation_needs()), None)
     key = message_key(conversation_id, turn, text)
     asked = list((previous_need or {}).get("_asked") or [])
     states: list[tuple[int, dict, bool]] = []  # (need_seq, need, is it a new need?)
@@ -321,27 +393,34 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
         if previous_need and index == 0 and (not new.get("product") or
                                              _same_need(previous_need, new)):
             states.append((previous_need["_seq"], merge(previous_need, new), False))
-        elif new.get("product"):
+            continue
+        if not new.get("product"):
+            continue
+        used = {seq for seq, _, _ in states}
+        restated = next((n for n in conversation_needs()
+                         if n["_seq"] not in used and same_product(n, new)), None)
+        if restated is not None:  # the same need stated again: one record
+            states.append((restated["_seq"], merge(restated, new), False))
+        else:
             states.append(((turn * 100 if seq_base is None else seq_base) + index, new, True))
-            asked = [] if index == 0 else asked
+        asked = [] if index == 0 else asked
     if not states:  # a detail with no need open to attach it to
         return CaptureResult(kind="none", need=previous_need)
     seq, primary, _ = states[0]
     question = _needs_question(primary, asked) if ask else None
-    result = CaptureResult(kind="question", question=question) if question else None
     logged, queued = [], False
+    primary_match = catalogue.NeedMatch(fit.PENDING)
     for index, (need_seq, state, is_new) in enumerate(states):
-        matched: list[dict] = []
+        match = catalogue.NeedMatch(fit.PENDING)  # asked a question, or no catalogue to read
         if db_up and not (question and index == 0):
             try:
-                matched = match_products(engine, state, breaker=breaker)
+                match = assess(engine, state, breaker=breaker)
             except _DB_DOWN:
                 db_up = False
         if index == 0:
-            primary_cards = matched
-        status = "matched" if matched else "unmet"
-        record = _record(conversation_id, customer_id, turn, text, state, need_seq, key, status,
-                         [c["id"] for c in matched], extractor.version, now, new=is_new)
+            primary_match = match
+        record = _record(conversation_id, customer_id, turn, text, state, need_seq, key,
+                         match.status, match.product_ids, extractor.version, now, new=is_new)
         try:
             if not db_up:
                 raise StoreUnavailable("database unavailable earlier in this turn")
@@ -356,19 +435,20 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             queued = True
         logged.append(need_seq)
     state_out = {**primary, "_seq": seq, "_asked": asked + ([question] if question else [])}
-    if result is not None:
-        result.text = QUESTIONS[question]
-    elif primary_cards:
-        result = CaptureResult(kind="products", status="matched", products=primary_cards,
+    if question:
+        result = CaptureResult(kind="question", question=question, text=QUESTIONS[question],
+                               status=fit.PENDING)
+    elif primary_match.status == fit.MATCHED:
+        result = CaptureResult(kind="products", status=fit.MATCHED,
+                               products=list(primary_match.cards),
                                text=f"Here's what I found for {primary.get('product')}:",
                                buttons=[{"title": "Something else", "payload": "/product_search"},
                                         {"title": "That's all, thanks", "payload": "/thank"}])
+    elif primary_match.status == fit.PENDING:  # the catalogue could not be read
+        result = CaptureResult(kind="queued", status=fit.PENDING)
     else:
-        thing = primary.get("product") or "that"
-        result = CaptureResult(
-            kind="passed_on", status="unmet",
-            text=(f"Sorry, we don't have {thing} matching that right now. I've passed your "
-                  "request on to our buying team."))
+        result = CaptureResult(kind="unmet", status=primary_match.status,
+                               text=unmet_text(primary, primary_match))
     result.need = state_out
     result.queued = queued
     result.logged = logged

@@ -36,6 +36,9 @@ ESCALATION_STATUSES = ("open", "claimed", "resolved")
 ESCALATION_OUTCOMES = ("solved", "refunded", "replaced", "not_solvable", "spam")
 # What an agent message is: typed text, or a line the console writes for the agent.
 AGENT_MESSAGE_KINDS = ("text", "joined", "handed_back", "resolved")
+# A message from the shop itself in the same table (no agent, no escalation), delivered the same
+# way: e.g. "something that fits what you asked for is in stock now" (bot.needs.back_in_stock).
+NOTICE_KIND = "notice"
 # intent: "this message's intent is X"; need: "this is a product need" (fields as JSON);
 # correct: the bot understood it (the message leaves the review inbox).
 CORRECTION_KINDS = ("intent", "need", "correct")
@@ -507,7 +510,7 @@ class AgentMessage(Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     escalation_id = Column(Integer, ForeignKey("escalations.id"))
     staff_id = Column(Integer, ForeignKey("staff.id"))
-    kind = Column(String(20), nullable=False)  # AGENT_MESSAGE_KINDS
+    kind = Column(String(20), nullable=False)  # AGENT_MESSAGE_KINDS or NOTICE_KIND
     text = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False)
     delivered_at = Column(DateTime, index=True)
