@@ -37,6 +37,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.insights import facets as insight_facets
 from bot.needs.pipeline import NeedExtractor
 from bot.needs.service import NEED_FIELDS, message_key, record_values
 from bot.needs.vocab import load_vocab
@@ -256,7 +257,9 @@ class _Importer:
             return
         try:
             with session_scope(self.engine) as session:
-                session.execute(insert(Need), [row for _, rows in per_line for row in rows])
+                written = [row for _, rows in per_line for row in rows]
+                session.execute(insert(Need), written)
+                _sync_facets(session, written)
             for _, rows in per_line:
                 self._written(rows)
         except IntegrityError:  # another import wrote some of these ids meanwhile
@@ -268,6 +271,7 @@ class _Importer:
                 try:
                     with session.begin_nested():
                         session.execute(insert(Need), rows)
+                        _sync_facets(session, rows)
                 except IntegrityError:
                     self.stats.already_imported += 1
                     continue
@@ -278,6 +282,14 @@ class _Importer:
         self.stats.needs += len(rows)
         for row in rows:
             self.stats.statuses[row["status"]] = self.stats.statuses.get(row["status"], 0) + 1
+
+
+def _sync_facets(session, rows: list[dict]) -> None:
+    """The insights' facets and rollup of the needs just inserted, in the same transaction."""
+    source_ids = [row["source_id"] for row in rows]
+    ids = [need_id for chunk in range(0, len(source_ids), 500) for need_id in session.execute(
+        select(Need.id).where(Need.source_id.in_(source_ids[chunk:chunk + 500]))).scalars()]
+    insight_facets.sync(session, ids)
 
 
 def import_lines(engine: Engine, extractor: NeedExtractor, lines: Iterable[bytes | str], *,

@@ -24,6 +24,7 @@ from typing import Callable
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from bot.insights import facets as insight_facets
 from bot.needs.service import need_from_row
 from bot.needs.vocab import load_vocab
 from bot.store import catalogue, fit
@@ -66,15 +67,19 @@ def settle_pending(engine: Engine, now: datetime, idle: timedelta, *,
             pending = session.execute(select(Need).where(
                 Need.conversation_id == conversation_id, Need.status == fit.PENDING)
             ).scalars().all()
+            changed = []
             for row in pending:
                 match = catalogue.assess_need(session, need_from_row(row), vocab)
-                settled += session.execute(
-                    update(Need)
-                    .where(Need.id == row.id, Need.status == fit.PENDING,
-                           Need.updated_at == row.updated_at)
-                    .values(status=match.status,
-                            matched_product_ids=json.dumps(match.product_ids))
-                    .execution_options(synchronize_session=False)).rowcount or 0
+                if session.execute(
+                        update(Need)
+                        .where(Need.id == row.id, Need.status == fit.PENDING,
+                               Need.updated_at == row.updated_at)
+                        .values(status=match.status,
+                                matched_product_ids=json.dumps(match.product_ids))
+                        .execution_options(synchronize_session=False)).rowcount:
+                    changed.append(row.id)
+            insight_facets.sync(session, changed)  # the status counts in the insights' rollup
+            settled += len(changed)
     if settled:
         log.info("needs: %s pending needs settled", settled)
     return settled

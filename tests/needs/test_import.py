@@ -106,6 +106,11 @@ def test_several_needs_dates_from_the_message_day_and_the_demo_flag(shop, extrac
     assert all(r["is_demo"] for r in found)
     assert found[2]["needed_by"] == date(2026, 5, 8)  # the Friday after 6 May 2026 (a Wednesday)
     assert found[2]["status"] == "matched"  # no question asked: never pending
+    # The insights' facets and rollup were written in the same transaction.
+    from bot.insights import facets
+    from bot.store.db import session_scope
+    with session_scope(shop) as session:
+        assert facets.stale_need_ids(session) == []
 
 
 def test_a_line_is_written_whole_or_not_at_all(shop, extractor):

@@ -104,3 +104,7 @@ def test_an_outbox_line_from_before_reasons_is_imported_pending_then_settled(sho
     assert statuses(shop)[("old", 100)][0] == "pending"
     assert settle_pending(shop, FIXTURE_NOW, IDLE) == 1
     assert statuses(shop)[("old", 100)][0] == "unmet:size_or_colour"
+    from bot.insights import facets  # the settled status reached the insights' rollup
+    from bot.store.db import session_scope
+    with session_scope(shop) as session:
+        assert facets.stale_need_ids(session) == []
