@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "bot.privacy.cli",
     "bot.staff.cli",
     "bot.console.cli",
+    "bot.insights.cli",
     "bot.worker",
 )
 

@@ -29,6 +29,7 @@ FORBIDDEN = (
     ("bot.staff", ("bot.support", "bot.web", "bot.needs", "bot.privacy")),
     ("bot.console", ("bot.support", "bot.web", "bot.privacy", "bot.needs.service",
                      "bot.needs.pipeline")),
+    ("bot.insights", ("bot.support", "bot.web", "bot.needs", "bot.privacy", "bot.console")),
 )
 
 

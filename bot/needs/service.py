@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot import audit
+from bot.insights import facets as insight_facets
 from bot.needs.need import Need
 from bot.needs.outbox import BadRecord, DrainResult, Outbox
 from bot.needs.pipeline import NeedExtractor, has_need_cue
@@ -143,11 +144,13 @@ def log_need(engine: Engine, record: dict) -> None:
                     seq = _seq_for_new_need(session, record)
                     row = _need_row(session, record["conversation_id"], seq)
                 if row is None:
-                    session.add(NeedRow(conversation_id=record["conversation_id"],
-                                        need_seq=seq, created_at=now, **values))
+                    row = NeedRow(conversation_id=record["conversation_id"],
+                                  need_seq=seq, created_at=now, **values)
+                    session.add(row)
                 elif row.last_message_key != record["last_message_key"]:
                     for key, value in values.items():
                         setattr(row, key, value)
+                insight_facets.sync(session, [row])  # the insights' facets and rollup
             return seq
         except IntegrityError:  # a concurrent retry inserted it first: update instead
             if attempt:

@@ -36,6 +36,7 @@ from sqlalchemy import delete, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from bot import audit
+from bot.insights import facets as insight_facets
 from bot.privacy.trackerstore import TrackerStore, sqlite_checkpoint
 from bot.services import Services
 from bot.store.errors import ShopError
@@ -119,6 +120,15 @@ def _delete(session: Session, model, owner_clause, conversation_column,
     return count
 
 
+def _forget_need_facets(session: Session, customer_id: int, conversations: set[str]) -> None:
+    """Take the needs about to be deleted out of the insights' facets and daily rollup."""
+    ids = set(session.execute(select(Need.id).where(Need.customer_id == customer_id)).scalars())
+    for chunk in _chunks(conversations):
+        ids.update(session.execute(select(Need.id).where(Need.conversation_id.in_(chunk)))
+                   .scalars())
+    insight_facets.forget(session, ids)
+
+
 def erase_conversation_rows(session: Session, customer_id: int, conversations: set[str]
                             ) -> dict:
     """Delete the shop rows written from the customer's conversations (also anonymous ones),
@@ -134,6 +144,7 @@ def erase_conversation_rows(session: Session, customer_id: int, conversations: s
         "review_corrections": _delete(session, ReviewCorrection, false(),
                                       ReviewCorrection.conversation_id, conversations),
     }
+    _forget_need_facets(session, customer_id, conversations)
     return {
         **console,
         "needs": _delete(session, Need, Need.customer_id == customer_id, Need.conversation_id,

@@ -6,6 +6,7 @@ Status columns are short strings; the allowed values are the tuples below.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
@@ -587,3 +589,76 @@ class ReviewCorrection(Base):
     created_at = Column(DateTime, nullable=False)
     decided_by = Column(Integer, ForeignKey("staff.id"))
     decided_at = Column(DateTime)
+
+
+# --- product insights (bot/insights) ----------------------------------------------------------
+
+# What a need is broken down by for insights (``need_facets.field``); ``all`` is one row per need
+# (its volume), ``theme`` the need's product with its attribute set (bot.insights.facets).
+FACET_FIELDS = ("all", "product", "category", "attribute", "colour", "size", "brand",
+                "price_band", "recipient", "occasion", "theme")
+
+
+class NeedFacet(Base):
+    """One value a need states for one field, normalised (lower case), with what the insights
+    queries filter and weigh by copied from the need (bot.insights.facets keeps it in step).
+
+    The JSON-list columns of ``needs`` (attributes, colour, size) become one row per value, so
+    "top attributes" is a GROUP BY. ``category`` is ``""`` for a need without one; ``unmet`` is
+    true for every ``unmet*`` status (never for ``pending``); ``price_cents`` is the stated price
+    (``price_max``, else ``price_min``); ``propensity_micros`` the shopper's purchase propensity
+    x 1e6 (integers, so sums kept by delta never drift). Clustered on the key on SQLite.
+    """
+
+    __tablename__ = "need_facets"
+    __table_args__ = (
+        Index("ix_need_facets_need", "need_id"),
+        # Expected value of signed-in shoppers' unmet needs: one row per shopper and value.
+        Index("ix_need_facets_signed", "field", "unmet", "day", "value", "customer_id",
+              "category", "price_cents", "propensity_micros",
+              sqlite_where=sql_text("customer_id IS NOT NULL"),
+              postgresql_where=sql_text("customer_id IS NOT NULL")),
+        {"sqlite_with_rowid": False},
+    )
+    field = Column(String(16), primary_key=True)  # one of FACET_FIELDS
+    value = Column(String(255), primary_key=True)
+    day = Column(Date, primary_key=True)  # the need's created_at (UTC day)
+    need_id = Column(Integer, ForeignKey("needs.id", name="fk_need_facets_need",
+                                         ondelete="CASCADE"), primary_key=True)
+    category = Column(String(80), nullable=False, default="")
+    status = Column(String(32), nullable=False)
+    unmet = Column(Boolean, nullable=False)
+    customer_id = Column(Integer)  # null: anonymous (the row goes with its need on erasure)
+    price_cents = Column(BigInteger)
+    propensity_micros = Column(Integer)
+
+
+class NeedDaily(Base):
+    """The daily rollup of :class:`NeedFacet`: per field, day, category and value, how many needs
+    and how many unmet (by reason), and the parts of the expected value that can be summed
+    (anonymous shoppers' unmet needs; signed-in shoppers are counted once per value at query
+    time from the facets). Kept current by delta with every facet change."""
+
+    __tablename__ = "need_daily"
+    __table_args__ = (
+        Index("ix_need_daily_value", "field", "value", "day"),
+        {"sqlite_with_rowid": False},
+    )
+    field = Column(String(16), primary_key=True)
+    day = Column(Date, primary_key=True)
+    category = Column(String(80), primary_key=True)
+    value = Column(String(255), primary_key=True)
+    needs = Column(Integer, nullable=False, default=0)
+    matched = Column(Integer, nullable=False, default=0)
+    pending = Column(Integer, nullable=False, default=0)
+    unmet = Column(Integer, nullable=False, default=0)
+    unmet_not_stocked = Column(Integer, nullable=False, default=0)
+    unmet_out_of_stock = Column(Integer, nullable=False, default=0)
+    unmet_over_budget = Column(Integer, nullable=False, default=0)
+    unmet_size_or_colour = Column(Integer, nullable=False, default=0)
+    unmet_other = Column(Integer, nullable=False, default=0)  # "unmet" without a reason (old rows)
+    anon_unmet_priced = Column(Integer, nullable=False, default=0)  # anonymous, stated a price
+    anon_unmet_cents = Column(BigInteger, nullable=False, default=0)  # sum of those prices
+    anon_unmet_unpriced = Column(Integer, nullable=False, default=0)  # anonymous, no price
+    scored = Column(Integer, nullable=False, default=0)  # needs with a propensity
+    scored_micros = Column(BigInteger, nullable=False, default=0)  # sum of those propensities

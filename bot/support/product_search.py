@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.insights import facets as insight_facets
 from bot.needs.outbox import DrainResult
 from bot.needs.service import capture, drain_outbox, match_products
 from bot.services import Services
@@ -173,6 +174,9 @@ def store_score(services: Services, conversation_id: str, need_seq: int,
                 .values(propensity_probability=score.probability,
                         propensity_band=score.band,
                         propensity_model_version=(score.model_version or "")[:40] or None))
+            insight_facets.sync(session, session.execute(select(NeedRow.id).where(
+                NeedRow.conversation_id == conversation_id,
+                NeedRow.need_seq == need_seq)).scalars().all())  # the insights' weights
             return bool(done.rowcount)
     except StoreUnavailable:  # best effort: the answer does not depend on it
         log.warning("could not store the propensity score of need %s/%s", conversation_id,
