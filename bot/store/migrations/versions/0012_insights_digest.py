@@ -3,16 +3,16 @@ plain-text mail) and one row per week and recipient (``insights_digests``), writ
 transaction as the queued mail, so a restart or a second worker never sends a week's digest
 twice to the same person.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
