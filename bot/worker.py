@@ -14,7 +14,11 @@ cluster shape does no harm beyond duplicate work):
 - ``retention``: daily (first run a minute after start), delete conversation events past the
   retention period and expired unconfirmed newsletter addresses
   (:func:`bot.privacy.retention.run_retention`);
-- ``limits``: hourly, purge expired rate-limit windows (``services.limits.purge()``).
+- ``limits``: hourly, purge expired rate-limit windows (``services.limits.purge()``);
+- ``insights_digest``: hourly (first run two minutes after start), queue this week's insights
+  digest for every analyst and lead who has not had it yet (:func:`bot.insights.digest.run_weekly`;
+  one row per week and person in ``insights_digests`` makes it once a week, whatever the number
+  of restarts or workers; the mail job sends it).
 
 A failing job is logged and tried again at its next run; the process keeps going. Ctrl-C or
 SIGTERM stops it after the running jobs finish.
@@ -33,11 +37,14 @@ AGENT_SECONDS = 5
 ERASURE_SECONDS = 30
 LIMITS_SECONDS = 3600
 RETENTION_FIRST_DELAY = timedelta(minutes=1)
+DIGEST_SECONDS = 3600
+DIGEST_FIRST_DELAY = timedelta(minutes=2)
 
 
 def register(subparsers) -> None:
     worker = subparsers.add_parser("worker", help="run the scheduled jobs (retention, erasures, "
-                                                  "mail, limits, agent messages)")
+                                                  "mail, limits, agent messages, insights "
+                                                  "digest)")
     worker.add_argument("--database-url", help="shop database (default: DATABASE_URL)")
     worker.add_argument("--tracker-url", help="Rasa SQL tracker store (default: "
                                               "SHOP_TRACKER_URL or endpoints.yml)")
@@ -101,9 +108,18 @@ class Jobs:
         if purged:
             log.info("limits: %s expired windows purged", purged)
 
+    def insights_digest(self) -> None:
+        from bot.insights.digest import run_weekly
+
+        result = run_weekly(self.services)
+        if result.queued:
+            log.info("insights digest %s: queued for %s people", result.week,
+                     len(result.queued))
+
     def all(self) -> tuple[tuple[str, object], ...]:
-        # agent_email before mail: --once sends what it queues.
+        # agent_email and insights_digest before mail: --once sends what they queue.
         return (("agent_delivery", self.agent_delivery), ("agent_email", self.agent_email),
+                ("insights_digest", self.insights_digest),
                 ("mail", self.mail), ("erasures", self.erasures),
                 ("retention", self.retention), ("limits", self.limits))
 
@@ -136,6 +152,9 @@ def build_scheduler(jobs: Jobs, now: datetime | None = None):
                       id="retention", next_run_time=start + RETENTION_FIRST_DELAY)
     scheduler.add_job(_guarded("limits", jobs.limits), "interval", seconds=LIMITS_SECONDS,
                       id="limits", next_run_time=start + timedelta(minutes=5))
+    scheduler.add_job(_guarded("insights_digest", jobs.insights_digest), "interval",
+                      seconds=DIGEST_SECONDS, id="insights_digest",
+                      next_run_time=start + DIGEST_FIRST_DELAY)
     return scheduler
 
 
@@ -167,8 +186,8 @@ def run(args) -> int:
             signal.signal(signum, lambda signum, _frame: stopping.append(signum))
         scheduler.start()
         log.info("worker started: mail and agent messages every %ss, erasures every %ss, "
-                 "retention daily (%s days)", MAIL_SECONDS, ERASURE_SECONDS,
-                 settings.privacy.retention_days)
+                 "retention daily (%s days), insights digest weekly", MAIL_SECONDS,
+                 ERASURE_SECONDS, settings.privacy.retention_days)
         while not stopping:
             time.sleep(0.5)
         log.info("worker stopping")

@@ -44,7 +44,8 @@ def test_the_schedule():
     scheduler = build_scheduler(Jobs(None, None, None), now=datetime(2026, 1, 1))
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"mail", "erasures", "retention", "limits", "agent_delivery",
-                         "agent_email"}
+                         "agent_email", "insights_digest"}
+    assert jobs["insights_digest"].trigger.interval.total_seconds() == 3600
     assert jobs["agent_delivery"].trigger.interval.total_seconds() == 5
     assert jobs["agent_email"].trigger.interval.total_seconds() == 5
     assert jobs["retention"].trigger.interval.days == 1
