@@ -37,8 +37,8 @@ fi
 export SHOP_IDENTITY_SECRET SHOP_ACTION_SECRET RASA_JWT_SECRET SHOP_SESSION_SECRET
 # The staff console calls the Rasa HTTP API here (takeover, agent messages, hand back).
 export SHOP_RASA_URL=${SHOP_RASA_URL:-http://localhost:${RASA_PORT}}
-# A demo support agent, team lead and product analyst when there is no such staff account yet;
-# their passwords are shown once, below.
+# A demo support agent, team lead and product analyst, each only while there is no account with
+# that role; their passwords are shown once, below.
 STAFF_MSG="  Staff sign-in:    http://localhost:${WEB_PORT}/staff/login   (accounts: .venv/bin/python -m bot staff list)"
 demo_staff() {  # demo_staff EMAIL NAME ROLE
   local password
@@ -51,7 +51,7 @@ demo_staff() {  # demo_staff EMAIL NAME ROLE
 }
 demo_staff agent@example-shop.co.uk "Sam Agent" agent
 demo_staff lead@example-shop.co.uk "Lee Lead" lead
-demo_staff analyst@example-shop.co.uk "Ana Analyst" analyst
+demo_staff analyst@example-shop.co.uk "Ada Analyst" analyst
 # Starter canned replies for the console (only when there are none).
 $PY -m bot console canned-defaults >/dev/null
 # Sanic's request size limit for the Rasa server (its default is 100 MB; chat needs kilobytes).

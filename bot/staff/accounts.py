@@ -141,9 +141,13 @@ def list_staff(services) -> list[StaffView]:
         return [_view(r) for r in rows]
 
 
-def count(services) -> int:
+def count(services, role: str | None = None) -> int:
+    """How many accounts there are (of ``role``, when given), active or not."""
+    query = select(func.count(Staff.id))
+    if role is not None:
+        query = query.where(Staff.role == role)
     with services.unit_of_work() as session:
-        return int(session.execute(select(func.count(Staff.id))).scalar_one())
+        return int(session.execute(query).scalar_one())
 
 
 def get(services, staff_id: int) -> StaffView:
