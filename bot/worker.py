@@ -113,7 +113,7 @@ class Jobs:
 
         result = run_weekly(self.services)
         if result.queued:
-            log.info("insights digest %s: queued for %s people", result.week,
+            log.info("insights digest %s: queued for %s recipient(s)", result.week,
                      len(result.queued))
 
     def all(self) -> tuple[tuple[str, object], ...]:
