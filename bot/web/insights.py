@@ -87,7 +87,8 @@ def _params(request: web.Request) -> dict[str, str]:
         if key in out:
             continue
         if len(value) > MAX_PARAM_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise BadFilter(f"the {key[:30]} filter is not valid")
+            name = key[:30] if key.isprintable() else "a"
+            raise BadFilter(f"the {name} filter is not valid")
         out[key] = value.strip()
     return out
 
