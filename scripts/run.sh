@@ -101,7 +101,8 @@ supervise "storefront" var/web.log $PY -m bot web --port "$WEB_PORT" \
 # Needs stated in any turn (not only product searches), read from the tracker store off the
 # chat's hot path (docs/needs.md, "Needs from every turn").
 supervise "needs follower" var/follow.log $PY -m bot needs follow
-# Scheduled jobs: mail, erasures, daily retention, rate-limit clean-up (docs/privacy.md).
+# Scheduled jobs: mail, erasures, daily retention, rate-limit clean-up (docs/privacy.md), the
+# weekly insights digest to analysts and leads (docs/insights.md).
 supervise "worker" var/worker.log $PY -m bot worker
 
 echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log, var/follow.log, var/worker.log)..."
@@ -120,6 +121,7 @@ The shop assistant is running.
   Action server:    http://localhost:${ACTIONS_PORT}/health
 ${STAFF_MSG}
   Staff console:    http://localhost:${WEB_PORT}/console/   (agents and leads: the live queue)
+  Product insights: http://localhost:${WEB_PORT}/insights/  (analysts and leads: demand, unmet, themes)
 A service that exits is started again (see var/*.log). Press Ctrl-C to stop.
 MSG
 wait

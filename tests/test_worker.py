@@ -50,10 +50,12 @@ def test_the_schedule():
     scheduler = build_scheduler(Jobs(None, None, None), now=datetime(2026, 1, 1))
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"mail", "erasures", "retention", "limits", "agent_delivery",
-                         "agent_email", "needs_settle", "needs_convert", "back_in_stock"}
+                         "agent_email", "needs_settle", "needs_convert", "back_in_stock",
+                         "insights_digest"}
     assert jobs["needs_settle"].trigger.interval.total_seconds() == 60
     assert jobs["needs_convert"].trigger.interval.total_seconds() == 600
     assert jobs["back_in_stock"].trigger.interval.total_seconds() == 300
+    assert jobs["insights_digest"].trigger.interval.total_seconds() == 3600
     assert jobs["agent_delivery"].trigger.interval.total_seconds() == 5
     assert jobs["agent_email"].trigger.interval.total_seconds() == 5
     assert jobs["retention"].trigger.interval.days == 1

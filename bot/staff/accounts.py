@@ -38,11 +38,12 @@ _DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$N/2ispie+u+9K5CqZXdABw$"
                "JRV5Du+AYqBVNOEf8nGOhSVaq+q4tE6s4NjZ+gJvmgA")
 
 # What each role may do. Agents work the queue (take over, reply, review); leads also see every
-# agent's work, reports, corrections and models; analysts see insights only, never transcripts.
+# agent's work, reports, corrections, models and the product insights; analysts see insights
+# only, never transcripts.
 PERMISSIONS = MappingProxyType({
     "agent": frozenset({"queue", "transcripts", "review"}),
     "lead": frozenset({"queue", "transcripts", "review", "team", "reports", "corrections",
-                       "models"}),
+                       "models", "insights"}),
     "analyst": frozenset({"insights"}),
 })
 

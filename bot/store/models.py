@@ -339,10 +339,25 @@ class OutgoingMail(Base):
     to_addr = Column(String(254), nullable=False, index=True)
     subject = Column(String(255), nullable=False)
     body = Column(Text, nullable=False)
+    html = Column(Text)  # an HTML alternative to ``body`` (null: plain text only)
     created_at = Column(DateTime, nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(DateTime, nullable=False, index=True)
     last_error = Column(String(255))
+
+
+class InsightsDigest(Base):
+    """One weekly insights digest queued for one staff member (:mod:`bot.insights.digest`).
+    ``week`` is the ISO week of the digest's ``as_of`` date (``2026-W05``); the unique pair makes
+    a second attempt for the same week and person (a restart, a second worker) a no-op."""
+
+    __tablename__ = "insights_digests"
+    __table_args__ = (UniqueConstraint("week", "staff_id", name="uq_insights_digests_week_staff"),)
+    id = Column(Integer, primary_key=True)
+    week = Column(String(8), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    as_of = Column(Date, nullable=False)
+    queued_at = Column(DateTime, nullable=False)
 
 
 class AccountRequest(Base):
