@@ -54,6 +54,8 @@ demo_staff lead@example-shop.co.uk "Lee Lead" lead
 demo_staff analyst@example-shop.co.uk "Ada Analyst" analyst
 # Starter canned replies for the console (only when there are none).
 $PY -m bot console canned-defaults >/dev/null
+# Insights' facets for needs logged before they existed (a shop database from an older version).
+$PY -m bot insights check --fix >/dev/null
 # Sanic's request size limit for the Rasa server (its default is 100 MB; chat needs kilobytes).
 RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 
