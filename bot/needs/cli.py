@@ -86,7 +86,8 @@ def register(subparsers) -> None:
                        help="skip when the model's stamp matches the data and config hash")
     train.set_defaults(handler=_train)
 
-    build = sub.add_parser("build-data", help="regenerate train/test JSONL from messages.txt")
+    build = sub.add_parser("build-data", help="regenerate the gold JSONL files from messages.txt "
+                                              "and the conversation files")
     build.set_defaults(handler=_build_data)
 
 
@@ -312,10 +313,12 @@ def _train(args) -> int:
 
 
 def _build_data(args) -> int:
-    from bot.needs.annotations import build_gold_files
+    from bot.needs.annotations import build_conversation_files, build_gold_files
 
     n_train, n_test = build_gold_files()
     print(f"train: {n_train} messages, test: {n_test} messages")
+    for name, turns in build_conversation_files().items():
+        print(f"{name}: {turns} turns")
     return 0
 
 
