@@ -128,22 +128,32 @@ def _extract(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from bot.needs.evaluate import format_table, score
+    from bot.needs.evaluate import format_table, score, score_conversations
 
     records = _read_input(args.gold)
     extractor = _extractor(args)
     texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in records]
     predictions = [[n.to_dict() for n in needs] for needs in extractor.extract_many(texts)]
     report = score(records, predictions)
+    states = score_conversations(records, predictions)
     if args.json:
         data = report.as_dict()
         data["extractor_version"] = extractor.version
+        if states is not None:
+            data["open_need_after_each_turn"] = {
+                "turns": states.messages, "fields": states.as_dict()["fields"],
+                "micro": states.micro.as_dict()}
         if args.errors:
             data["errors"] = report.errors
         print(json.dumps(data, indent=2))
     else:
         print(f"gold: {args.gold}  extractor: {extractor.version}")
         print(format_table(report))
+        if states is not None:
+            micro = states.micro
+            print(f"open need after each turn (the turns merged as the chat merges them): "
+                  f"P {micro.precision:.3f} R {micro.recall:.3f} F1 {micro.f1:.3f} "
+                  f"over {states.messages} turns")
         if args.errors:
             for error in report.errors:
                 print(json.dumps(error, ensure_ascii=False))
