@@ -123,7 +123,9 @@ _NOT_ATTRIBUTE_BEFORE = re.compile(
     r"(?:\bfor (?:the|a|an|my|our|his|her)\s+$|\b(?:nothing|not)(?:\s+too)?\s+$|"
     r"\b(?:he|she|they|we|he's|she's|they're|we're)(?:\s+(?:is|are|was|were|'s|'re))?\s+"
     r"(?:always\s+|really\s+|very\s+|so\s+)?(?:an?\s+)?(?:[a-z]+\s+)?$|"
-    r"\b(?:no|without)\s+$)", re.I)
+    r"\b(?:no|without)\s+$|"
+    r"\b(?:we're|we are|i'm|im|i am|we live|i live|live|living)\s+in\s+(?:a|an|the|my|our)\s+$)",
+    re.I)  # "we're in a tiny flat": where they live
 _LEADING_ADJECTIVES = word_list("leading_adjectives")
 _PRENOMINAL_ATTRIBUTES = word_list("prenominal_attributes")
 _GROUP_RECIPIENTS = word_list("group_recipients")

@@ -226,6 +226,8 @@ def product_form(text: str, *, correct: bool = True) -> str:
                  for w in words]
     if not words:
         return ""
+    if words[-1].endswith("'s") and len(words[-1]) > 3:
+        words[-1] = words[-1][:-2] + "s"  # "pj's", "dvd's": a plural written with an apostrophe
     words[-1] = singular(words[-1], vocab)
     return " ".join(words)
 

@@ -61,7 +61,8 @@ _CUE_BEFORE_PRODUCT = re.compile(
     r"\b(?:looking for|lookin for|looking 4|lookin 4|searching for|hunting for|trying to find|"
     r"tryna find|after|need|needs|want|wanted|wanna|would like|i'd like|i'd love|would love|"
     r"do (?:you|u|y'all|you guys)(?: also| still| even)? (?:have|sell|stock|do|carry|make)|"
-    r"have you got|got any|you got any|wish (?:you|u) (?:had|sold|did|stocked)|"
+    r"have you got|got any|you got any|(?:^|\b(?:you|u|ya) )got|"
+    r"wish (?:you|u) (?:had|sold|did|stocked)|"
     r"if you (?:have|sell|stock|do)|show me|recommend|buy|get me|find me)\s+"
     r"(?:a |an |some |any |the |new |a new |more |another |a few |a couple of |a pair of |"
     r"a set of |(?:\d{1,2}|two|three|four|five|six) )?", re.I)
