@@ -65,11 +65,19 @@ _FOR_SOMEONE = re.compile(r"\bfor\s+(?:(?:a|an|my|the|our|his|her|their|your|me|
 # "one with a camera", "something waterproof with a laptop sleeve": a feature of the open need's
 # product, said with a word standing for it, not another product
 _FEATURE_BEFORE = re.compile(
-    r"\b(?:one|ones|something|anything|any|it|them|those|these|model|version)"
+    r"(?:\b(?:one|ones|something|anything|any|it|them|those|these|model|version)"
     r"(?:\s+[a-z-]+)?\s+(?:with|that has|that have|which has|which have|that comes with|"
-    r"that come with|with built in|with a built in)\s+(?:an?\s+|the\s+|some\s+|its own\s+)?$",
-    re.I)
+    r"that come with|with built in|with a built in)|^\s*(?:and\s+|but\s+)?with)"
+    r"\s+(?:an?\s+|the\s+|some\s+|its own\s+)?$", re.I)
+# "fits a 17 inch laptop", "that holds an A4 folder": what it must fit, neither a product nor
+# a feature (the measure, if any, is read as an attribute)
+_FITS_BEFORE = re.compile(r"(?:^|\b(?:one|ones|something|it|that|which))\s*(?:that\s+|to\s+)?"
+                          r"(?:fits?|holds?|takes?)\s+(?:an?\s+|the\s+|my\s+)?"
+                          r"(?:[\w-]+\s+){0,2}$", re.I)
 _CHATTER = word_list("chatter_words")
+_PRONOUN_BEFORE = re.compile(r"\b(?:i|you|we|they|he|she|i've|we've|you've|they've|i'd|we'd)"
+                             r"\s+$", re.I)
+_ATTRIBUTE_CHARS = re.compile(r"^[A-Za-z0-9][\w'’ .+/-]*$")
 # "I've checked with the neighbours": a describing word right after its subject is a verb
 _SUBJECT_BEFORE = re.compile(r"\b(?:i|you|we|they|he|she|it|i've|we've|you've|they've|i'd|we'd|"
                              r"i'll|we'll|has|have|had|was|were|been|is|are)\s+$", re.I)
@@ -147,7 +155,8 @@ def needs_from_doc(doc, vocab: NeedVocab, today: date | None = None) -> list[Nee
         mentions = [m for m in mentions if m.field != "needed_by"] + rules.find_dates(
             text, today)
     products, features = _features(text, product_spans(doc, vocab, text))
-    mentions += features
+    mentions = [m for m in mentions if m.field != "attributes" or not any(
+        f.start <= m.start and m.end <= f.end for f in features)] + features  # "bamboo lids"
     mentions += _with_features(text, products, mentions, vocab)
     entities = [e for e in doc.ents if e.label_ != "PRODUCT"]
     order_talk = bool(_order_talk_re(vocab.no_need_cues).search(text.lower()))
@@ -328,8 +337,11 @@ def _chatter(doc) -> bool:
 def _features(text: str, products) -> tuple[list[tuple[int, int]], list]:
     """Product phrases said as a feature of the thing already talked about ("one with a
     [camera]", "something waterproof with a [laptop] sleeve") become attribute mentions."""
-    kept, features = [], []
+    kept, features, fits = [], [], 0
     for span in products:
+        if _FITS_BEFORE.search(text_before(text, span[0])):
+            fits += 1
+            continue
         if not _FEATURE_BEFORE.search(text_before(text, span[0])):
             kept.append(span)
             continue
@@ -339,7 +351,7 @@ def _features(text: str, products) -> tuple[list[tuple[int, int]], list]:
             end += following.end()  # "laptop" + "sleeve"
         features.append(rules.Mention(span[0], end, "attributes",
                                       normalise.attribute_form(text[span[0]:end])))
-    if not kept and features:
+    if not kept and (features or fits):
         return kept, features
     return products, []
 
@@ -701,9 +713,17 @@ def _plausible_attribute(ent) -> bool:
     """An NER attribute that is a describing word, not "needs to", "if poss", "nothing over"."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
+    from spacy.lang.en.stop_words import STOP_WORDS as stop_words
+
     words = [t.lower_ for t in ent if not t.is_punct]
-    if ent.text.lower() in _ATTRIBUTE_JUNK:
-        return False  # "Im", which the tokenizer splits as "I" "m"
+    if ent.text.lower() in _ATTRIBUTE_JUNK or not _ATTRIBUTE_CHARS.match(ent.text):
+        return False  # "Im" (the tokenizer splits it as "I" "m"), "<script"
+    if words and words[-1] in stop_words:
+        return False  # "converts to a"
+    before = ent.doc.text[max(0, ent.start_char - 40):ent.start_char]
+    if len(words) == 1 and _PRONOUN_BEFORE.search(re.sub(
+            r"\b(?:just|really|also|only|never|always|already)\s+$", "", before)):
+        return False  # "I just realised": a verb
     if not words or all(w in STOP_WORDS or w in _ATTRIBUTE_JUNK or w.isdigit() for w in words):
         return False
     return words[0] not in _ATTRIBUTE_JUNK and words[-1] not in _ATTRIBUTE_JUNK

@@ -683,7 +683,8 @@ def find_birthday_phrases(text: str) -> list[Mention]:
             if not re.search(r"\b(?:it|this|that|order|parcel|price)\s*$", text[:m.start()], re.I)]
 
 
-_ONES_RE = re.compile(r"\b(?P<v>[a-z]{3,}|aaa?)(?:-themed)?\s+ones\b", re.I)
+_ONES_RE = re.compile(r"\b(?P<v>(?:[a-z]{3,}[ -])?(?:[a-z]{3,}|aaa?))(?:-themed)?\s+ones\b",
+                      re.I)
 # words before "ones" that pick rather than describe ("the other ones", "cheaper ones")
 _NOT_ONES_ATTRIBUTE = frozenset({"other", "new", "old", "little", "similar", "different", "same", "nice",
                        "good", "decent", "best", "better", "right", "wrong", "cute", "pretty",
@@ -723,13 +724,26 @@ def find_described_ones(text: str) -> list[Mention]:
     for match in matches:
         if any(m.start < match.end("v") and match.start("v") < m.end for m in found):
             continue
-        word = match.group("v").lower()
+        start = match.start("v")
+        words = re.split(r"[ -]", match.group("v").lower())
+        if len(words) == 2 and _ones_word_ok(words[0], vocab, STOP_WORDS) and \
+                _ones_word_ok(words[1], vocab, STOP_WORDS):
+            found.append(Mention(start, match.end("v"), "attributes", " ".join(words)))
+            continue  # "anti blister ones"
+        start = match.end("v") - len(words[-1])
+        word = words[-1]
         if word in STOP_WORDS or word in _NOT_ONES_ATTRIBUTE or word in vocab.colours \
                 or word in vocab.attributes or word in NUMBER_WORDS or word in vocab.recipients \
                 or word in _SAID_OF_CHOICE or word in vocab.occasions:
             continue
-        found.append(Mention(match.start("v"), match.end("v"), "attributes", word))
+        found.append(Mention(start, match.end("v"), "attributes", word))
     return found
+
+
+def _ones_word_ok(word: str, vocab, stop_words) -> bool:
+    return not (word in stop_words or word in _NOT_ONES_ATTRIBUTE or word in vocab.colours
+                or word in vocab.attributes or word in NUMBER_WORDS or word in vocab.recipients
+                or word in _SAID_OF_CHOICE or word in vocab.occasions)
 
 
 # a device the product must fit ("a case for an iPhone 15", "a charger for my Galaxy S23")
@@ -797,6 +811,22 @@ def find_compatibility(text: str) -> list[Mention]:
                                          " ".join(text[start:end].lower().split())))
                 break
     return found
+
+
+# a count of a part that describes the thing ("4 slice", "3 tier", "2 person", "4 man", "3 step")
+_FEATURE_COUNT_RE = re.compile(
+    r"\b(?P<v>\d{1,4}[ -](?:tier|slice|person|people|seater|step|player|burner|drawer|door|"
+    r"shelf|shelves|wheel|speed|berth|man|ply|layer|piece|pocket|bulb|compartment|cup|egg|zone|"
+    r"setting|season|way|seat)s?)\b", re.I)
+
+
+def find_feature_counts(text: str) -> list[Mention]:
+    """"a 4 slice toaster", "3 tier", "a 2 person tent": an attribute as said."""
+    if not read(text).has_digit:
+        return []
+    return [Mention(m.start("v"), m.end("v"), "attributes",
+                    normalise.attribute_form(m.group("v").replace("-", " ")))
+            for m in _FEATURE_COUNT_RE.finditer(text)]
 
 
 _TOG_RE = re.compile(r"\b(?P<v>\d{1,2}(?:\.\d)?\s?-?tog)\b", re.I)
@@ -892,7 +922,7 @@ def find_all(text: str, today: date | None = None) -> list[Mention]:
              + find_dates(text, today) + find_vocabulary(text) + find_brand_phrases(text)
              + find_birthday_phrases(text) + find_described_ones(text)
              + find_compatibility(text) + find_tog(text) + find_ordinal_birthdays(text)
-             + find_scents(text) + find_aged_recipients(text))
+             + find_scents(text) + find_aged_recipients(text) + find_feature_counts(text))
     found += find_measures(text, found)
     # a name holds no size or count: "a book by Stephen King", "a strap for a Fitbit Charge 6"
     names = [m for m in found if m.field == "compat" or (m.field == "brand" and " " in
@@ -903,6 +933,16 @@ def find_all(text: str, today: date | None = None) -> list[Mention]:
     by_field: dict[str, list[Mention]] = {}
     for mention in found:
         by_field.setdefault(mention.field, []).append(mention)
-    return [m for m in found if m.field in ("price_min", "price_max", "currency", "needed_by")
+    kept = [m for m in found if m.field in ("price_min", "price_max", "currency", "needed_by")
             or not any(o is not m and o.start <= m.start and m.end <= o.end
                        and (o.end - o.start) > (m.end - m.start) for o in by_field[m.field])]
+    # one mention per field and place: the vocabulary's "4-slice" and the count rule's "4 slice"
+    seen: set[tuple[str, int, int]] = set()
+    unique = []
+    for mention in kept:
+        place = (mention.field, mention.start, mention.end)
+        if place in seen and mention.field not in ("price_min", "price_max", "currency"):
+            continue
+        seen.add(place)
+        unique.append(mention)
+    return unique
