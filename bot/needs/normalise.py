@@ -327,7 +327,9 @@ def category_of(product: str, vocab: NeedVocab | None = None) -> str | None:
     # longest known suffix of the phrase: "kids wool winter coat" -> "winter coat"
     for start in range(len(words)):
         tail = " ".join(words[start:])
-        for form in (tail, singular(tail, vocab) if " " not in tail else tail):
+        forms = (tail, singular(tail, vocab) if " " not in tail else tail,
+                 tail[:-1] if tail.endswith("s") else tail)  # "dumbbells": plural only here
+        for form in forms:
             if form in vocab.uncatalogued:
                 return None
             if form in vocab.product_types:

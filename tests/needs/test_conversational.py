@@ -177,6 +177,7 @@ def test_category_of_a_compound_of_two_things_is_not_guessed_from_its_head():
     assert normalise.category_of("printer toner") is None  # not beauty's toner
     assert normalise.category_of("barbecue cover") is None  # not a duvet cover
     assert normalise.category_of("waterproof coat") == "outerwear"
+    assert normalise.category_of("dumbbells") == "sports"  # plural only, type "dumbbell"
     assert normalise.category_of("airfryer") is None and \
         normalise.category_of(normalise.product_form("airfryer")) == "kitchen"
 
