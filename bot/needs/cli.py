@@ -86,7 +86,8 @@ def register(subparsers) -> None:
                        help="skip when the model's stamp matches the data and config hash")
     train.set_defaults(handler=_train)
 
-    build = sub.add_parser("build-data", help="regenerate train/test JSONL from messages.txt")
+    build = sub.add_parser("build-data", help="regenerate the gold JSONL files from messages.txt "
+                                              "and the conversation files")
     build.set_defaults(handler=_build_data)
 
 
@@ -127,22 +128,32 @@ def _extract(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from bot.needs.evaluate import format_table, score
+    from bot.needs.evaluate import format_table, score, score_conversations
 
     records = _read_input(args.gold)
     extractor = _extractor(args)
     texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in records]
     predictions = [[n.to_dict() for n in needs] for needs in extractor.extract_many(texts)]
     report = score(records, predictions)
+    states = score_conversations(records, predictions)
     if args.json:
         data = report.as_dict()
         data["extractor_version"] = extractor.version
+        if states is not None:
+            data["open_need_after_each_turn"] = {
+                "turns": states.messages, "fields": states.as_dict()["fields"],
+                "micro": states.micro.as_dict()}
         if args.errors:
             data["errors"] = report.errors
         print(json.dumps(data, indent=2))
     else:
         print(f"gold: {args.gold}  extractor: {extractor.version}")
         print(format_table(report))
+        if states is not None:
+            micro = states.micro
+            print(f"open need after each turn (the turns merged as the chat merges them): "
+                  f"P {micro.precision:.3f} R {micro.recall:.3f} F1 {micro.f1:.3f} "
+                  f"over {states.messages} turns")
         if args.errors:
             for error in report.errors:
                 print(json.dumps(error, ensure_ascii=False))
@@ -312,10 +323,12 @@ def _train(args) -> int:
 
 
 def _build_data(args) -> int:
-    from bot.needs.annotations import build_gold_files
+    from bot.needs.annotations import build_conversation_files, build_gold_files
 
     n_train, n_test = build_gold_files()
     print(f"train: {n_train} messages, test: {n_test} messages")
+    for name, turns in build_conversation_files().items():
+        print(f"{name}: {turns} turns")
     return 0
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from bot.needs import rules
-from bot.needs.fields import STRONG_NEED, needs_from_doc
+from bot.needs.fields import FOLLOW_UP_CUE, STRONG_NEED, needs_from_doc
 from bot.needs.need import Need
 from bot.needs.spans import find_vocab_products
 from bot.needs.vocab import load_vocab
@@ -30,6 +30,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def has_need_cue(text) -> bool:
     """The message says the shopper wants something ("looking for", "shame", "wish you had")."""
     return isinstance(text, str) and bool(STRONG_NEED.search(text[:MAX_CHARS]))
+
+
+def has_follow_up_cue(text) -> bool:
+    """The message says its detail goes with the need being talked about ("anything under
+    30?", "it's for my nephew", "has to be waterproof")."""
+    return isinstance(text, str) and bool(FOLLOW_UP_CUE.search(text[:MAX_CHARS]))
 
 
 def _register_extensions() -> None:

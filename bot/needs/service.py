@@ -23,7 +23,8 @@ import json
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import ContextManager
 
@@ -35,7 +36,7 @@ from bot import audit
 from bot.insights import facets as insight_facets
 from bot.needs.need import Need
 from bot.needs.outbox import BadRecord, DrainResult, Outbox
-from bot.needs.pipeline import NeedExtractor, has_need_cue
+from bot.needs.pipeline import NeedExtractor, has_follow_up_cue, has_need_cue
 from bot.redact import redact
 from bot.needs.vocab import load_vocab
 from bot.store import catalogue, fit
@@ -54,6 +55,15 @@ LEGACY_UNMET = "unmet"  # the status outbox lines written before migration 0010 
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})
 # What a failed database call on a turn looks like: the driver's error, or the breaker's.
 _DB_DOWN = (SQLAlchemyError, StoreUnavailable)
+# "or rust", "and in navy?", "also a 12": another option for the open need
+_ALTERNATIVE = re.compile(r"\s*(?:or|and|also|maybe|either|and/or)\b(?!\s+(?:a|an|some)\s+"
+                          r"[a-z]+\s+(?:for|too)\b)", re.I)
+# a bare size answering "What size do you need?": "10", "a 9.5 please", "size 12", "uk 7"
+_BARE_SIZE = re.compile(r"^\s*(?:(?:a|an|size|sz|uk|eu)\s*)?(?P<v>\d{1,2}(?:\.5)?|[sml]|xs|xl|xxl)"
+                        r"\s*(?:please|pls|plz|thanks|thx|ta|x)?\s*[.!]*\s*$", re.I)
+# How long after a need was last spoken of a detail said without a need cue ("anything under
+# 30?") still refines it, in turns the follower captures (not a product search).
+FOLLOW_UP_WINDOW = timedelta(minutes=10)
 _RECORD_TYPES = MappingProxyType({
     "conversation_id": str, "need_seq": int, "turn": int, "text": str,
     "last_message_key": str, "status": str, "now": str,
@@ -87,17 +97,40 @@ def _need_dict(need: Need) -> dict:
     return {k: data[k] for k in _FIELDS + ("confidence",)}
 
 
-def merge(previous: dict, new: dict) -> dict:
-    """A later detail refines the open need: new values replace old ones, attributes add up."""
+def merge(previous: dict, new: dict, *, alternative: bool = False) -> dict:
+    """A later detail refines the open need: new values replace old ones, attributes add up;
+    an alternative ("or rust", "and in a 12?": ``alternative``) adds colours and sizes too."""
     merged = dict(previous)
+    adding = ("attributes", "colour", "size") if alternative else ("attributes",)
     for key in _FIELDS:
         value = new.get(key)
-        if key == "attributes":
-            merged[key] = list(dict.fromkeys((previous.get(key) or []) + (value or [])))
+        if key in adding:
+            merged[key] = list(dict.fromkeys(_as_list(previous.get(key)) + _as_list(value)))
         elif value not in (None, [], ""):
             merged[key] = value
     merged["confidence"] = max(previous.get("confidence") or 0, new.get("confidence") or 0)
     return merged
+
+
+def adds_alternative(text: str) -> bool:
+    """A follow-up that offers another option rather than a change: "or rust", "and navy?",
+    "also in a 12"."""
+    return bool(_ALTERNATIVE.match(text or ""))
+
+
+def follow_up_size(text: str, open_need: dict | None) -> list[str] | None:
+    """The answer to the bot's size question when it is a bare size ("10", "a 9.5 please"):
+    out of context the extractor cannot tell a size from a count."""
+    if not open_need or "size" not in (open_need.get("_asked") or []):
+        return None
+    match = _BARE_SIZE.match(text or "")
+    return [match.group("v").upper()] if match else None
+
+
+def recently_open(open_need: dict | None, when: datetime) -> bool:
+    """The open need was stated or refined within :data:`FOLLOW_UP_WINDOW` before ``when``."""
+    updated = (open_need or {}).get("_updated")
+    return isinstance(updated, datetime) and timedelta(0) <= when - updated <= FOLLOW_UP_WINDOW
 
 
 def same_product(a: dict, b: dict) -> bool:
@@ -287,6 +320,7 @@ def need_from_row(row: NeedRow) -> dict:
     need["confidence"] = float(row.confidence or 0)
     need["_seq"] = row.need_seq
     need["_asked"] = []
+    need["_updated"] = row.updated_at
     return need
 
 
@@ -339,6 +373,11 @@ def unmet_text(need: dict, match: catalogue.NeedMatch) -> str:
     return f"Sorry, there's no {thing} in our catalogue right now."
 
 
+def _detail_beyond_count(need: dict) -> bool:
+    """A partial need that says more than a count (a bare "4" may be a rating or an answer)."""
+    return any(need.get(k) not in (None, [], "") for k in _FIELDS if k != "quantity")
+
+
 def _needs_question(need: dict, asked: list[str]) -> str | None:
     if not need.get("product") or not need.get("category") or "size" in asked:
         return None
@@ -370,10 +409,6 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
     text = text if isinstance(text, str) else ""
     db_up = True
     needs = [_need_dict(n) for n in extractor.extract(text)]
-    if detail_needs_cue and not any(n.get("product") for n in needs) and not has_need_cue(text):
-        needs = []
-    if not needs:
-        return CaptureResult(kind="none", need=previous_need)
     earlier: list[dict] | None = None  # the conversation's needs, read when first wanted
 
     def conversation_needs() -> list[dict]:
@@ -387,15 +422,30 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
                     db_up = False
         return earlier
 
+    answer = follow_up_size(text, previous_need)
+    if answer is not None:  # "10" answering the size question: a size, not a count
+        needs = [{**(needs[0] if needs and not needs[0].get("product") else {}),
+                  "size": answer, "quantity": None, "confidence": 0.5}]
+    if not needs:
+        return CaptureResult(kind="none", need=previous_need)
     if previous_need is None:
         previous_need = next(iter(conversation_needs()), None)
+    if detail_needs_cue and not any(n.get("product") for n in needs) and not has_need_cue(text) \
+            and not (has_follow_up_cue(text) and recently_open(previous_need, open_as_of or now)
+                     and _detail_beyond_count(needs[0])):
+        # a detail without a product counts with a need cue ("shame you don't have it in 14"),
+        # or said as a follow-up right after the need was spoken of ("anything under 30?",
+        # "it's for my nephew"); "medium" answering an order form, or a rating "4", does not
+        return CaptureResult(kind="none", need=previous_need)
     key = message_key(conversation_id, turn, text)
+    alternative = adds_alternative(text)
     asked = list((previous_need or {}).get("_asked") or [])
     states: list[tuple[int, dict, bool]] = []  # (need_seq, need, is it a new need?)
     for index, new in enumerate(needs):
         if previous_need and index == 0 and (not new.get("product") or
                                              _same_need(previous_need, new)):
-            states.append((previous_need["_seq"], merge(previous_need, new), False))
+            states.append((previous_need["_seq"],
+                           merge(previous_need, new, alternative=alternative), False))
             continue
         if not new.get("product"):
             continue
@@ -437,7 +487,8 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             outbox.append(record)
             queued = True
         logged.append(need_seq)
-    state_out = {**primary, "_seq": seq, "_asked": asked + ([question] if question else [])}
+    state_out = {**{k: v for k, v in primary.items() if k != "_updated"}, "_seq": seq,
+                 "_asked": asked + ([question] if question else [])}
     if question:
         result = CaptureResult(kind="question", question=question, text=QUESTIONS[question],
                                status=fit.PENDING)
