@@ -24,7 +24,8 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP) ## create the Python 3.10 venv, install pinned Python and npm packages
 
-demo-data: $(STAMP) ## build the demo shop database under var/ if missing
+demo-data: $(STAMP) ## build the demo shop database under var/ if missing (its logged needs go through the need model, so that is built first)
+	$(PY) -m bot needs train --if-stale
 	$(PY) -m bot demo-data --if-missing
 
 RASA_TRAIN := $(RASA) train --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name shop

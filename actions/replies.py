@@ -170,7 +170,7 @@ BACK_IN_STOCK_SIGN_IN = (
     "If you sign in and ask again, I can let you know when something that fits is in stock."
 )
 BACK_IN_STOCK_RECORDED = (
-    "Done - we'll let you know when something that fits is in stock."
+    "Done - once something that fits is in stock, I'll tell you here in the chat and by email."
 )
 BACK_IN_STOCK_NOT_RECORDED = (
     "Sorry, I couldn't save that request just now - please ask me again in a few minutes."

@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/console.py [--messages 200] [--escalations 10000] [--json]
 
 Starts the real action server, Rasa server (trained model, our socket.io channel) and storefront
-on a fresh seeded SQLite shop database, signs an agent in, and has a shopper (a socket.io client,
-as the widget is) ask for a person. Then, with the agent's takeover:
+on a fresh seeded SQLite shop database, signs an agent in, and has a shopper (a python-socketio client
+on long-polling: the pinned engine.io client's websocket transport needs a newer aiohttp than Rasa
+pins) ask for a person. Then, with the agent's takeover:
 
 - agent -> widget: the time from the agent's POST of a message to the console until the
   shopper's socket.io client receives it (stored, appended to the conversation in Rasa, emitted);
@@ -98,7 +99,7 @@ class Shopper:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.call(self.sio.connect(rasa_url, headers={"Origin": origin},
-                                   transports=["websocket"], socketio_path="/socket.io"))
+                                   transports=["polling"], socketio_path="/socket.io"))
         self.call(self.sio.emit("session_request", {"session_id": None}))
         if not confirmed.wait(20):
             raise RuntimeError("no session_confirm from the Rasa server")

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "bot.staff.cli",
     "bot.console.cli",
     "bot.insights.cli",
+    "bot.insights.digest",  # adds `insights digest` to the commands above
     "bot.worker",
 )
 

@@ -10,7 +10,8 @@ mail's row is deleted, a failed one is retried with growing delays and dropped a
 (``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USER``/``SMTP_PASSWORD``, ``SMTP_FROM``, STARTTLS unless
 ``SMTP_STARTTLS=0``, or TLS from the start with ``SMTP_SSL=1``). With no ``SMTP_HOST`` (the
 ``make run`` default) it writes each message as an ``.eml`` file under ``SHOP_MAIL_DIR``
-(``var/mail/``) and logs that it did.
+(``var/mail/``) and logs that it did. A mail with ``html`` goes out as multipart/alternative
+(the plain text first, the HTML second); the caller escapes what it puts in the HTML.
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ class Mail:
     to: str
     subject: str
     body: str  # plain text
+    html: str | None = None  # an HTML alternative (multipart/alternative), already escaped
 
 
 @dataclass
@@ -62,7 +64,7 @@ class DeliveryStats:
 def queue(session: Session, mail: Mail, now: datetime) -> OutgoingMail:
     """Add ``mail`` to the outbox in ``session``'s transaction (sent once it commits)."""
     row = OutgoingMail(to_addr=mail.to, subject=mail.subject[:255], body=mail.body,
-                       created_at=now, attempts=0, next_attempt_at=now)
+                       html=mail.html, created_at=now, attempts=0, next_attempt_at=now)
     session.add(row)
     return row
 
@@ -77,6 +79,8 @@ def build_message(settings: MailSettings, mail: Mail, now: datetime | None = Non
     domain = parseaddr(settings.sender)[1].partition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(mail.body)
+    if mail.html:
+        message.add_alternative(mail.html, subtype="html")
     return message
 
 
@@ -144,7 +148,7 @@ def deliver_queued(engine: Engine, mailer: Mailer, now: datetime, limit: int = 5
                 .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
                         attempts=OutgoingMail.attempts + 1)).rowcount
             row = session.get(OutgoingMail, mail_id) if claimed else None
-            mail = Mail(row.to_addr, row.subject, row.body) if row else None
+            mail = Mail(row.to_addr, row.subject, row.body, row.html) if row else None
             attempts = row.attempts if row else 0
         if mail is None:
             continue

@@ -143,6 +143,27 @@ class ConsoleSettings:
         )
 
 
+@dataclass(frozen=True)
+class NeedsSettings:
+    """The needs log's scheduled work (``bot.needs.records``, ``bot.needs.back_in_stock``)."""
+
+    # A need waiting for the shopper's answer is settled to the status its known details give
+    # once its conversation has been quiet this long.
+    pending_idle_minutes: int = 30  # SHOP_NEEDS_PENDING_MINUTES
+    # A back-in-stock request is followed for this many days after the shopper asked.
+    back_in_stock_days: int = 90  # SHOP_BACK_IN_STOCK_DAYS
+
+    @classmethod
+    def from_env(cls, env) -> "NeedsSettings":
+        demo = cls()
+        return cls(
+            pending_idle_minutes=int(env.get("SHOP_NEEDS_PENDING_MINUTES")
+                                     or demo.pending_idle_minutes),
+            back_in_stock_days=int(env.get("SHOP_BACK_IN_STOCK_DAYS")
+                                   or demo.back_in_stock_days),
+        )
+
+
 def default_database_url() -> str:
     return f"sqlite:///{VAR_DIR / 'shop.db'}"
 
@@ -185,6 +206,7 @@ class Settings:
     privacy: PrivacySettings = PrivacySettings()
     mail: MailSettings = MailSettings()
     console: ConsoleSettings = ConsoleSettings()
+    needs: NeedsSettings = NeedsSettings()
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -209,4 +231,5 @@ class Settings:
             privacy=PrivacySettings.from_env(env),
             mail=MailSettings.from_env(env),
             console=ConsoleSettings.from_env(env),
+            needs=NeedsSettings.from_env(env),
         )

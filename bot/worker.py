@@ -14,7 +14,19 @@ cluster shape does no harm beyond duplicate work):
 - ``retention``: daily (first run a minute after start), delete conversation events past the
   retention period and expired unconfirmed newsletter addresses
   (:func:`bot.privacy.retention.run_retention`);
-- ``limits``: hourly, purge expired rate-limit windows (``services.limits.purge()``).
+- ``limits``: hourly, purge expired rate-limit windows (``services.limits.purge()``);
+- ``needs_settle``: every minute, settle the pending needs of conversations quiet for
+  ``SHOP_NEEDS_PENDING_MINUTES`` (:func:`bot.needs.records.settle_pending`; quiet also in Rasa's
+  tracker store);
+- ``needs_convert``: every 10 minutes, record the orders that fulfilled needs of the last
+  :data:`CONVERT_LOOKBACK_DAYS` (:func:`bot.needs.reconcile.mark_converted`);
+- ``back_in_stock``: every 5 minutes, tell the shoppers who asked when something that fits is in
+  stock (:func:`bot.needs.back_in_stock.notify_back_in_stock`: a notice the ``agent_delivery``
+  job delivers, and an e-mail the ``mail`` job sends).
+- ``insights_digest``: hourly (first run two minutes after start), queue this week's insights
+  digest for every analyst and lead who has not had it yet (:func:`bot.insights.digest.run_weekly`;
+  one row per week and person in ``insights_digests`` makes it once a week, whatever the number
+  of restarts or workers; the mail job sends it).
 
 A failing job is logged and tried again at its next run; the process keeps going. Ctrl-C or
 SIGTERM stops it after the running jobs finish.
@@ -33,11 +45,20 @@ AGENT_SECONDS = 5
 ERASURE_SECONDS = 30
 LIMITS_SECONDS = 3600
 RETENTION_FIRST_DELAY = timedelta(minutes=1)
+NEEDS_SETTLE_SECONDS = 60
+NEEDS_CONVERT_SECONDS = 600
+BACK_IN_STOCK_SECONDS = 300
+# Needs this recent are checked for conversion (twice the 30-day window: a worker that was
+# down for a while still catches up).
+CONVERT_LOOKBACK_DAYS = 60
+DIGEST_SECONDS = 3600
+DIGEST_FIRST_DELAY = timedelta(minutes=2)
 
 
 def register(subparsers) -> None:
     worker = subparsers.add_parser("worker", help="run the scheduled jobs (retention, erasures, "
-                                                  "mail, limits, agent messages)")
+                                                  "mail, limits, agent messages, needs, "
+                                                  "insights digest)")
     worker.add_argument("--database-url", help="shop database (default: DATABASE_URL)")
     worker.add_argument("--tracker-url", help="Rasa SQL tracker store (default: "
                                               "SHOP_TRACKER_URL or endpoints.yml)")
@@ -101,9 +122,47 @@ class Jobs:
         if purged:
             log.info("limits: %s expired windows purged", purged)
 
+    def needs_settle(self) -> None:
+        from bot.needs.records import settle_pending
+
+        def last_activity(conversation_id: str) -> float | None:
+            return self.tracker.latest_timestamp([conversation_id])
+
+        settings = self.services.settings
+        settle_pending(self.services.engine, self.services.now(),
+                       timedelta(minutes=settings.needs.pending_idle_minutes),
+                       last_activity=last_activity)
+
+    def needs_convert(self) -> None:
+        from bot.needs.reconcile import mark_converted
+
+        now = self.services.now()
+        with self.services.unit_of_work() as session:
+            converted = mark_converted(session, now,
+                                       since=now - timedelta(days=CONVERT_LOOKBACK_DAYS))
+        if converted:
+            log.info("needs: %s converted by a later order", converted)
+
+    def back_in_stock(self) -> None:
+        from bot.needs.back_in_stock import notify_back_in_stock
+
+        notify_back_in_stock(self.services.engine, self.services.settings, self.services.now())
+
+    def insights_digest(self) -> None:
+        from bot.insights.digest import run_weekly
+
+        result = run_weekly(self.services)
+        if result.queued:
+            log.info("insights digest %s: queued for %s recipient(s)", result.week,
+                     len(result.queued))
+
     def all(self) -> tuple[tuple[str, object], ...]:
-        # agent_email before mail: --once sends what it queues.
-        return (("agent_delivery", self.agent_delivery), ("agent_email", self.agent_email),
+        # back_in_stock before agent_delivery, agent_email and insights_digest before mail:
+        # --once sends what they queue.
+        return (("needs_settle", self.needs_settle), ("needs_convert", self.needs_convert),
+                ("back_in_stock", self.back_in_stock),
+                ("agent_delivery", self.agent_delivery), ("agent_email", self.agent_email),
+                ("insights_digest", self.insights_digest),
                 ("mail", self.mail), ("erasures", self.erasures),
                 ("retention", self.retention), ("limits", self.limits))
 
@@ -136,6 +195,17 @@ def build_scheduler(jobs: Jobs, now: datetime | None = None):
                       id="retention", next_run_time=start + RETENTION_FIRST_DELAY)
     scheduler.add_job(_guarded("limits", jobs.limits), "interval", seconds=LIMITS_SECONDS,
                       id="limits", next_run_time=start + timedelta(minutes=5))
+    scheduler.add_job(_guarded("needs_settle", jobs.needs_settle), "interval",
+                      seconds=NEEDS_SETTLE_SECONDS, id="needs_settle", next_run_time=start)
+    scheduler.add_job(_guarded("needs_convert", jobs.needs_convert), "interval",
+                      seconds=NEEDS_CONVERT_SECONDS, id="needs_convert",
+                      next_run_time=start + timedelta(seconds=30))
+    scheduler.add_job(_guarded("back_in_stock", jobs.back_in_stock), "interval",
+                      seconds=BACK_IN_STOCK_SECONDS, id="back_in_stock",
+                      next_run_time=start + timedelta(seconds=20))
+    scheduler.add_job(_guarded("insights_digest", jobs.insights_digest), "interval",
+                      seconds=DIGEST_SECONDS, id="insights_digest",
+                      next_run_time=start + DIGEST_FIRST_DELAY)
     return scheduler
 
 
@@ -167,8 +237,8 @@ def run(args) -> int:
             signal.signal(signum, lambda signum, _frame: stopping.append(signum))
         scheduler.start()
         log.info("worker started: mail and agent messages every %ss, erasures every %ss, "
-                 "retention daily (%s days)", MAIL_SECONDS, ERASURE_SECONDS,
-                 settings.privacy.retention_days)
+                 "retention daily (%s days), insights digest weekly", MAIL_SECONDS,
+                 ERASURE_SECONDS, settings.privacy.retention_days)
         while not stopping:
             time.sleep(0.5)
         log.info("worker stopping")

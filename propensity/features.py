@@ -194,17 +194,22 @@ class NeedArrays:
     def from_columns(cls, cust, t_ns, status, category,
                      catalogue: set[str] | frozenset[str] | None = None) -> "NeedArrays":
         """Needs as customer codes, times, statuses and categories (text, None or NaN when
-        missing). Unmet: status "unmet"; in the catalogue: a category the catalogue sells, or
+        missing). Unmet: status "unmet" or "unmet:<reason>" (a pending need is not); in the catalogue: a category the catalogue sells, or
         without a catalogue any category at all (both in any case)."""
         sold = {c.lower() for c in catalogue} if catalogue else None
         cats = [_lower(c) for c in category]
         return cls(
             cust=np.asarray(cust, np.int64),
             t_ns=np.asarray(t_ns, np.int64),
-            unmet=np.array([_lower(s) == "unmet" for s in status], dtype=bool),
+            unmet=np.array([_is_unmet(s) for s in status], dtype=bool),
             in_catalogue=np.array([bool(c) and (sold is None or c in sold) for c in cats],
                                   dtype=bool),
         )
+
+
+def _is_unmet(status) -> bool:
+    text = _lower(status)
+    return text == "unmet" or text.startswith("unmet:")
 
 
 def _lower(value) -> str:

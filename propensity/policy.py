@@ -38,9 +38,12 @@ class Offer:
 
 def offer_for(band: str | None, need_status: str | None) -> Offer:
     """The policy table above. ``band`` None means unscored (anonymous or too little history);
-    ``need_status`` is ``matched``, ``unmet`` or None (no product need in this conversation).
-    Unknown values fall back to the unscored / no-need rows rather than raising."""
+    ``need_status`` is ``matched``, ``unmet`` or ``unmet:<reason>`` (the needs log's statuses:
+    every reason is unmet here), or None (no product need in this conversation). Unknown values
+    fall back to the unscored / no-need rows rather than raising."""
     band = band if band in BANDS else None
+    if isinstance(need_status, str) and need_status.startswith(UNMET + ":"):
+        need_status = UNMET
     status = need_status if need_status in (MATCHED, UNMET) else None
     if status is None:
         return Offer(NO_OFFER, 0, False, False, False, False)

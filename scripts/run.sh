@@ -37,8 +37,8 @@ fi
 export SHOP_IDENTITY_SECRET SHOP_ACTION_SECRET RASA_JWT_SECRET SHOP_SESSION_SECRET
 # The staff console calls the Rasa HTTP API here (takeover, agent messages, hand back).
 export SHOP_RASA_URL=${SHOP_RASA_URL:-http://localhost:${RASA_PORT}}
-# A demo support agent and team lead when there is no such staff account yet; their passwords
-# are shown once, below.
+# A demo support agent, team lead and product analyst, each only while there is no account with
+# that role; their passwords are shown once, below.
 STAFF_MSG="  Staff sign-in:    http://localhost:${WEB_PORT}/staff/login   (accounts: .venv/bin/python -m bot staff list)"
 demo_staff() {  # demo_staff EMAIL NAME ROLE
   local password
@@ -51,8 +51,11 @@ demo_staff() {  # demo_staff EMAIL NAME ROLE
 }
 demo_staff agent@example-shop.co.uk "Sam Agent" agent
 demo_staff lead@example-shop.co.uk "Lee Lead" lead
+demo_staff analyst@example-shop.co.uk "Ada Analyst" analyst
 # Starter canned replies for the console (only when there are none).
 $PY -m bot console canned-defaults >/dev/null
+# Insights' facets for needs logged before they existed (a shop database from an older version).
+$PY -m bot insights check --fix >/dev/null
 # Sanic's request size limit for the Rasa server (its default is 100 MB; chat needs kilobytes).
 RASA_MAX_REQUEST_BYTES=${RASA_MAX_REQUEST_BYTES:-1048576}
 
@@ -100,7 +103,8 @@ supervise "storefront" var/web.log $PY -m bot web --port "$WEB_PORT" \
 # Needs stated in any turn (not only product searches), read from the tracker store off the
 # chat's hot path (docs/needs.md, "Needs from every turn").
 supervise "needs follower" var/follow.log $PY -m bot needs follow
-# Scheduled jobs: mail, erasures, daily retention, rate-limit clean-up (docs/privacy.md).
+# Scheduled jobs: mail, erasures, daily retention, rate-limit clean-up (docs/privacy.md), the
+# weekly insights digest to analysts and leads (docs/insights.md).
 supervise "worker" var/worker.log $PY -m bot worker
 
 echo "Starting (logs in var/actions.log, var/rasa.log, var/web.log, var/follow.log, var/worker.log)..."
@@ -119,6 +123,7 @@ The shop assistant is running.
   Action server:    http://localhost:${ACTIONS_PORT}/health
 ${STAFF_MSG}
   Staff console:    http://localhost:${WEB_PORT}/console/   (agents and leads: the live queue)
+  Product insights: http://localhost:${WEB_PORT}/insights/  (analysts and leads: demand, unmet, themes)
 A service that exits is started again (see var/*.log). Press Ctrl-C to stop.
 MSG
 wait

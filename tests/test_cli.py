@@ -12,8 +12,10 @@ def test_demo_data_and_db_commands(tmp_path, capsys, monkeypatch):
     assert cli.main(["db", "--database-url", url, "current"]) == 0
     assert "up to date" in capsys.readouterr().out
 
+    # The year of logged needs (the need extractor over 5,000 messages) is tested in
+    # tests/demo/test_needs.py; here it is left out to keep this test fast.
     args = ["demo-data", "--database-url", url, "--customers", "12", "--seed", "3",
-            "--anchor-date", "2026-06-15"]
+            "--anchor-date", "2026-06-15", "--need-messages", "0"]
     assert cli.main(args) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "12 customers" in out[0]
@@ -37,6 +39,7 @@ def test_demo_data_and_db_commands(tmp_path, capsys, monkeypatch):
     ["demo-data", "--anchor-date", "15/06/2026"],
     ["demo-data", "--customers", "lots"],
     ["demo-data", "--customers", "1"],
+    ["demo-data", "--need-messages", "-1"],
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, capsys):
     with pytest.raises(SystemExit) as exc:

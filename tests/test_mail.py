@@ -108,3 +108,15 @@ def test_mail_settings_from_the_environment():
         "smtp.example.com", 2525, "u", "p", "a@b.c", False, False)
     assert "p'" not in repr(s) and "password" not in repr(s)  # never logged by accident
     assert MailSettings.from_env({}).starttls is True
+
+
+def test_an_html_alternative_goes_out_with_the_text(engine):
+    _queue(engine, mail.Mail("ana@example.com", "Digest", "Plain words\n",
+                             "<p>Plain <b>words</b></p>"))
+    with smtp_server() as (inbox, port):
+        mailer = mail.Mailer(MailSettings(host="127.0.0.1", port=port, starttls=False))
+        assert mail.deliver_queued(engine, mailer, FIXTURE_NOW).sent == 1
+    [message] = inbox.messages()
+    assert message.get_content_type() == "multipart/alternative"
+    assert message.get_body(("plain",)).get_content().strip() == "Plain words"
+    assert message.get_body(("html",)).get_content().strip() == "<p>Plain <b>words</b></p>"

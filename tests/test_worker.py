@@ -17,7 +17,7 @@ from bot.demo.fixtures import BEN_ID, FIXTURE_NOW
 from bot.privacy.erasure import erase_customer
 from bot.settings import REPO_ROOT
 from bot.store.db import session_scope
-from bot.store.models import ErasureRequest
+from bot.store.models import ErasureRequest, Need
 from bot.worker import Jobs, build_scheduler
 from tests.privacy.rasa_store import save_conversation
 
@@ -30,6 +30,11 @@ def test_once_runs_every_job(services, db_url, tmp_path, monkeypatch):
     erase_customer(services, BEN_ID, actor="customer:2", conversations=["ben-1"])
     with session_scope(services.engine) as s:
         mail.queue(s, mail.Mail("jo@example.com", "Hi", "body"), FIXTURE_NOW)
+        # A need that waited for its size months ago (the clock is real here): settled.
+        s.add(Need(conversation_id="left", need_seq=100, turn=1, text="", last_message_key="k",
+                   product="parka", category="outerwear", matched_product_ids="[]",
+                   status="pending", extractor_version="test", created_at=FIXTURE_NOW,
+                   updated_at=FIXTURE_NOW))
     monkeypatch.setenv("SHOP_MAIL_DIR", str(tmp_path / "mail"))
     monkeypatch.delenv("SMTP_HOST", raising=False)
     assert main(["worker", "--once", "--database-url", db_url,
@@ -38,13 +43,19 @@ def test_once_runs_every_job(services, db_url, tmp_path, monkeypatch):
     with session_scope(services.engine) as s:
         assert s.execute(select(ErasureRequest.status)).scalar_one() == "done"
         assert len(audit.recent(s, action="retention_purge")) == 1
+        assert s.execute(select(Need.status)).scalar_one() == "matched"
 
 
 def test_the_schedule():
     scheduler = build_scheduler(Jobs(None, None, None), now=datetime(2026, 1, 1))
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"mail", "erasures", "retention", "limits", "agent_delivery",
-                         "agent_email"}
+                         "agent_email", "needs_settle", "needs_convert", "back_in_stock",
+                         "insights_digest"}
+    assert jobs["needs_settle"].trigger.interval.total_seconds() == 60
+    assert jobs["needs_convert"].trigger.interval.total_seconds() == 600
+    assert jobs["back_in_stock"].trigger.interval.total_seconds() == 300
+    assert jobs["insights_digest"].trigger.interval.total_seconds() == 3600
     assert jobs["agent_delivery"].trigger.interval.total_seconds() == 5
     assert jobs["agent_email"].trigger.interval.total_seconds() == 5
     assert jobs["retention"].trigger.interval.days == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.demo.build import build_demo_data
 from bot.demo.generate import DEFAULT_CUSTOMERS
+from bot.demo.needs import DEFAULT_MESSAGES
 
 
 def _date(text: str) -> date:
@@ -26,10 +27,21 @@ def _customers(text: str) -> int:
     return value
 
 
+def _messages(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("--need-messages must be between 0 and 1000000")
+    return value
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo-data",
-        help="build the demo shop database (catalogue, customers, a year of orders and events)",
+        help="build the demo shop database (catalogue, customers, a year of orders, events and "
+             "logged needs)",
         description="Migrate the shop database and fill it with deterministic demo data.",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
@@ -45,6 +57,9 @@ def register(subparsers) -> None:
     parser.add_argument("--images-dir", type=Path, default=None,
                         help="where the product images go (default: SHOP_IMAGES_DIR or "
                              "var/images)")
+    parser.add_argument("--need-messages", type=_messages, default=DEFAULT_MESSAGES,
+                        help="demo messages run through the need extractor into a year of "
+                             f"logged needs (default {DEFAULT_MESSAGES}; 0: none)")
     parser.set_defaults(handler=run)
 
 
@@ -53,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     result = build_demo_data(settings.database_url, seed=args.seed,
                              anchor=args.anchor_date, customers=args.customers,
                              if_missing=args.if_missing,
-                             images_dir=args.images_dir or settings.images_dir)
+                             images_dir=args.images_dir or settings.images_dir,
+                             need_history=args.need_messages > 0,
+                             need_messages=args.need_messages)
     print(result.summary())
     return 0

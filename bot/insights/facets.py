@@ -112,11 +112,14 @@ def price_band(price: Decimal | None) -> str | None:
 
 def theme_label(product: str | None, attributes: Iterable[str]) -> str | None:
     """``"lightweight + waterproof + hiking jacket"``: the attributes in alphabetical order (at
-    most :data:`MAX_THEME_ATTRIBUTES`), then the product; None without a product."""
+    most :data:`MAX_THEME_ATTRIBUTES`), then the product; None without a product. An attribute
+    the product already says ("vegan leather" of "vegan leather handbag") is not repeated."""
     head = normalise(product) if product else ""
     if not head:
         return None
-    attrs = sorted({normalise(a) for a in attributes if normalise(a)})[:MAX_THEME_ATTRIBUTES]
+    padded = f" {head} "
+    attrs = sorted({normalise(a) for a in attributes
+                    if normalise(a) and f" {normalise(a)} " not in padded})[:MAX_THEME_ATTRIBUTES]
     return normalise(" + ".join([*attrs, head]))
 
 

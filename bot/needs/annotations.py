@@ -4,6 +4,12 @@
 ``[span](label=value)`` (spans nest one level, e.g. ``[[wool](attr) scarf](product)``). This
 module turns it into the gold JSONL format of ``shared/examples/needs_examples.jsonl`` plus the
 character spans the NER is trained on. The split is fixed: every 5th message is held out.
+
+Conversations (``data/conversations_*.txt``) use the same markup, one shopper turn a line, a line
+``==`` before each conversation. Each turn becomes one gold record with ``conversation`` and
+``turn`` beside the usual keys; its gold is what that turn itself states (a follow-up "in blue"
+gives the colour only). ``conversations_train.txt`` is training data; ``conversations_test.txt``
+is the held-out conversational test set, written before the conversational rules and frozen.
 """
 from __future__ import annotations
 
@@ -18,6 +24,16 @@ MESSAGES_PATH = DATA_DIR / "messages.txt"
 TRAIN_PATH = DATA_DIR / "train.jsonl"
 TEST_PATH = DATA_DIR / "test.jsonl"
 TEST_EVERY = 5
+CONVERSATIONS_TRAIN_SOURCE = DATA_DIR / "conversations_train.txt"
+CONVERSATIONS_TEST_SOURCE = DATA_DIR / "conversations_test.txt"
+CONVERSATIONS_TRAIN_PATH = DATA_DIR / "conversational_train.jsonl"
+CONVERSATIONS_TEST_PATH = DATA_DIR / "conversational_test.jsonl"
+# (source, gold file, id prefix) of each conversation file
+CONVERSATION_FILES = (
+    (CONVERSATIONS_TRAIN_SOURCE, CONVERSATIONS_TRAIN_PATH, "cv"),
+    (CONVERSATIONS_TEST_SOURCE, CONVERSATIONS_TEST_PATH, "ct"),
+)
+CONVERSATION_START = "=="
 
 # markup label -> NER label (only the open-vocabulary parts are learnt; the rest are rules)
 NER_LABELS = MappingProxyType({
@@ -141,6 +157,30 @@ def load_messages(path: Path = MESSAGES_PATH) -> list[Annotated]:
     return messages
 
 
+def load_conversations(path: Path, prefix: str) -> list[dict]:
+    """The turns of a conversation file as gold records: ``id`` ``<prefix>-<nnn>-<turn>``,
+    ``conversation`` ``<prefix>-<nnn>``, ``turn`` (1-based), then the keys of
+    :meth:`Annotated.record`."""
+    records: list[dict] = []
+    number, turn = 0, 0
+    for line_number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == CONVERSATION_START:
+            number, turn = number + 1, 0
+            continue
+        if number == 0:
+            raise MarkupError(f"{path.name}:{line_number}: a turn before the first "
+                              f"{CONVERSATION_START!r}")
+        turn += 1
+        conversation = f"{prefix}-{number:03d}"
+        record = parse_line(line, f"{conversation}-{turn}").record()
+        records.append({"id": record["id"], "conversation": conversation, "turn": turn,
+                        **{k: v for k, v in record.items() if k != "id"}})
+    return records
+
+
 def split(messages: list[Annotated]) -> tuple[list[Annotated], list[Annotated]]:
     test = [m for n, m in enumerate(messages, start=1) if n % TEST_EVERY == 0]
     train = [m for n, m in enumerate(messages, start=1) if n % TEST_EVERY != 0]
@@ -160,6 +200,17 @@ def build_gold_files(source: Path = MESSAGES_PATH, train_path: Path = TRAIN_PATH
     write_jsonl([m.record() for m in train], train_path)
     write_jsonl([m.record() for m in test], test_path)
     return len(train), len(test)
+
+
+def build_conversation_files() -> dict[str, int]:
+    """Regenerate the conversational gold files from their marked-up sources; turns per file."""
+    sizes = {}
+    for source, path, prefix in CONVERSATION_FILES:
+        if source.exists():
+            records = load_conversations(source, prefix)
+            write_jsonl(records, path)
+            sizes[path.name] = len(records)
+    return sizes
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -1,5 +1,5 @@
-"""``python -m bot needs ...``: extract, evaluate, list, follow, reconcile, outbox, train,
-build-data."""
+"""``python -m bot needs ...``: extract, evaluate, list, import, follow, reconcile, outbox,
+train, build-data."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.csvsafe import write_dicts
+from bot.store.models import NEED_STATUSES
+
+# What ``needs list --status`` accepts: each status, any unmet reason, converted.
+LIST_STATUSES = NEED_STATUSES + ("unmet", "converted")
 
 
 def register(subparsers) -> None:
@@ -30,13 +34,26 @@ def register(subparsers) -> None:
 
     listing = sub.add_parser("list", help="needs from the log")
     listing.add_argument("--since", help="YYYY-MM-DD (created on or after)")
-    listing.add_argument("--status", choices=("matched", "unmet", "purchased_later"))
+    listing.add_argument("--status", choices=LIST_STATUSES,
+                         help="a status, 'unmet' (any reason) or 'converted' (a later order "
+                              "fulfilled it)")
     listing.add_argument("--format", choices=("csv", "json"), default="csv")
     listing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     listing.set_defaults(handler=_list)
 
-    reconcile = sub.add_parser("reconcile",
-                               help="mark needs followed by a purchase as purchased_later")
+    importing = sub.add_parser(
+        "import", help="extract, match and log the needs of a JSONL log of shoppers' messages")
+    importing.add_argument("--input", required=True, metavar="FILE.jsonl",
+                           help='lines {"id": ..., "created_at": ISO-8601, "text": ...'
+                                '[, "customer_id": ...]}; - reads standard input')
+    importing.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
+    importing.add_argument("--model", type=Path)
+    importing.add_argument("--batch-size", type=int, default=500,
+                           help="messages per extraction batch and transaction (default 500)")
+    importing.set_defaults(handler=_import)
+
+    reconcile = sub.add_parser(
+        "reconcile", help="record the later orders that fulfilled logged needs (converted)")
     reconcile.add_argument("--database-url", help="default: DATABASE_URL or var/shop.db")
     reconcile.set_defaults(handler=_reconcile)
 
@@ -69,7 +86,8 @@ def register(subparsers) -> None:
                        help="skip when the model's stamp matches the data and config hash")
     train.set_defaults(handler=_train)
 
-    build = sub.add_parser("build-data", help="regenerate train/test JSONL from messages.txt")
+    build = sub.add_parser("build-data", help="regenerate the gold JSONL files from messages.txt "
+                                              "and the conversation files")
     build.set_defaults(handler=_build_data)
 
 
@@ -110,22 +128,32 @@ def _extract(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from bot.needs.evaluate import format_table, score
+    from bot.needs.evaluate import format_table, score, score_conversations
 
     records = _read_input(args.gold)
     extractor = _extractor(args)
     texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in records]
     predictions = [[n.to_dict() for n in needs] for needs in extractor.extract_many(texts)]
     report = score(records, predictions)
+    states = score_conversations(records, predictions)
     if args.json:
         data = report.as_dict()
         data["extractor_version"] = extractor.version
+        if states is not None:
+            data["open_need_after_each_turn"] = {
+                "turns": states.messages, "fields": states.as_dict()["fields"],
+                "micro": states.micro.as_dict()}
         if args.errors:
             data["errors"] = report.errors
         print(json.dumps(data, indent=2))
     else:
         print(f"gold: {args.gold}  extractor: {extractor.version}")
         print(format_table(report))
+        if states is not None:
+            micro = states.micro
+            print(f"open need after each turn (the turns merged as the chat merges them): "
+                  f"P {micro.precision:.3f} R {micro.recall:.3f} F1 {micro.f1:.3f} "
+                  f"over {states.messages} turns")
         if args.errors:
             for error in report.errors:
                 print(json.dumps(error, ensure_ascii=False))
@@ -135,7 +163,9 @@ def _evaluate(args) -> int:
 _LIST_COLUMNS = ("id", "conversation_id", "need_seq", "customer_id", "turn", "text", "product",
                  "category", "attributes", "colour", "size", "brand", "price_min", "price_max",
                  "currency", "quantity", "recipient", "occasion", "needed_by", "confidence",
-                 "matched_product_ids", "status", "extractor_version", "created_at", "updated_at")
+                 "matched_product_ids", "status", "converted_order_id", "converted_at",
+                 "back_in_stock_requested_at", "back_in_stock_notified_at", "is_demo",
+                 "source_id", "extractor_version", "created_at", "updated_at")
 
 
 def _list(args) -> int:
@@ -147,7 +177,11 @@ def _list(args) -> int:
     query = select(Need).order_by(Need.created_at, Need.id)
     if args.since:
         query = query.where(Need.created_at >= datetime.fromisoformat(args.since))
-    if args.status:
+    if args.status == "unmet":
+        query = query.where(Need.status.like("unmet:%"))
+    elif args.status == "converted":
+        query = query.where(Need.converted_at.isnot(None))
+    elif args.status:
         query = query.where(Need.status == args.status)
     with session_scope(args.services.engine) as session:
         rows = [{c: _plain(getattr(n, c)) for c in _LIST_COLUMNS}
@@ -162,13 +196,37 @@ def _list(args) -> int:
     return 0
 
 
+def _import(args) -> int:
+    from bot.needs.importer import import_lines, read_lines
+
+    if args.input != "-" and not Path(args.input).is_file():
+        print(f"needs import: no such file: {args.input}", file=sys.stderr)
+        return 2
+    if not 1 <= args.batch_size <= 10_000:
+        print("needs import: --batch-size must be between 1 and 10000", file=sys.stderr)
+        return 2
+    services = args.services
+
+    def report(bad) -> None:
+        print(f"{args.input}: {bad}", file=sys.stderr, flush=True)
+
+    try:
+        stats = import_lines(services.engine, _extractor(args), read_lines(args.input),
+                             now=services.now(), batch_size=args.batch_size, on_error=report)
+    except OSError as err:
+        print(f"needs import: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(json.dumps(stats.as_dict()))
+    return 0
+
+
 def _reconcile(args) -> int:
-    from bot.needs.reconcile import mark_purchased_later
+    from bot.needs.reconcile import mark_converted
     from bot.store.db import session_scope
 
     with session_scope(args.services.engine) as session:
-        updated = mark_purchased_later(session, args.services.now())
-    print(f"needs marked purchased_later: {updated}")
+        converted = mark_converted(session, args.services.now())
+    print(f"needs converted: {converted}")
     return 0
 
 
@@ -265,10 +323,12 @@ def _train(args) -> int:
 
 
 def _build_data(args) -> int:
-    from bot.needs.annotations import build_gold_files
+    from bot.needs.annotations import build_conversation_files, build_gold_files
 
     n_train, n_test = build_gold_files()
     print(f"train: {n_train} messages, test: {n_test} messages")
+    for name, turns in build_conversation_files().items():
+        print(f"{name}: {turns} turns")
     return 0
 
 

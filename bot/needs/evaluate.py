@@ -5,6 +5,12 @@ gold set after the same normalisation on both sides (``normalise.field_key``): t
 false positives and false negatives are summed over messages, giving per-field precision, recall
 and F1 and the micro average over all scored fields. Messages whose gold is empty also give the
 no-need rate: the share of them for which the extractor returns no need.
+
+Lines of a conversation file (``conversation`` and ``turn`` keys, ``data/conversations_*.txt``)
+are scored the same way, each on what it states. :func:`score_conversations` also replays each
+conversation's turns, in file order, through the chat's merge (``bot.needs.service``: a detail
+refines the open need, the same product restated refines its need, another product opens a
+new one) and scores the open need after every turn, for the gold and for the predictions alike.
 """
 from __future__ import annotations
 
@@ -123,3 +129,65 @@ def format_table(report: Report) -> str:
                  f"{report.no_need_messages} = {report.no_need_rate:.3f}  "
                  f"(messages scored: {report.messages})")
     return "\n".join(lines)
+
+
+def _gold_needs(gold: dict) -> list[dict]:
+    """A gold line as the needs the merge replays: one need with the line's fields (its first
+    product; a second product of the same line opens its own need)."""
+    if not any(_values(v) for v in gold.values()):
+        return []
+    products = _values(gold.get("product"))
+    first = {k: v for k, v in gold.items() if k != "product"}
+    first["product"] = products[0] if products else None
+    return [first] + [{"product": p} for p in products[1:]]
+
+
+def replay(turns: Iterable[tuple[str, list[dict]]]) -> list[dict]:
+    """The open need after each turn of one conversation: ``turns`` are (text, needs of the
+    turn). Merged as the chat merges them (:func:`bot.needs.service.merge`), without a
+    database: the conversation's earlier needs are kept in memory."""
+    from bot.needs.service import adds_alternative, merge, same_product
+
+    open_need: dict | None = None
+    earlier: list[dict] = []  # most recently touched first
+    states = []
+    for text, needs in turns:
+        primary = None
+        for index, new in enumerate(needs):
+            if open_need is not None and index == 0 and (
+                    not new.get("product") or not open_need.get("product")
+                    or same_product(open_need, new)):
+                state = merge(open_need, new, alternative=adds_alternative(text))
+                earlier = [n for n in earlier if n is not open_need]
+            elif not new.get("product"):
+                continue
+            else:
+                restated = next((n for n in earlier if same_product(n, new)), None)
+                state = merge(restated, new) if restated is not None else dict(new)
+                earlier = [n for n in earlier if n is not restated]
+            earlier.insert(0, state)
+            primary = state if primary is None else primary
+        open_need = primary if primary is not None else open_need
+        states.append(open_need or {})
+    return states
+
+
+def score_conversations(records: list[dict], predictions: list[list[dict]]) -> Report | None:
+    """The open need after each turn of the conversation lines (gold replayed and predictions
+    replayed), scored like single messages; None when no line names a conversation."""
+    lines: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        if record.get("conversation") is not None:
+            lines.setdefault(str(record["conversation"]), []).append(index)
+    if not lines:
+        return None
+    gold_states, predicted_states = [], []
+    for indexes in lines.values():
+        gold = replay((records[i].get("text", ""), _gold_needs(records[i].get("gold") or {}))
+                      for i in indexes)
+        predicted = replay((records[i].get("text", ""), predictions[i]) for i in indexes)
+        for i, want, got in zip(indexes, gold, predicted):
+            gold_states.append({"id": records[i].get("id"), "text": records[i].get("text", ""),
+                                "gold": want})
+            predicted_states.append([got] if got else [])
+    return score(gold_states, predicted_states)

@@ -23,6 +23,8 @@ STRONG_NEED = re.compile(
     r"comes in|available in|in stock|still available|available|any left|"
     r"if you (?:have|sell|stock|do|carry)|would love|wish (?:you|u) (?:sold|did|stocked|made|"
     r"carried)|do (?:you|u) (?:also|still|even|currently|ever) (?:have|sell|stock|do|carry)|"
+    r"(?:i'm|im|i am|we're|were|just|still|also|really) after\b|"
+    r"(?:wanna|want to|need to|like to|looking to|hoping to) (?:get|buy|find|order|grab)\b|"
     r"after (?:a|an|some|something)"
     r"(?! (?:week|day|month|year|while|few|couple|fortnight|bit|minute|hour)s?\b)|"
     r"do (?:you|u|y'all|you guys) "
@@ -32,6 +34,13 @@ STRONG_NEED = re.compile(
     r"(?:i|we|i'll|still|also|now|really|just|i really|i still|i also) need|"
     r"what i (?:actually |really )?(?:want|wanted|need|needed)|wanted (?:a|an|some)|"
     r"recommend|gift|present)\b", re.I)
+# words that make a detail a follow-up to the need being talked about ("anything under 30?",
+# "it's for my nephew", "has to be waterproof"), unlike "medium" answering an order form
+FOLLOW_UP_CUE = re.compile(
+    r"\b(?:anything|something|any|one|ones|if (?:you|u|poss|possible)|ideally|preferably|"
+    r"has to be|have to be|needs? to be|must be|would be|should be|(?:it's|its|it is|they're|"
+    r"theyre|they are|that's|thats) (?:a \w+ )?for|for (?:my|a|an|her|his|our|the)|budget|max|tops|"
+    r"or less|or under|with|without|what about|how about)\b", re.I)
 # "I'd like a refund", "I want to return", "need a replacement": the want is about an order
 _SERVICE_REQUEST = re.compile(
     r"\b(?:like|want|need|get|have|wanna|request|after)\s+(?:a |an |my |to |to get a |some )?"
@@ -45,9 +54,37 @@ _PREFERENCE_CUE = re.compile(r"\b(?:prefer|preferably|ideally|has to be|have to 
                              r"without|if possible|if poss|in)\b", re.I)
 _GIFT_CUE = re.compile(r"\b(?:gift|gifts|present|presents|pressie|prezzie|something for|"
                        r"ideas? for|buy (?:for|something)|get (?:for|something))\b", re.I)
+_RECIPIENT_DESCRIBERS = word_list("recipient_describers")
 _LIST_TRIGGER = re.compile(r"(?:\bfor (?:a|an|my|the|our|his|her) (?:whole|entire)|\bthe whole|"
                            r"\bfor|\bmy|\bour|\bhis|\bher|\bfor the|\bfor a|\bfor an|\bmi|\bur|"
-                           r"\bthe|\ba|\ban)\s+$", re.I)
+                           r"\bthe|\ba|\ban)\s+(?:(?:" + "|".join(sorted(_RECIPIENT_DESCRIBERS))
+                           + r")\s+)?$", re.I)
+# "it's for my nephew", "for a 2 year old", "they're for my twins": who a follow-up says it is for
+_FOR_SOMEONE = re.compile(r"\bfor\s+(?:(?:a|an|my|the|our|his|her|their|your|me|mi)\s+)?"
+                          r"(?:(?:" + "|".join(sorted(_RECIPIENT_DESCRIBERS)) + r")\s+)?$", re.I)
+# "one with a camera", "something waterproof with a laptop sleeve": a feature of the open need's
+# product, said with a word standing for it, not another product
+_FEATURE_BEFORE = re.compile(
+    r"(?:\b(?:one|ones|something|anything|any|it|them|those|these|model|version)"
+    r"(?:\s+[a-z-]+)?\s+(?:with|that has|that have|which has|which have|that comes with|"
+    r"that come with|with built in|with a built in)|^\s*(?:and\s+|but\s+)?with)"
+    r"\s+(?:an?\s+|the\s+|some\s+|its own\s+)?$", re.I)
+# "fits a 17 inch laptop", "that holds an A4 folder": what it must fit, neither a product nor
+# a feature (the measure, if any, is read as an attribute)
+_FITS_BEFORE = re.compile(r"(?:^|\b(?:one|ones|something|it|that|which))\s*(?:that\s+|to\s+)?"
+                          r"(?:fits?|holds?|takes?)\s+(?:an?\s+|the\s+|my\s+)?"
+                          r"(?:[\w-]+\s+){0,2}$", re.I)
+_CHATTER = word_list("chatter_words")
+_PRONOUN_BEFORE = re.compile(r"\b(?:i|you|we|they|he|she|i've|we've|you've|they've|i'd|we'd)"
+                             r"\s+$", re.I)
+_ATTRIBUTE_CHARS = re.compile(r"^[A-Za-z0-9][\w'’ .+/-]*$")
+# "I've checked with the neighbours": a describing word right after its subject is a verb
+_SUBJECT_BEFORE = re.compile(r"\b(?:i|you|we|they|he|she|it|i've|we've|you've|they've|i'd|we'd|"
+                             r"i'll|we'll|has|have|had|was|were|been|is|are)\s+$", re.I)
+# a follow-up short enough to be a reply ("wireless ones", "Ninja if you have it")
+_TERSE_WORDS = 6
+_NOT_DETAIL_WORDS = (word_list("not_product_first") | word_list("service_nouns")
+                     | word_list("chatter_words"))
 # "walking the dog", "feeding the cat": the animal is not who the product is for
 _NOT_RECIPIENT_BEFORE = re.compile(r"\b(?:walk|walking|walks|feed|feeding|take|taking|bath|bathing|"
                                    r"had|having|expecting|before|after|until|since|once|"
@@ -94,11 +131,14 @@ _NOT_ATTRIBUTE_BEFORE = re.compile(
     r"(?:\bfor (?:the|a|an|my|our|his|her)\s+$|\b(?:nothing|not)(?:\s+too)?\s+$|"
     r"\b(?:he|she|they|we|he's|she's|they're|we're)(?:\s+(?:is|are|was|were|'s|'re))?\s+"
     r"(?:always\s+|really\s+|very\s+|so\s+)?(?:an?\s+)?(?:[a-z]+\s+)?$|"
-    r"\b(?:no|without)\s+$)", re.I)
+    r"\b(?:no|without)\s+$|"
+    r"\b(?:we're|we are|i'm|im|i am|we live|i live|live|living)\s+in\s+(?:a|an|the|my|our)\s+$)",
+    re.I)  # "we're in a tiny flat": where they live
 _LEADING_ADJECTIVES = word_list("leading_adjectives")
 _PRENOMINAL_ATTRIBUTES = word_list("prenominal_attributes")
 _GROUP_RECIPIENTS = word_list("group_recipients")
 _ATTRIBUTE_JUNK = word_list("attribute_junk")
+_PHRASE_STOP_WORDS = word_list("phrase_stop")
 _OPENING_WORDS = word_list("opening_words")
 # mentions whose span no NER entity may take: the vocabulary names it, and normalises it better
 _VOCABULARY_FIELDS = ("attributes", "colour", "recipient", "occasion", "brand", "size",
@@ -108,13 +148,16 @@ _VOCABULARY_FIELDS = ("attributes", "colour", "recipient", "occasion", "brand", 
 def needs_from_doc(doc, vocab: NeedVocab, today: date | None = None) -> list[Need]:
     """The needs a message processed by the pipeline states (none for most service talk)."""
     text = doc.text
-    if not text.strip():
+    if not text.strip() or _chatter(doc):
         return []
     mentions = [m for m in (doc._.need_mentions or []) if m.field != "product"]
     if today is not None:
         mentions = [m for m in mentions if m.field != "needed_by"] + rules.find_dates(
             text, today)
-    products = product_spans(doc, vocab, text)
+    products, features = _features(text, product_spans(doc, vocab, text))
+    mentions = [m for m in mentions if m.field != "attributes" or not any(
+        f.start <= m.start and m.end <= f.end for f in features)] + features  # "bamboo lids"
+    mentions += _with_features(text, products, mentions, vocab)
     entities = [e for e in doc.ents if e.label_ != "PRODUCT"]
     order_talk = bool(_order_talk_re(vocab.no_need_cues).search(text.lower()))
     strong = bool(STRONG_NEED.search(text))
@@ -124,7 +167,7 @@ def needs_from_doc(doc, vocab: NeedVocab, today: date | None = None) -> list[Nee
     if products is None:
         return []
     needs = [Need(span=s) for s in products] if products else _detail_need(
-        doc, text, mentions, strong, order_talk)
+        doc, text, vocab, mentions, entities, strong, order_talk)
     if not needs:
         return []
     _product(needs, text, vocab)
@@ -136,9 +179,17 @@ def needs_from_doc(doc, vocab: NeedVocab, today: date | None = None) -> list[Nee
     for read_field in (_attributes, _colour, _size, _brand, _price, _quantity, _recipient,
                        _occasion, _needed_by, _number_after):
         read_field(message)
+    needs = [n for n in needs if n.span is not None or _has_detail(n)]
     for need in needs:
         need.confidence = _confidence(need, strong)
     return needs
+
+
+def _has_detail(need: Need) -> bool:
+    """A partial need holds something to refine the open need with ("no wifi" holds nothing:
+    the negated attribute was dropped)."""
+    return any(value not in (None, [], "") for key, value in need.to_dict().items()
+               if key not in ("confidence", "currency", "needed_by"))
 
 
 # --- which products the message asks for --------------------------------------------------
@@ -165,8 +216,7 @@ def _wanted_products(doc, text: str, vocab: NeedVocab, mentions, products, stron
             return None
     if len(products) == 1 and not strong and len(doc) <= 3 \
             and " " not in text[products[0][0]:products[0][1]].strip() \
-            and normalise.category_of(normalise.product_form(
-                text[products[0][0]:products[0][1]]), vocab) is None:
+            and not _known_product(text[products[0][0]:products[0][1]], vocab):
         products = []  # "hmm", "test", "Warranty": one unknown word is not a product
     constraints = [m for m in mentions if m.field in ("price_max", "price_min", "size",
                                                        "colour", "attributes", "brand")]
@@ -177,6 +227,12 @@ def _wanted_products(doc, text: str, vocab: NeedVocab, mentions, products, stron
         # "'; DROP TABLE needs; --"), is not a need; a terse request opens with the thing
         return None
     return products
+
+
+def _known_product(said: str, vocab: NeedVocab) -> bool:
+    """A product of the catalogue's categories, or one we know no category holds ("tripod")."""
+    product = normalise.product_form(said)
+    return normalise.category_of(product, vocab) is not None or product in vocab.uncatalogued
 
 
 def _not_had(text: str, products, strong: bool) -> list[tuple[int, int]]:
@@ -210,21 +266,156 @@ def _asked_beside_order_talk(text: str, vocab: NeedVocab, products,
     return kept
 
 
-def _detail_need(doc, text: str, mentions, strong: bool, order_talk: bool) -> list[Need]:
-    """A detail without a product ("in blue please", "under 100"): a partial need that a
-    conversation merges into its open need; or a gift with no product named yet ("need a
-    present for my nephew, he turns 8, between 30 and 45")."""
+def _detail_need(doc, text: str, vocab: NeedVocab, mentions, entities, strong: bool,
+                 order_talk: bool) -> list[Need]:
+    """A detail without a product: a partial need that a conversation merges into its open
+    need, or a gift with no product named yet ("need a present for my nephew, he turns 8,
+    between 30 and 45").
+
+    Prices, sizes and colours always count ("in blue please", "anything under 30?"). A
+    describing word or a brand counts when said as a wish ("preferably waterproof", "has to be
+    cordless", "anything by Terry Pratchett") or in a reply of a few words ("wireless ones",
+    "Bosch if you have it"); so do a count ("I need 6", "2 packs") and an occasion ("end of
+    term", "it's for a wedding"). Who it is for counts when said with "for" ("it's for my
+    nephew", "for a 2 year old"). A describing word alone in a longer message ("which one is the
+    classic?") refines nothing."""
+    if order_talk:
+        return []
     gift = bool(_GIFT_CUE.search(text)) and any(
         m.field in ("recipient", "occasion") for m in mentions)
-    constraints = [m for m in mentions if m.field in ("price_max", "price_min", "size",
-                                                       "colour", "attributes", "brand")]
-    # a describing word alone ("which one is the classic?") refines nothing unless said as a
-    # wish ("preferably waterproof", "has to be cordless")
-    details = [m for m in constraints if m.field not in ("attributes", "brand")] or (
-        constraints if _PREFERENCE_CUE.search(text) or strong else [])
-    if order_talk or not (gift or (details and len(doc) <= 14)):
+    terse = _terse(doc)
+    asking_about = not strong and bool(_PRODUCT_QUESTION.match(text))  # "is the label free?"
+    opening = [m for m in mentions if m.field in ("attributes", "brand", "colour")
+               and not text[:m.start].strip(" ,.!-")]  # "waterproof so he can take it away"
+    wish = strong or bool(_PREFERENCE_CUE.search(text)) or (terse and not asking_about) \
+        or (bool(opening) and not asking_about)
+    details = [m for m in mentions if m.field in ("price_max", "price_min", "size", "colour")]
+    if wish:
+        details += [m for m in mentions if m.field in ("attributes", "brand", "compat")
+                    and not _SUBJECT_BEFORE.search(text_before(text, m.start))]
+        details += [e for e in entities if e.label_ in ("ATTRIBUTE", "BRAND")
+                    and _plausible_attribute(e) and _reads_as_word(e, vocab)
+                    and not _NOT_ATTRIBUTE_BEFORE.search(text_before(text, e.start_char))]
+    details += [m for m in mentions if m.field == "recipient"
+                and _FOR_SOMEONE.search(text_before(text, m.start))]
+    details += [m for m in mentions if m.field == "occasion" and _wanted_occasion(text, m)
+                and (terse or wish or _FOR_SOMEONE.search(text_before(text, m.start)))]
+    if terse:
+        details += [m for m in mentions if m.field == "quantity"]
+    if not (gift or (details and len(doc) <= 16)):
         return []
     return [Need(confidence=0.5)]
+
+
+def _reads_as_word(ent, vocab: NeedVocab) -> bool:
+    """An NER attribute or brand that alone makes a follow-up: a describing word we know or a
+    name ("dimmable", "Janome"), not a key-mash or a chat-box command ("asdfghjkl", "menu")."""
+    said = ent.text.lower()
+    if said in vocab.attributes or said in vocab.brands or said in vocab.colours:
+        return True
+    words = [t for t in ent if t.is_alpha]
+    return bool(words) and all(
+        (normalise.is_known_word(t.lower_) or t.text[:1].isupper())
+        and t.lower_ not in _NOT_DETAIL_WORDS for t in words)
+
+
+def _terse(doc) -> bool:
+    """A reply of a few words ("wireless ones", "Bosch if you have it", "2 packs")."""
+    return sum(1 for t in doc if not t.is_punct and not t.is_space) <= _TERSE_WORDS
+
+
+def _chatter(doc) -> bool:
+    """Thanks, praise, agreement and goodbyes ("perfect, I'll grab that one", "cool cool",
+    "thanks that's lovely"): every word a chatter word or a function word, no digit."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words = [t.lower_ for t in doc if not t.is_punct and not t.is_space]
+    return bool(words) and all((w in _CHATTER or w in STOP_WORDS) and not any(
+        c.isdigit() for c in w) for w in words)
+
+
+def _features(text: str, products) -> tuple[list[tuple[int, int]], list]:
+    """Product phrases said as a feature of the thing already talked about ("one with a
+    [camera]", "something waterproof with a [laptop] sleeve") become attribute mentions."""
+    kept, features, fits = [], [], 0
+    for span in products:
+        if _FITS_BEFORE.search(text_before(text, span[0])):
+            fits += 1
+            continue
+        if not _FEATURE_BEFORE.search(text_before(text, span[0])):
+            kept.append(span)
+            continue
+        end = span[1]
+        following = re.match(r" ([a-z]+)\b", text[end:])
+        if following and following.group(1) not in _PHRASE_STOP_WORDS:
+            end += following.end()  # "laptop" + "sleeve"
+        features.append(rules.Mention(span[0], end, "attributes",
+                                      normalise.attribute_form(text[span[0]:end])))
+    if not kept and (features or fits):
+        return kept, features
+    return products, []
+
+
+# "with" after the thing, a word standing for it, a colour or describing word, or opening a
+# reply: "a laundry hamper with a lid", "waterproof with a hood", "one with a filter"
+_WITH_AFTER = re.compile(r"(?:^|\s)with\s+(?:an?\s+|some\s+|the\s+|its\s+own\s+|"
+                         r"(?:a\s+)?built[- ]in\s+)?(?P<v>[a-z][a-z-]*(?:\s[a-z][a-z-]*)?)", re.I)
+_VERB_BEFORE_WITH = re.compile(
+    r"\b(?:checked|check|help|helped|go|goes|went|deal|dealt|come|comes|came|happy|pleased|"
+    r"problem|problems|issue|issues|wrong|compatible|works?|pairs?|fits?|matches|match|along|"
+    r"together|chat|speak|talk|spoke|talked|agree|agreed|sorted|done|fine|okay|ok|stuck|"
+    r"bored|fed up|familiar|in love|obsessed|busy|playing|play|plays|share|sharing|live|"
+    r"living|lives|stay|staying|travel|travelling|traveling)$", re.I)
+_WITH_AFTER_WORDS = re.compile(r"(?:^|\b(?:one|ones|something|anything|any|it|them|those|"
+                               r"these))\s*$", re.I)
+
+
+def _with_features(text: str, products, mentions, vocab: NeedVocab) -> list:
+    """A feature said with "with" right after the product or a word standing for it ("a
+    laundry hamper with a [lid]", "silk tie navy with a [pattern]", "one with a [filter]", "with
+    [drawers]"): an attribute, unless it is a detail already read, a person or a function word."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    found = []
+    if "with" not in text.lower():
+        return found
+    described = [(m.start, m.end) for m in mentions if m.field in ("colour", "attributes")
+                 and not _SUBJECT_BEFORE.search(text_before(text, m.start))]
+    for match in _WITH_AFTER.finditer(text):
+        start = match.start() + (1 if text[match.start()].isspace() else 0)
+        before = text[:start].rstrip(" ,")
+        if _VERB_BEFORE_WITH.search(before):
+            continue  # "help with", "happy with", "compatible with"
+        after_thing = any(abs(len(before) - s[1]) <= 0 for s in products) or any(
+            abs(len(before) - e) <= 0 for _, e in described) or bool(
+            _WITH_AFTER_WORDS.search(before))
+        if not after_thing:
+            continue
+        words = []
+        for word in match.group("v").split():
+            lower = word.lower()
+            if lower in STOP_WORDS or lower in _PHRASE_STOP_WORDS or lower in _CHATTER:
+                break
+            words.append(word)
+        if not words:
+            continue
+        phrase_start = match.start("v")
+        phrase_end = phrase_start + len(" ".join(words))
+        phrase = " ".join(words).lower()
+        if any(m.start < phrase_end and phrase_start < m.end for m in mentions
+               if m.field != "attributes") or phrase in vocab.recipients \
+                or phrase in vocab.colours or phrase in vocab.occasions:
+            continue
+        if any(m.start < phrase_end and phrase_start < m.end for m in mentions):
+            continue  # a describing word the vocabulary already read ("with a hood")
+        found.append(rules.Mention(phrase_start, phrase_end, "attributes",
+                                   normalise.attribute_form(phrase)))
+    return found
+
+
+def _wanted_occasion(text: str, mention) -> bool:
+    """"thank you" is an occasion only for a thank-you gift, not a shopper's thanks."""
+    return mention.value != "thank you" or bool(_GIFT_CUE.search(text))
 
 
 def _sentence_at(text: str, position: int) -> str:
@@ -425,13 +616,22 @@ def _recipient(message: _Message) -> None:
     my dad", "grandma's", "teacher gift"), not a product line ("men's coats") or an animal
     being walked or fed."""
     recipients = set(message.vocab.recipients.values())
+    text = message.text
+    # a follow-up with no product names who it is for with "for" ("it's for my nephew"), or
+    # as a gift ("my mum's birthday present"); "the baby naps in the day" names nobody
+    follow_up = all(n.span is None for n in message.needs)
+    gift = bool(_GIFT_CUE.search(text)) or bool(re.search(
+        r"\b(?:birthday|christmas|xmas|bday|anniversary)\b", text, re.I))
     for ent in message.labelled("RECIPIENT"):
+        if follow_up and not (_FOR_SOMEONE.search(text_before(text, ent.start_char)) or gift):
+            continue
         if normalise.recipient_form(ent.text) in recipients | {"boy", "girl", "child"}:
             need = message.owner(ent.start_char)
             need.recipient = need.recipient or normalise.recipient_form(ent.text)
-    text = message.text
     for mention in message.mentioned("recipient"):
         if message.in_product(mention) or _family_before_product(message, mention):
+            continue
+        if follow_up and not (_FOR_SOMEONE.search(text_before(text, mention.start)) or gift):
             continue
         said = message.said(mention)
         possessive = said.endswith(("'s", "s'", "’s")) or \
@@ -460,7 +660,7 @@ def _occasion(message: _Message) -> None:
         need = message.owner(ent.start_char)
         need.occasion = need.occasion or normalise.occasion_form(ent.text)
     for mention in message.mentioned("occasion"):
-        if message.in_product(mention):
+        if message.in_product(mention) or not _wanted_occasion(message.text, mention):
             continue
         if message.said(mention).endswith("ing") and _OCCASION_VERB_AFTER.match(
                 message.text, mention.end):
@@ -513,16 +713,28 @@ def _plausible_attribute(ent) -> bool:
     """An NER attribute that is a describing word, not "needs to", "if poss", "nothing over"."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
+    from spacy.lang.en.stop_words import STOP_WORDS as stop_words
+
     words = [t.lower_ for t in ent if not t.is_punct]
+    if ent.text.lower() in _ATTRIBUTE_JUNK or not _ATTRIBUTE_CHARS.match(ent.text):
+        return False  # "Im" (the tokenizer splits it as "I" "m"), "<script"
+    if words and words[-1] in stop_words:
+        return False  # "converts to a"
+    before = ent.doc.text[max(0, ent.start_char - 40):ent.start_char]
+    if len(words) == 1 and _PRONOUN_BEFORE.search(re.sub(
+            r"\b(?:just|really|also|only|never|always|already)\s+$", "", before)):
+        return False  # "I just realised": a verb
     if not words or all(w in STOP_WORDS or w in _ATTRIBUTE_JUNK or w.isdigit() for w in words):
         return False
     return words[0] not in _ATTRIBUTE_JUNK and words[-1] not in _ATTRIBUTE_JUNK
 
 
 def _attribute_text(ent) -> str:
-    """Strip a leading count ("4 stoneware" -> "stoneware")."""
+    """Strip a leading count or "with" ("4 stoneware" -> "stoneware", "with drawers" ->
+    "drawers")."""
     tokens = list(ent)
-    while len(tokens) > 1 and (tokens[0].like_num or tokens[0].is_punct):
+    while len(tokens) > 1 and (tokens[0].like_num or tokens[0].is_punct
+                               or tokens[0].lower_ in ("with", "a", "an", "the")):
         tokens = tokens[1:]
     return ent.doc.text[tokens[0].idx:ent.end_char]
 

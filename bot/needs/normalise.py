@@ -80,6 +80,13 @@ def singular(word: str, vocab: NeedVocab | None = None) -> str:
     vocab = vocab or load_vocab()
     if word in vocab.plural_only:
         return word
+    products = _product_word_set()
+    if word in products and not word.endswith("s"):
+        return word  # "cleaner" of "vacuum cleaner" is not the adjective's "clean"
+    if word.endswith("s"):  # a product word first: "cleaners" is "cleaner", not "clean"
+        for stem in (word[:-1], word[:-2] if word.endswith("es") else None):
+            if stem and len(stem) > 2 and stem in products:
+                return stem
     lemma = _lemma_table().get(word) if word in _lemma_table() else None
     if isinstance(lemma, str) and lemma:
         return lemma
@@ -88,32 +95,28 @@ def singular(word: str, vocab: NeedVocab | None = None) -> str:
     return word
 
 
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment distance (a swap of two letters costs 1), capped at limit + 1."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    rows = [list(range(len(b) + 1))]
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], rows[-2][j - 2] + 1)
-        if min(row) > limit:
-            return limit + 1
-        rows.append(row)
-    return min(rows[-1][-1], limit + 1)
-
-
 @lru_cache(maxsize=1)
 def _product_forms() -> dict[str, str]:
+    """What a misspelt product word is compared with -> the word or phrase it stands for:
+    every product word and its plural, and each two- or three-word product phrase written as
+    one word ("airfryer" -> "air fryer", "hairdryer" stays itself when it is a word we know)."""
+    vocab = load_vocab()
     forms: dict[str, str] = {}
-    for word in load_vocab().product_words():
+    for word in vocab.product_words():
         plurals = (word + "es",) if word.endswith(("ss", "x", "z", "ch", "sh")) else \
             () if word.endswith("s") else (word + "s",)
         for form in (word, *plurals):
             forms.setdefault(form, form)
+    for phrase in vocab.product_phrases():
+        words = phrase.replace("-", " ").split()
+        if 1 < len(words) <= 3 and "".join(words).isalpha():
+            forms.setdefault("".join(words), " ".join(words))
     return forms
+
+
+def product_vocabulary() -> frozenset[str]:
+    """What :func:`correct_word` may return for a product word."""
+    return frozenset(_product_forms().values())
 
 
 @lru_cache(maxsize=1)
@@ -128,57 +131,50 @@ def _describing_forms() -> dict[str, str]:
     return forms
 
 
-def _deletions(word: str, depth: int) -> set[str]:
-    """``word`` with up to ``depth`` characters deleted (itself included)."""
-    found = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
-        found |= frontier
-    return found
-
-
 @lru_cache(maxsize=None)
-def _deletion_index(forms_of: Callable[[], dict[str, str]]) -> dict[str, tuple[str, ...]]:
-    """Every form under each string it becomes with up to two deletions. Two strings within
-    edit distance k (swaps included) share such a string with at most k deletions from each,
-    so looking up a word's deletions finds every close form without comparing against all of
-    them (built once per loader: the loaders are cached, their forms alive as long as the
-    process)."""
-    grouped: dict[str, set[str]] = {}
-    for form in forms_of():
-        for key in _deletions(form, 2):
-            grouped.setdefault(key, set()).add(form)
-    return {key: tuple(sorted(group)) for key, group in grouped.items()}
+def _choices(forms_of: Callable[[], dict[str, str]]) -> tuple[str, ...]:
+    """The forms of a cached loader as rapidfuzz's choices (built once per loader)."""
+    return tuple(forms_of())
+
+
+def _same_start(word: str, form: str) -> bool:
+    """Typos rarely touch the first letter: "vlogging" is not a misspelt "legging". A swap of
+    the first two letters ("ehadphones") still counts."""
+    return word[0] == form[0] or (word[:2] == form[1::-1] and len(form) > 1)
 
 
 def closest_form(word: str, forms_of: Callable[[], dict[str, str]],
                  prefer: frozenset[str] = frozenset()) -> tuple[int, str | None]:
-    """(edit distance, the word the forms of the cached loader ``forms_of`` map the closest
-    entry to); None when the word is known, too short, or its closest entries stand for
-    different words."""
+    """(edit distance, what the closest entry of the cached loader ``forms_of`` stands for);
+    None when the word is known, too short, or no single entry is closest.
+
+    rapidfuzz finds the entries within the optimal-string-alignment distance allowed (1 for
+    words under 7 letters, else 2; a swap of two letters costs 1) that start like the word;
+    among the nearest, the one most alike by rapidfuzz's ratio wins ("headphons" is one edit
+    from "headphone" and from "headphones": the second is more alike), then one in ``prefer``
+    ("jumpr": the product "jumper", not "jump" of "jump leads"); a tie left is no answer."""
+    from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import OSA
+
     if len(word) < 5 or not word.isalpha() or is_known_word(word):
         return 0, None
     limit = 1 if len(word) < 7 else 2
-    best: dict[int, set[str]] = {}
     forms = forms_of()
-    index = _deletion_index(forms_of)
-    found: set[str] = set()
-    for key in _deletions(word, limit):
-        found.update(index.get(key, ()))
-    for form in found:
-        value = forms[form]
-        if form[0] != word[0] and len(word) < 7:
-            continue
-        distance = edit_distance(word, form, limit)
-        if distance <= limit:
-            best.setdefault(distance, set()).add(value)
-    if not best:
+    found = [(distance, form) for form, distance, _ in process.extract(
+        word, _choices(forms_of), scorer=OSA.distance, score_cutoff=limit, limit=None)
+        if _same_start(word, form)]
+    if not found:
         return limit + 1, None
-    nearest = min(best)
-    tied = best[nearest]
+    nearest = min(distance for distance, _ in found)
+    alike: dict[str, float] = {}
+    for distance, form in found:
+        if distance == nearest:
+            value = forms[form]
+            alike[value] = max(alike.get(value, 0.0), fuzz.ratio(word, form))
+    best = max(alike.values())
+    tied = {value for value, ratio in alike.items() if ratio == best}
     if len(tied) > 1 and prefer:
-        tied = tied & prefer or tied  # "jumpr": the product "jumper", not "jump" of "jump leads"
+        tied = tied & prefer or tied
     return (nearest, next(iter(tied))) if len(tied) == 1 else (nearest, None)
 
 
@@ -186,18 +182,18 @@ def closest_form(word: str, forms_of: Callable[[], dict[str, str]],
 def _product_head_forms() -> frozenset[str]:
     """Product forms that end a product phrase ("jumper", "boots"), preferred in a tie."""
     vocab = load_vocab()
-    heads = {p.replace("-", " ").split()[-1] for p in list(vocab.product_types)
-             + list(vocab.word_category) if p.strip()}
-    return frozenset(f for f in _product_forms() if f in heads or f.rstrip("s") in heads
+    heads = {p.replace("-", " ").split()[-1] for p in vocab.product_phrases() if p.strip()}
+    return frozenset(f for f in product_vocabulary() if f in heads or f.rstrip("s") in heads
                      or f[:-2] in heads)
 
 
 @lru_cache(maxsize=4096)
 def correct_word(word: str) -> str:
-    """A misspelt product word corrected against our product vocabulary ("jaket" -> "jacket").
+    """A misspelt product word corrected against our product vocabulary ("jaket" -> "jacket",
+    "tripood" -> "tripod", "airfryer" -> "air fryer").
 
     Only unknown words of 5+ letters are touched, only when one closest known product word
-    exists (ties are left alone), and not when a colour, material or attribute word is as
+    exists (:func:`closest_form`), and not when a colour, material or attribute word is as
     close ("cordles" is "cordless", not "candles"), so ordinary words are never "corrected"
     into products.
     """
@@ -221,7 +217,6 @@ def correct_describing_word(word: str) -> str:
         return word
     return fixed if distance < other else word
 
-
 def product_form(text: str, *, correct: bool = True) -> str:
     """A product phrase as we store it: lower case, typos fixed, singular head ("hiking boot")."""
     vocab = load_vocab()
@@ -231,6 +226,8 @@ def product_form(text: str, *, correct: bool = True) -> str:
                  for w in words]
     if not words:
         return ""
+    if words[-1].endswith("'s") and len(words[-1]) > 3:
+        words[-1] = words[-1][:-2] + "s"  # "pj's", "dvd's": a plural written with an apostrophe
     words[-1] = singular(words[-1], vocab)
     return " ".join(words)
 
@@ -320,7 +317,8 @@ def field_key(field: str, value) -> str | float:
 
 
 def category_of(product: str, vocab: NeedVocab | None = None) -> str | None:
-    """The catalogue category slug of a product phrase (taxonomy types, synonyms, head words)."""
+    """The catalogue category slug of a product phrase (taxonomy types, synonyms, head words);
+    None for a product no category holds ("printer toner", "tripod")."""
     vocab = vocab or load_vocab()
     phrase = product.lower().strip()
     if not phrase:
@@ -329,7 +327,11 @@ def category_of(product: str, vocab: NeedVocab | None = None) -> str | None:
     # longest known suffix of the phrase: "kids wool winter coat" -> "winter coat"
     for start in range(len(words)):
         tail = " ".join(words[start:])
-        for form in (tail, singular(tail, vocab) if " " not in tail else tail):
+        forms = (tail, singular(tail, vocab) if " " not in tail else tail,
+                 tail[:-1] if tail.endswith("s") else tail)  # "dumbbells": plural only here
+        for form in forms:
+            if form in vocab.uncatalogued:
+                return None
             if form in vocab.product_types:
                 return vocab.type_category[vocab.product_types[form]]
             if form in vocab.word_category:
@@ -337,6 +339,8 @@ def category_of(product: str, vocab: NeedVocab | None = None) -> str | None:
         if start == len(words) - 1:
             break
     head = words[-1]
+    if any(w in _product_word_set() for w in words[:-1]):
+        return None  # "barbecue cover" is not a duvet cover: two things, neither one known
     for ptype, slug in vocab.type_category.items():
         if ptype.split()[-1] in (head, singular(head, vocab)):
             return slug

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from bot.needs import rules
-from bot.needs.fields import STRONG_NEED, needs_from_doc
+from bot.needs.fields import FOLLOW_UP_CUE, STRONG_NEED, needs_from_doc
 from bot.needs.need import Need
 from bot.needs.spans import find_vocab_products
 from bot.needs.vocab import load_vocab
@@ -30,6 +30,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def has_need_cue(text) -> bool:
     """The message says the shopper wants something ("looking for", "shame", "wish you had")."""
     return isinstance(text, str) and bool(STRONG_NEED.search(text[:MAX_CHARS]))
+
+
+def has_follow_up_cue(text) -> bool:
+    """The message says its detail goes with the need being talked about ("anything under
+    30?", "it's for my nephew", "has to be waterproof")."""
+    return isinstance(text, str) and bool(FOLLOW_UP_CUE.search(text[:MAX_CHARS]))
 
 
 def _register_extensions() -> None:
@@ -103,10 +109,18 @@ class NeedExtractor:
         # (about 0.3 ms of a 3 ms message); the same components run in the same order
         return needs_from_doc(self.nlp(_clean_text(text)), self.vocab, self.today)
 
-    def extract_many(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[list[Need]]:
+    def extract_many(self, texts: Iterable[str], batch_size: int = 256, *,
+                     days: Iterable[date | None] | None = None) -> Iterator[list[Need]]:
+        """The needs of each message, through ``nlp.pipe`` in batches. ``days``: the day each
+        message was sent (dates such as "by Friday" are read from it; None: today)."""
         cleaned = (_clean_text(t) for t in texts)
-        for doc in self.nlp.pipe(cleaned, batch_size=batch_size):
-            yield needs_from_doc(doc, self.vocab, self.today)
+        docs = self.nlp.pipe(cleaned, batch_size=batch_size)
+        if days is None:
+            for doc in docs:
+                yield needs_from_doc(doc, self.vocab, self.today)
+            return
+        for doc, day in zip(docs, days):
+            yield needs_from_doc(doc, self.vocab, day or self.today)
 
 
 def _clean_text(text) -> str:

@@ -124,7 +124,9 @@ _PATTERNS = (
     ("range", re.compile(
         r"\b(?P<cue>between|from)?\s*" + _amount("a") + r"\s*(?:and|to|-|–|—)\s*" + _amount("b"),
         re.I)),
-    ("max", re.compile(r"(?:(?<=\s)|^)(?P<cue>" + _MAX_PRE + r")\s+" + _amount("a"), re.I)),
+    # "what about 5.5" asks about another option, not a price "about 5.5"
+    ("max", re.compile(r"(?:(?<=\s)|^)(?<!what )(?<!how )(?P<cue>" + _MAX_PRE + r")\s+"
+                       + _amount("a"), re.I)),
     ("max", re.compile(_amount("a") + r"\s*(?P<cue>" + _MAX_POST + r")\b", re.I)),
     ("min", re.compile(r"\b(?P<cue>" + _MIN_PRE + r")\s+" + _amount("a"), re.I)),
     ("minpost", re.compile(_amount("a") + r"\s*(?P<cue>" + _MIN_POST + r")(?!\w)", re.I)),
@@ -252,6 +254,14 @@ def _count(word: str) -> int | None:
     return int(value) if value is not None and word not in _SLANG_GBP and value < 1000 else None
 
 
+# a count said as a reply ("I need 6", "we'll take 2", "2 please", "just the 3 of them")
+_COUNT_REPLY_RE = re.compile(
+    r"(?:\b(?:need|want|get|take|have|like|order|buy)\s+(?:just\s+|only\s+)?"
+    r"|^\s*(?:just\s+|only\s+)?)(?P<n>\d{1,2}|" + _NUM_WORDS_RE + r")(?![.,]\d)"
+    r"(?=\s*(?:$|[,.!?]|(?:please|pls|plz|thanks|thx|ta|then|if|of them|of those|of these)\b))",
+    re.I)
+
+
 def find_quantities(text: str) -> list[Mention]:
     """Explicit quantities ("a dozen", "two packs", "x3", "pack of 6")."""
     mentions: list[Mention] = []
@@ -270,6 +280,13 @@ def find_quantities(text: str) -> list[Mention]:
             value = _count(said)
         if value and 0 < value <= 500:
             mentions.append(Mention(match.start(), match.end(), "quantity", value))
+    if reading.may_have_amount:
+        for match in _COUNT_REPLY_RE.finditer(text):
+            value = _count(match.group("n"))
+            start, end = match.span("n")
+            if value and 1 < value <= 50 and not any(m.start < end and start < m.end
+                                                     for m in mentions):
+                mentions.append(Mention(start, end, "quantity", value))
     return mentions
 
 
@@ -336,6 +353,16 @@ _SIZE_RES = (
     (_needs_digit, re.compile(r"\b(?P<v>\d{2})\s?(?:waist|regular|long|short|leg|inside leg)\b", re.I)),
     (_needs_digit, re.compile(r"\b(?P<v>\d{2,3}\s?x\s?\d{2,3})\b", re.I)),
     (_needs_digit, re.compile(r"\b(?P<v>\d{2,3}\s?cm)\s(?=wide|long|drop)", re.I)),
+    # a size said of the wearer or asked for in a reply ("she's a 6", "I'm a 14", "he takes
+    # a 9", "in a 12?", "got them in 8?"), and a half size on its own ("what about 5.5?"); not
+    # "he's a 9 year old", "in a 4 man tent", "back in 10": the number must end the phrase
+    (_needs_digit, re.compile(
+        r"(?:(?:\b(?:she's|he's|i'm|im|i am|she is|he is|they're|they are)\s+an?"
+        r"|\b(?:takes?|wears?)(?:\s+an?)?|\bin\s+an?|\b(?:it|them|one|ones|those|these)\s+in)"
+        r"\s+(?:uk\s?)?(?P<v>\d{1,2}(?:\.5)?)"
+        r"|(?<![\d.£$€+])(?P<v2>\d{1,2}\.5))"
+        r"(?=\s*(?:$|[,.!?]|(?:please|pls|plz|if|or|and|ideally|thanks|thx|ta|would|then|"
+        r"though|too|in)\b))", re.I)),
     # a letter on its own ("in M", "a L", "size S"), matched case-sensitively
     (_needs_capital_sml,
      re.compile(r"(?:(?:(?<=\bin )|(?<=\ba )|(?<=, )|(?<=\bsize ))(?P<v>[SML])\b(?!&|')"
@@ -355,7 +382,7 @@ _SIZE_FOLLOWERS = frozenset({
 def _product_nouns() -> frozenset[str]:
     vocab = load_vocab()
     words = set()
-    for phrase in list(vocab.product_types) + list(vocab.word_category):
+    for phrase in vocab.product_phrases():
         last = phrase.split()[-1]
         words.update({last, last + "s", last + "es"})
     return frozenset(words)
@@ -572,6 +599,11 @@ def _scanned_tables() -> tuple[tuple[str, dict[str, str]], ...]:
                  for field, table in _tables().items())
 
 
+# "Ninja if you have it", "Apple ideally": a capitalised brand opening a reply
+_BRAND_REPLY_AFTER = re.compile(r"\s*(?:(?:if (?:you|u)|ideally|preferably|maybe|please|"
+                                r"pls|would be|one|ones|or [A-Z]|brand|for preference)\b)")
+
+
 def find_vocabulary(text: str) -> list[Mention]:
     """Colours, attributes, brands, recipients and occasions named in the vocabularies."""
     mentions: list[Mention] = []
@@ -583,7 +615,9 @@ def find_vocabulary(text: str) -> list[Mention]:
                 said = text[mention.start:mention.end]
                 before = text[:mention.start].rstrip()
                 if (said[:1].isupper() and before and before[-1] not in ".!?") or \
-                        (said.isupper() and len(said) > 2):
+                        (said.isupper() and len(said) > 2) or \
+                        (said[:1].isupper() and not before and _BRAND_REPLY_AFTER.match(
+                            text, mention.end)):
                     mentions.append(mention)
             continue
         mentions.extend(found)
@@ -649,7 +683,8 @@ def find_birthday_phrases(text: str) -> list[Mention]:
             if not re.search(r"\b(?:it|this|that|order|parcel|price)\s*$", text[:m.start()], re.I)]
 
 
-_ONES_RE = re.compile(r"\b(?P<v>[a-z]{3,}|aaa?)(?:-themed)?\s+ones\b", re.I)
+_ONES_RE = re.compile(r"\b(?P<v>(?:[a-z]{3,}[ -])?(?:[a-z]{3,}|aaa?))(?:-themed)?\s+ones\b",
+                      re.I)
 # words before "ones" that pick rather than describe ("the other ones", "cheaper ones")
 _NOT_ONES_ATTRIBUTE = frozenset({"other", "new", "old", "little", "similar", "different", "same", "nice",
                        "good", "decent", "best", "better", "right", "wrong", "cute", "pretty",
@@ -661,26 +696,59 @@ _NOT_ONES_ATTRIBUTE = frozenset({"other", "new", "old", "little", "similar", "di
                        "ones", "real", "actual", "both", "all", "two", "three", "four"})
 
 
+# "a scientific one", "manual one please": one, said after "a"/"the" or opening a reply
+_ONE_RE = re.compile(r"(?:^\s*|\b(?:a|an|the)\s+)(?P<v>[a-z]{3,})\s+one\b(?!\s+(?:of|who)\b)",
+                     re.I)
+
+
+# words that pick one of several rather than describe it ("the first one", "that blue one")
+_SAID_OF_CHOICE = frozenset({"first", "second", "third", "last", "next", "previous", "only",
+                             "cheap", "expensive", "pricier", "dearer", "bigger", "smaller",
+                             "larger", "nicer", "prettier", "lighter", "heavier", "longer",
+                             "shorter", "better", "worse", "latest", "newer", "older", "whole",
+                             "grey", "gray", "every", "each", "either", "neither", "any", "one",
+                             "same", "exact", "original", "main", "usual", "favourite",
+                             "favorite", "perfect", "lovely", "great", "cool", "fab", "ideal"})
+
+
 def find_described_ones(text: str) -> list[Mention]:
-    """"dinosaur ones", "unicorn-themed ones": what the wanted kind of thing looks like."""
+    """"dinosaur ones", "unicorn-themed ones", "a scientific one": what the wanted kind of
+    thing looks like."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     vocab = load_vocab()
     found: list[Mention] = []
-    if not read(text).may_contain("ones"):
+    if not read(text).may_contain("one"):
         return found
-    for match in _ONES_RE.finditer(text):
-        word = match.group("v").lower()
-        if word in STOP_WORDS or word in _NOT_ONES_ATTRIBUTE or word in vocab.colours \
-                or word in vocab.attributes or word in NUMBER_WORDS or word in vocab.recipients:
+    matches = list(_ONES_RE.finditer(text)) + list(_ONE_RE.finditer(text))
+    for match in matches:
+        if any(m.start < match.end("v") and match.start("v") < m.end for m in found):
             continue
-        found.append(Mention(match.start("v"), match.end("v"), "attributes", word))
+        start = match.start("v")
+        words = re.split(r"[ -]", match.group("v").lower())
+        if len(words) == 2 and _ones_word_ok(words[0], vocab, STOP_WORDS) and \
+                _ones_word_ok(words[1], vocab, STOP_WORDS):
+            found.append(Mention(start, match.end("v"), "attributes", " ".join(words)))
+            continue  # "anti blister ones"
+        start = match.end("v") - len(words[-1])
+        word = words[-1]
+        if word in STOP_WORDS or word in _NOT_ONES_ATTRIBUTE or word in vocab.colours \
+                or word in vocab.attributes or word in NUMBER_WORDS or word in vocab.recipients \
+                or word in _SAID_OF_CHOICE or word in vocab.occasions:
+            continue
+        found.append(Mention(start, match.end("v"), "attributes", word))
     return found
+
+
+def _ones_word_ok(word: str, vocab, stop_words) -> bool:
+    return not (word in stop_words or word in _NOT_ONES_ATTRIBUTE or word in vocab.colours
+                or word in vocab.attributes or word in NUMBER_WORDS or word in vocab.recipients
+                or word in _SAID_OF_CHOICE or word in vocab.occasions)
 
 
 # a device the product must fit ("a case for an iPhone 15", "a charger for my Galaxy S23")
 _DEVICE_RE = re.compile(
-    r"\b(?:for|fits?|fitting|compatible with|works with|that works with|pairs with)\s+"
+    r"\b(?:for|fits?|fitting|compatible with|works? with|that works with|pairs with)\s+"
     r"(?:an?\s+|my\s+|the\s+|his\s+|her\s+)?"
     r"(?P<v>(?:iphone|ipad(?:\s(?:pro|air|mini))?|galaxy|samsung galaxy|samsung|pixel|"
     r"google pixel|macbook(?:\s(?:air|pro))?|kindle|ps[45]|playstation\s?[45]|"
@@ -692,10 +760,73 @@ _DEVICE_RE = re.compile(
 _SHOPPING_FOR = re.compile(r"\b(?:looking|lookin|searching|hunting|shopping|out)\s*$", re.I)
 
 
+# a brand's model the product must fit ("a strap for a Fitbit Charge 6", "a battery for my
+# Dyson V8"): a brand we know right after "for", then the model's words
+_BRAND_AFTER_FOR_RE = re.compile(
+    r"\b(?:for|fits?|fitting|compatible with|works with|that works with|pairs with)\s+"
+    r"(?:an?\s+|my\s+|the\s+|his\s+|her\s+|our\s+)?(?P<v>[A-Za-z][\w'&-]*(?:\s[A-Za-z][\w'&-]*)?)")
+# a word of a model name: capitalised ("Paperwhite", "Charge") or with a digit ("V8", "S21", "6")
+_MODEL_WORD_RE = re.compile(r"\s([A-Z][A-Za-z-]*|[A-Za-z-]*\d[\w.-]*)(?=$|[\s,.!?;:)])")
+
+
+def _model_end(text: str, end: int) -> tuple[int, bool]:
+    """Where the model words after ``end`` end, and whether there was one."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    found = False
+    for _ in range(3):
+        match = _MODEL_WORD_RE.match(text, end)
+        if match is None or match.group(1).lower() in STOP_WORDS:
+            break
+        end, found = match.end(1), True
+    return end, found
+
+
 def find_compatibility(text: str) -> list[Mention]:
-    """Field ``compat``: an attribute of the product it is said with, and never a product."""
-    return [Mention(m.start("v"), m.end("v"), "compat", " ".join(m.group("v").lower().split()))
-            for m in _DEVICE_RE.finditer(text) if not _SHOPPING_FOR.search(text[:m.start()])]
+    """Field ``compat``: an attribute of the product it is said with, and never a product: a
+    device ("for an iPhone 15", "for my Kindle Paperwhite") or a brand's model ("for a Fitbit
+    Charge 6"), with the model words after it."""
+    found: list[Mention] = []
+    for match in _DEVICE_RE.finditer(text):
+        if _SHOPPING_FOR.search(text[:match.start()]):
+            continue
+        end, _ = _model_end(text, match.end("v"))
+        found.append(Mention(match.start("v"), end, "compat",
+                             " ".join(text[match.start("v"):end].lower().split())))
+    if not read(text).may_contain("for", "fit", "compatible", "works", "pairs"):
+        return found
+    brands = load_vocab().brands
+    for match in _BRAND_AFTER_FOR_RE.finditer(text):
+        start = match.start("v")
+        if any(m.start <= start < m.end for m in found) or \
+                _SHOPPING_FOR.search(text[:match.start()]):
+            continue
+        words = match.group("v").split()
+        for size in (2, 1):  # "le creuset", "dyson"
+            if len(words) >= size and " ".join(words[:size]).lower() in brands:
+                brand_end = start + len(" ".join(words[:size]))
+                end, model = _model_end(text, brand_end)
+                if model:
+                    found.append(Mention(start, end, "compat",
+                                         " ".join(text[start:end].lower().split())))
+                break
+    return found
+
+
+# a count of a part that describes the thing ("4 slice", "3 tier", "2 person", "4 man", "3 step")
+_FEATURE_COUNT_RE = re.compile(
+    r"\b(?P<v>\d{1,4}[ -](?:tier|slice|person|people|seater|step|player|burner|drawer|door|"
+    r"shelf|shelves|wheel|speed|berth|man|ply|layer|piece|pocket|bulb|compartment|cup|egg|zone|"
+    r"setting|season|way|seat)s?)\b", re.I)
+
+
+def find_feature_counts(text: str) -> list[Mention]:
+    """"a 4 slice toaster", "3 tier", "a 2 person tent": an attribute as said."""
+    if not read(text).has_digit:
+        return []
+    return [Mention(m.start("v"), m.end("v"), "attributes",
+                    normalise.attribute_form(m.group("v").replace("-", " ")))
+            for m in _FEATURE_COUNT_RE.finditer(text)]
 
 
 _TOG_RE = re.compile(r"\b(?P<v>\d{1,2}(?:\.\d)?\s?-?tog)\b", re.I)
@@ -791,12 +922,27 @@ def find_all(text: str, today: date | None = None) -> list[Mention]:
              + find_dates(text, today) + find_vocabulary(text) + find_brand_phrases(text)
              + find_birthday_phrases(text) + find_described_ones(text)
              + find_compatibility(text) + find_tog(text) + find_ordinal_birthdays(text)
-             + find_scents(text) + find_aged_recipients(text))
+             + find_scents(text) + find_aged_recipients(text) + find_feature_counts(text))
     found += find_measures(text, found)
+    # a name holds no size or count: "a book by Stephen King", "a strap for a Fitbit Charge 6"
+    names = [m for m in found if m.field == "compat" or (m.field == "brand" and " " in
+                                                           text[m.start:m.end])]
+    found = [m for m in found if m.field not in ("size", "quantity") or not any(
+        n.start < m.end and m.start < n.end for n in names)]
     # within a field, a longer phrase wins ("vanilla scented" over "scented")
     by_field: dict[str, list[Mention]] = {}
     for mention in found:
         by_field.setdefault(mention.field, []).append(mention)
-    return [m for m in found if m.field in ("price_min", "price_max", "currency", "needed_by")
+    kept = [m for m in found if m.field in ("price_min", "price_max", "currency", "needed_by")
             or not any(o is not m and o.start <= m.start and m.end <= o.end
                        and (o.end - o.start) > (m.end - m.start) for o in by_field[m.field])]
+    # one mention per field and place: the vocabulary's "4-slice" and the count rule's "4 slice"
+    seen: set[tuple[str, int, int]] = set()
+    unique = []
+    for mention in kept:
+        place = (mention.field, mention.start, mention.end)
+        if place in seen and mention.field not in ("price_min", "price_max", "currency"):
+            continue
+        seen.add(place)
+        unique.append(mention)
+    return unique

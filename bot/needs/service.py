@@ -1,5 +1,11 @@
-"""One conversation turn of need capture: extract, merge with the conversation's open need, ask
-once for a missing key detail, match the catalogue, log the need, say what to answer.
+"""One conversation turn of need capture: extract, merge with the conversation's open need (or
+with the same need stated earlier in the conversation), ask once for a missing key detail, match
+the catalogue, log the need with its status, say what to answer.
+
+The status is the need's as it stood when the shopper asked (``bot.store.fit``): ``matched``,
+``unmet:<reason>``, or ``pending`` while the bot waits for an answer to its question (or could
+not read the catalogue: the database was down). :func:`bot.needs.records.settle_pending` settles
+the pending needs of conversations that went quiet.
 
 The action calls :func:`capture` and keeps ``CaptureResult.need`` in a slot to pass back as
 ``previous_need`` next turn (without it the open need is read from the needs table). Writes go
@@ -17,7 +23,8 @@ import json
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import ContextManager
 
@@ -29,23 +36,34 @@ from bot import audit
 from bot.insights import facets as insight_facets
 from bot.needs.need import Need
 from bot.needs.outbox import BadRecord, DrainResult, Outbox
-from bot.needs.pipeline import NeedExtractor, has_need_cue
+from bot.needs.pipeline import NeedExtractor, has_follow_up_cue, has_need_cue
 from bot.redact import redact
 from bot.needs.vocab import load_vocab
-from bot.store import catalogue
+from bot.store import catalogue, fit
 from bot.store.breaker import CircuitBreaker
 from bot.store.db import session_scope
 from bot.store.errors import StoreUnavailable
-from bot.store.models import Need as NeedRow
+from bot.store.models import NEED_STATUSES, Need as NeedRow
 
 log = logging.getLogger(__name__)
 
 MAX_CARDS = 3
 _FIELDS = ("product", "category", "attributes", "colour", "size", "brand", "price_min",
            "price_max", "currency", "quantity", "recipient", "occasion", "needed_by")
+NEED_FIELDS = _FIELDS  # the NEED keys a logged need keeps (all but confidence)
+LEGACY_UNMET = "unmet"  # the status outbox lines written before migration 0010 may carry
 QUESTIONS = MappingProxyType({"size": "What size do you need?"})
 # What a failed database call on a turn looks like: the driver's error, or the breaker's.
 _DB_DOWN = (SQLAlchemyError, StoreUnavailable)
+# "or rust", "and in navy?", "also a 12": another option for the open need
+_ALTERNATIVE = re.compile(r"\s*(?:or|and|also|maybe|either|and/or)\b(?!\s+(?:a|an|some)\s+"
+                          r"[a-z]+\s+(?:for|too)\b)", re.I)
+# a bare size answering "What size do you need?": "10", "a 9.5 please", "size 12", "uk 7"
+_BARE_SIZE = re.compile(r"^\s*(?:(?:a|an|size|sz|uk|eu)\s*)?(?P<v>\d{1,2}(?:\.5)?|[sml]|xs|xl|xxl)"
+                        r"\s*(?:please|pls|plz|thanks|thx|ta|x)?\s*[.!]*\s*$", re.I)
+# How long after a need was last spoken of a detail said without a need cue ("anything under
+# 30?") still refines it, in turns the follower captures (not a product search).
+FOLLOW_UP_WINDOW = timedelta(minutes=10)
 _RECORD_TYPES = MappingProxyType({
     "conversation_id": str, "need_seq": int, "turn": int, "text": str,
     "last_message_key": str, "status": str, "now": str,
@@ -59,13 +77,13 @@ def _guarded(breaker: CircuitBreaker | None) -> ContextManager:
 
 @dataclass
 class CaptureResult:
-    kind: str  # "none" | "question" | "products" | "passed_on"
+    kind: str  # "none" | "question" | "products" | "unmet" | "queued"
     text: str = ""
     need: dict | None = None  # the accumulated need (keep it for the next turn)
     products: list[dict] = field(default_factory=list)  # cards: id, name, price, currency, url, image
     buttons: list[dict] = field(default_factory=list)
     question: str | None = None  # the field asked about
-    status: str | None = None  # matched / unmet
+    status: str | None = None  # the primary need's: matched / pending / unmet:<reason>
     queued: bool = False  # the DB was down: the record waits in the outbox
     logged: list[int] = field(default_factory=list)  # need_seq values written this turn
 
@@ -79,25 +97,56 @@ def _need_dict(need: Need) -> dict:
     return {k: data[k] for k in _FIELDS + ("confidence",)}
 
 
-def merge(previous: dict, new: dict) -> dict:
-    """A later detail refines the open need: new values replace old ones, attributes add up."""
+def merge(previous: dict, new: dict, *, alternative: bool = False) -> dict:
+    """A later detail refines the open need: new values replace old ones, attributes add up;
+    an alternative ("or rust", "and in a 12?": ``alternative``) adds colours and sizes too."""
     merged = dict(previous)
+    adding = ("attributes", "colour", "size") if alternative else ("attributes",)
     for key in _FIELDS:
         value = new.get(key)
-        if key == "attributes":
-            merged[key] = list(dict.fromkeys((previous.get(key) or []) + (value or [])))
+        if key in adding:
+            merged[key] = list(dict.fromkeys(_as_list(previous.get(key)) + _as_list(value)))
         elif value not in (None, [], ""):
             merged[key] = value
     merged["confidence"] = max(previous.get("confidence") or 0, new.get("confidence") or 0)
     return merged
 
 
+def adds_alternative(text: str) -> bool:
+    """A follow-up that offers another option rather than a change: "or rust", "and navy?",
+    "also in a 12"."""
+    return bool(_ALTERNATIVE.match(text or ""))
+
+
+def follow_up_size(text: str, open_need: dict | None) -> list[str] | None:
+    """The answer to the bot's size question when it is a bare size ("10", "a 9.5 please"):
+    out of context the extractor cannot tell a size from a count."""
+    if not open_need or "size" not in (open_need.get("_asked") or []):
+        return None
+    match = _BARE_SIZE.match(text or "")
+    return [match.group("v").upper()] if match else None
+
+
+def recently_open(open_need: dict | None, when: datetime) -> bool:
+    """The open need was stated or refined within :data:`FOLLOW_UP_WINDOW` before ``when``."""
+    updated = (open_need or {}).get("_updated")
+    return isinstance(updated, datetime) and timedelta(0) <= when - updated <= FOLLOW_UP_WINDOW
+
+
+def same_product(a: dict, b: dict) -> bool:
+    """Both name a product, and it is the same one: the same head word ("boots", "hiking
+    boots") or the same taxonomy type ("hoover", "vacuum cleaner")."""
+    if not a.get("product") or not b.get("product"):
+        return False
+    types = load_vocab().product_types
+    ka, kb = fit.kind_of(a, types), fit.kind_of(b, types)
+    return bool(ka.stem and ka.stem == kb.stem) or bool(ka.ptype and ka.ptype == kb.ptype)
+
+
 def _same_need(previous: dict, new: dict) -> bool:
-    if not previous.get("product"):
-        return True
-    if previous.get("category") and previous.get("category") == new.get("category"):
-        return True
-    return previous["product"].split()[-1] == (new.get("product") or "").split()[-1]
+    """Does ``new`` go on the open need? When that has no product yet (a gift without one), or
+    names the same product. Another product, even of the same category, is another need."""
+    return not previous.get("product") or same_product(previous, new)
 
 
 def _record(conversation_id, customer_id, turn, text, need, seq, key, status, matched,
@@ -112,10 +161,11 @@ def _record(conversation_id, customer_id, turn, text, need, seq, key, status, ma
     }
 
 
-def log_need(engine: Engine, record: dict) -> None:
-    """Insert or update the need row (conversation, need_seq); a repeated message is a no-op."""
+def record_values(record: dict) -> dict:
+    """The ``needs`` columns of a record made by :func:`_record` (all but the key, the
+    conversation and need_seq, and ``created_at``)."""
     now = datetime.fromisoformat(record["now"])
-    values = {
+    return {
         "customer_id": record["customer_id"], "turn": record["turn"], "text": record["text"],
         "last_message_key": record["last_message_key"],
         "product": record["product"], "category": record["category"],
@@ -132,6 +182,13 @@ def log_need(engine: Engine, record: dict) -> None:
         "status": record["status"], "extractor_version": record["extractor_version"],
         "updated_at": now,
     }
+
+
+def log_need(engine: Engine, record: dict) -> int:
+    """Insert or update the need row (conversation, need_seq); a repeated message is a no-op.
+    Returns the need_seq written (a new need meeting an older session's row moves on)."""
+    now = datetime.fromisoformat(record["now"])
+    values = record_values(record)
     for attempt in range(2):
         try:
             with session_scope(engine) as session:
@@ -189,7 +246,7 @@ def check_record(record: dict) -> None:
         datetime.fromisoformat(record["now"])
     except ValueError:
         raise BadRecord("now is not an ISO time") from None
-    if record["status"] not in ("matched", "unmet"):
+    if record["status"] not in NEED_STATUSES:
         raise BadRecord("unknown status")
 
 
@@ -203,6 +260,8 @@ def drain_outbox(engine: Engine, outbox: Outbox, *, breaker: CircuitBreaker | No
     quarantined and not yet reported become one ``outbox_quarantine`` audit record.
     """
     def write(record: dict) -> None:
+        if record.get("status") == LEGACY_UNMET:  # queued before statuses had reasons
+            record = {**record, "status": fit.PENDING}  # settled by records.settle_pending
         check_record(record)
         try:
             with _guarded(breaker):
@@ -247,34 +306,76 @@ def _decimal(value):
     return None if value is None else Decimal(str(value))
 
 
-def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = None,
-               breaker: CircuitBreaker | None = None) -> dict | None:
-    """The conversation's most recently updated need (as it stood at ``as_of`` when given)."""
+def need_from_row(row: NeedRow) -> dict:
+    """A logged need as the NEED dict capture works with (``_seq``: its need_seq)."""
+    need = {k: getattr(row, k) for k in _FIELDS}
+    for key in ("attributes", "colour", "size"):
+        try:
+            need[key] = json.loads(need[key] or "[]")
+        except ValueError:
+            need[key] = []
+    for key in ("price_min", "price_max"):
+        need[key] = float(need[key]) if need[key] is not None else None
+    need["needed_by"] = row.needed_by.isoformat() if row.needed_by else None
+    need["confidence"] = float(row.confidence or 0)
+    need["_seq"] = row.need_seq
+    need["_asked"] = []
+    need["_updated"] = row.updated_at
+    return need
+
+
+def _conversation_needs(engine: Engine, conversation_id: str, as_of: datetime | None = None,
+                        breaker: CircuitBreaker | None = None) -> list[dict]:
+    """The conversation's needs (as they stood at ``as_of`` when given), the most recently
+    updated first: the first is the open need."""
     query = select(NeedRow).where(NeedRow.conversation_id == conversation_id)
     if as_of is not None:
         query = query.where(NeedRow.updated_at <= as_of)
     with _guarded(breaker), session_scope(engine) as session:
-        row = session.execute(query.order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
-                              .limit(1)).scalar_one_or_none()
-        if row is None:
-            return None
-        need = {k: getattr(row, k) for k in _FIELDS}
-        for key in ("attributes", "colour", "size"):
-            need[key] = json.loads(need[key] or "[]")
-        for key in ("price_min", "price_max"):
-            need[key] = float(need[key]) if need[key] is not None else None
-        need["needed_by"] = row.needed_by.isoformat() if row.needed_by else None
-        need["confidence"] = float(row.confidence)
-        need["_seq"] = row.need_seq
-        need["_asked"] = []
-        return need
+        rows = session.execute(query.order_by(NeedRow.updated_at.desc(), NeedRow.need_seq.desc())
+                               .limit(200)).scalars().all()
+        return [need_from_row(row) for row in rows]
+
+
+def _open_need(engine: Engine, conversation_id: str, as_of: datetime | None = None,
+               breaker: CircuitBreaker | None = None) -> dict | None:
+    """The conversation's most recently updated need (as it stood at ``as_of`` when given)."""
+    needs = _conversation_needs(engine, conversation_id, as_of, breaker)
+    return needs[0] if needs else None
+
+
+def assess(engine: Engine, need: dict, limit: int = MAX_CARDS,
+           breaker: CircuitBreaker | None = None) -> catalogue.NeedMatch:
+    """The need's status against the catalogue now, with cards of what fits
+    (:func:`bot.store.catalogue.assess_need`)."""
+    with _guarded(breaker), session_scope(engine) as session:
+        return catalogue.assess_need(session, need, load_vocab(), limit)
 
 
 def match_products(engine: Engine, need: dict, limit: int = MAX_CARDS,
                    breaker: CircuitBreaker | None = None) -> list[dict]:
     """Cards of the active, in-stock products meeting the need (:mod:`bot.store.catalogue`)."""
-    with _guarded(breaker), session_scope(engine) as session:
-        return catalogue.match_products(session, need, load_vocab(), limit)
+    return list(assess(engine, need, limit, breaker).cards)
+
+
+def unmet_text(need: dict, match: catalogue.NeedMatch) -> str:
+    """What the bot says about an unmet need: what the catalogue lacks, nothing more."""
+    thing = need.get("product")
+    status = match.status
+    if not thing:
+        return "Sorry, I couldn't find anything in our catalogue that fits that right now."
+    if status == fit.OUT_OF_STOCK:
+        return f"Sorry, we do sell {thing}, but nothing that fits is in stock right now."
+    if status == fit.OVER_BUDGET:
+        return f"Sorry, we do sell {thing}, but nothing that fits is in your price range."
+    if status == fit.SIZE_OR_COLOUR:
+        return f"Sorry, we do sell {thing}, but not in that {match.missing or 'size or colour'}."
+    return f"Sorry, there's no {thing} in our catalogue right now."
+
+
+def _detail_beyond_count(need: dict) -> bool:
+    """A partial need that says more than a count (a bare "4" may be a rating or an answer)."""
+    return any(need.get(k) not in (None, [], "") for k in _FIELDS if k != "quantity")
 
 
 def _needs_question(need: dict, asked: list[str]) -> str | None:
@@ -308,43 +409,71 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
     text = text if isinstance(text, str) else ""
     db_up = True
     needs = [_need_dict(n) for n in extractor.extract(text)]
-    if detail_needs_cue and not any(n.get("product") for n in needs) and not has_need_cue(text):
-        needs = []
+    earlier: list[dict] | None = None  # the conversation's needs, read when first wanted
+
+    def conversation_needs() -> list[dict]:
+        nonlocal earlier, db_up
+        if earlier is None:
+            earlier = []
+            if db_up:
+                try:
+                    earlier = _conversation_needs(engine, conversation_id, open_as_of, breaker)
+                except _DB_DOWN:
+                    db_up = False
+        return earlier
+
+    answer = follow_up_size(text, previous_need)
+    if answer is not None:  # "10" answering the size question: a size, not a count
+        needs = [{**(needs[0] if needs and not needs[0].get("product") else {}),
+                  "size": answer, "quantity": None, "confidence": 0.5}]
     if not needs:
         return CaptureResult(kind="none", need=previous_need)
-    if previous_need is None and db_up:
-        try:
-            previous_need = _open_need(engine, conversation_id, open_as_of, breaker)
-        except _DB_DOWN:
-            db_up = False
+    if previous_need is None:
+        previous_need = next(iter(conversation_needs()), None)
+    if detail_needs_cue and not any(n.get("product") for n in needs) and not has_need_cue(text) \
+            and not (has_follow_up_cue(text) and recently_open(previous_need, open_as_of or now)
+                     and _detail_beyond_count(needs[0])):
+        # a detail without a product counts with a need cue ("shame you don't have it in 14"),
+        # or said as a follow-up right after the need was spoken of ("anything under 30?",
+        # "it's for my nephew"); "medium" answering an order form, or a rating "4", does not
+        return CaptureResult(kind="none", need=previous_need)
     key = message_key(conversation_id, turn, text)
+    alternative = adds_alternative(text)
     asked = list((previous_need or {}).get("_asked") or [])
     states: list[tuple[int, dict, bool]] = []  # (need_seq, need, is it a new need?)
     for index, new in enumerate(needs):
         if previous_need and index == 0 and (not new.get("product") or
                                              _same_need(previous_need, new)):
-            states.append((previous_need["_seq"], merge(previous_need, new), False))
-        elif new.get("product"):
+            states.append((previous_need["_seq"],
+                           merge(previous_need, new, alternative=alternative), False))
+            continue
+        if not new.get("product"):
+            continue
+        used = {seq for seq, _, _ in states}
+        restated = next((n for n in conversation_needs()
+                         if n["_seq"] not in used and same_product(n, new)), None)
+        if restated is not None:  # the same need stated again: one record
+            states.append((restated["_seq"], merge(restated, new), False))
+        else:
             states.append(((turn * 100 if seq_base is None else seq_base) + index, new, True))
-            asked = [] if index == 0 else asked
+        asked = [] if index == 0 else asked
     if not states:  # a detail with no need open to attach it to
         return CaptureResult(kind="none", need=previous_need)
     seq, primary, _ = states[0]
     question = _needs_question(primary, asked) if ask else None
-    result = CaptureResult(kind="question", question=question) if question else None
     logged, queued = [], False
+    primary_match = catalogue.NeedMatch(fit.PENDING)
     for index, (need_seq, state, is_new) in enumerate(states):
-        matched: list[dict] = []
+        match = catalogue.NeedMatch(fit.PENDING)  # asked a question, or no catalogue to read
         if db_up and not (question and index == 0):
             try:
-                matched = match_products(engine, state, breaker=breaker)
+                match = assess(engine, state, breaker=breaker)
             except _DB_DOWN:
                 db_up = False
         if index == 0:
-            primary_cards = matched
-        status = "matched" if matched else "unmet"
-        record = _record(conversation_id, customer_id, turn, text, state, need_seq, key, status,
-                         [c["id"] for c in matched], extractor.version, now, new=is_new)
+            primary_match = match
+        record = _record(conversation_id, customer_id, turn, text, state, need_seq, key,
+                         match.status, match.product_ids, extractor.version, now, new=is_new)
         try:
             if not db_up:
                 raise StoreUnavailable("database unavailable earlier in this turn")
@@ -358,20 +487,22 @@ def capture(conversation_id: str, customer_id: int | None, turn: int, text: str,
             outbox.append(record)
             queued = True
         logged.append(need_seq)
-    state_out = {**primary, "_seq": seq, "_asked": asked + ([question] if question else [])}
-    if result is not None:
-        result.text = QUESTIONS[question]
-    elif primary_cards:
-        result = CaptureResult(kind="products", status="matched", products=primary_cards,
+    state_out = {**{k: v for k, v in primary.items() if k != "_updated"}, "_seq": seq,
+                 "_asked": asked + ([question] if question else [])}
+    if question:
+        result = CaptureResult(kind="question", question=question, text=QUESTIONS[question],
+                               status=fit.PENDING)
+    elif primary_match.status == fit.MATCHED:
+        result = CaptureResult(kind="products", status=fit.MATCHED,
+                               products=list(primary_match.cards),
                                text=f"Here's what I found for {primary.get('product')}:",
                                buttons=[{"title": "Something else", "payload": "/product_search"},
                                         {"title": "That's all, thanks", "payload": "/thank"}])
+    elif primary_match.status == fit.PENDING:  # the catalogue could not be read
+        result = CaptureResult(kind="queued", status=fit.PENDING)
     else:
-        thing = primary.get("product") or "that"
-        result = CaptureResult(
-            kind="passed_on", status="unmet",
-            text=(f"Sorry, we don't have {thing} matching that right now. I've passed your "
-                  "request on to our buying team."))
+        result = CaptureResult(kind="unmet", status=primary_match.status,
+                               text=unmet_text(primary, primary_match))
     result.need = state_out
     result.queued = queued
     result.logged = logged

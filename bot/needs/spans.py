@@ -22,6 +22,7 @@ _COMPOUND_MODIFIERS = word_list("compound_modifiers")
 _PHRASE_STOP = word_list("phrase_stop")
 _GROUP_HEADS = word_list("group_heads")
 _ACCESSORY_HEADS = word_list("accessory_heads")
+_CHATTER = word_list("chatter_words")
 
 _WORD_RE = re.compile(r"[A-Za-z]{4,}")
 # "my kettle", "our sofa": a thing the shopper already has, not one they want
@@ -44,7 +45,14 @@ _NEW_PRODUCT_BEFORE = re.compile(
     r"you don't (?:have|sell|do)|no)\s+)"
     r"(?:(?:a|an|some|any|the|new|\d+|two|three|four|a few|a couple of|a pair of|pair of|"
     r"more)\s+)?(?:[\w'-]+\s+)?$", re.I)
-_FOR_PLACE_BEFORE = re.compile(r"\bfor (?:the|my|our|his|her|their|your)\s+$", re.I)
+# where it goes or what it fits: "a throw for the sofa", "a sofa bed for a studio flat", "ink
+# for Canon printers" (not "looking for a tent")
+_FOR_PLACE_BEFORE = re.compile(
+    r"(?i:(?<!looking )(?<!lookin )(?<!searching )(?<!hunting )(?<!shopping )\bfor )"
+    r"(?:(?i:the|my|our|his|her|their|your|a|an)\s+(?:[A-Z][\w'&-]*\s+)?|[A-Z][\w'&-]*\s+)$")
+# "we're in a tiny flat", "I live in a bungalow": where the shopper lives, never a product
+_LIVE_IN_BEFORE = re.compile(r"\b(?:we're|we are|i'm|im|i am|we live|i live|living|live|lives)"
+                             r"\s+in\s+(?:a|an|the|my|our)\s+(?:[\w-]+\s+)?$", re.I)
 _WITH_BEFORE = re.compile(r"\b(?:with|without|w/|incl\.?|including|plus|fits|fit|fitting|holds|"
                           r"hold|takes|converts to|converts into|turns into)\s+(?:a\s+|an\s+|"
                           r"the\s+|some\s+|its\s+own\s+|my\s+)?(?:[\w-]+\s+){0,2}$", re.I)
@@ -53,7 +61,8 @@ _CUE_BEFORE_PRODUCT = re.compile(
     r"\b(?:looking for|lookin for|looking 4|lookin 4|searching for|hunting for|trying to find|"
     r"tryna find|after|need|needs|want|wanted|wanna|would like|i'd like|i'd love|would love|"
     r"do (?:you|u|y'all|you guys)(?: also| still| even)? (?:have|sell|stock|do|carry|make)|"
-    r"have you got|got any|you got any|wish (?:you|u) (?:had|sold|did|stocked)|"
+    r"have you got|got any|you got any|(?:^|\b(?:you|u|ya) )got|"
+    r"wish (?:you|u) (?:had|sold|did|stocked)|"
     r"if you (?:have|sell|stock|do)|show me|recommend|buy|get me|find me)\s+"
     r"(?:a |an |some |any |the |new |a new |more |another |a few |a couple of |a pair of |"
     r"a set of |(?:\d{1,2}|two|three|four|five|six) )?", re.I)
@@ -76,7 +85,7 @@ def overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
 @lru_cache(maxsize=1)
 def _product_table() -> dict[str, str]:
     vocab = load_vocab()
-    table = {k: k for k in list(vocab.product_types) + list(vocab.word_category)}
+    table = {k: k for k in vocab.product_phrases()}
     plural = {k + "s": k for k in table} | {k + "es": k for k in table} | {
         k[:-1] + "ies": k for k in table if k.endswith("y") and k[-2:-1] not in "aeiou"}
     return {**plural, **table}
@@ -95,7 +104,7 @@ def find_vocab_products(text: str) -> list[rules.Mention]:
         if _proper_noun(text, match.start()):
             continue  # "Leeds" is a place, not misspelt "leads"
         corrected = normalise.correct_word(match.group(0).lower())
-        if corrected != match.group(0).lower() and corrected in normalise._product_forms():
+        if corrected != match.group(0).lower() and corrected in normalise.product_vocabulary():
             found.append(rules.Mention(match.start(), match.end(), "product", corrected))
     found.sort(key=lambda m: (m.start, -(m.end - m.start)))
     kept: list[rules.Mention] = []
@@ -174,8 +183,13 @@ def product_spans(doc, vocab: NeedVocab, text: str | None = None) -> list[tuple[
     for k in known:
         if not any(overlap(k, s) for s in spans):
             spans.append(k)
-    spans += [c for c in _cue_products(mentions, vocab, text)
-              if not any(overlap(c, s) for s in spans)]
+    for cue in _cue_products(mentions, vocab, text):
+        inside = [s for s in spans if cue[0] < s[0] and s[1] == cue[1]]
+        if len(inside) == 1 and inside[0] not in known and \
+                _names_the_thing(text[cue[0]:inside[0][0]], vocab):
+            spans[spans.index(inside[0])] = cue  # "do you sell [pogo] sticks": the NER's tail
+        elif not any(overlap(cue, s) for s in spans):
+            spans.append(cue)
     spans = _compounds(text, sorted(set(spans)), mentions)
     if not spans:
         spans = _leading_phrase(doc, mentions, vocab, text)
@@ -183,12 +197,23 @@ def product_spans(doc, vocab: NeedVocab, text: str | None = None) -> list[tuple[
     # "a throw for the sofa": where it goes
     spans = [s for s in spans if not ((_WITH_BEFORE.search(text_before(text, s[0]))
                                        or _FOR_PLACE_BEFORE.search(text_before(text, s[0])))
-                                      and any(o[1] <= s[0] for o in spans if o != s))]
+                                      and any(o[1] <= s[0] for o in spans if o != s))
+             and not _LIVE_IN_BEFORE.search(text_before(text, s[0]))]
     devices = [(m.start, m.end) for m in mentions if m.field == "compat"]
     if devices:  # "a case for an iPhone 15": the phone is what it fits, not what is wanted
         outside = [s for s in spans if not any(overlap(s, d) for d in devices)]
         spans = outside or spans
     return _named_spans(text, spans, mentions, vocab, brands)
+
+
+def _names_the_thing(words: str, vocab: NeedVocab) -> bool:
+    """Words before a product's head that belong to its name ("pogo" of "pogo sticks"), not
+    a description ("cheap", "blue", "wooden") or a brand."""
+    said = words.lower().split()
+    return bool(said) and not any(
+        w in vocab.attributes or w in vocab.colours or w in _LEADING_ADJECTIVES
+        or w in vocab.brands or w in vocab.materials or w in normalise._DETERMINERS
+        for w in said)
 
 
 def _known_spans(mentions, vocab: NeedVocab) -> list[tuple[int, int]]:
@@ -339,7 +364,7 @@ def _product_heads() -> frozenset[str]:
     """The last word of every product phrase we know ("tin", "toy", "boot", "bag")."""
     vocab = load_vocab()
     return frozenset(p.replace("-", " ").split()[-1]
-                     for p in list(vocab.product_types) + list(vocab.word_category) if p.strip())
+                     for p in vocab.product_phrases() if p.strip())
 
 
 def _run_on(text: str, span: tuple[int, int], mentions) -> tuple[int, int]:
@@ -424,6 +449,7 @@ def _leading_phrase(doc, mentions, vocab: NeedVocab, text: str) -> list[tuple[in
         if not words and word in ("a", "an", "some"):
             continue
         if not word[0].isalpha() or word in _PHRASE_STOP or word in STOP_WORDS \
+                or _function_contraction(word) or (not words and word in _CHATTER) \
                 or len(words) == 4 or any(s <= match.start() < e for s, e in details):
             break
         words.append((match.start(), match.end(), word))
@@ -431,9 +457,27 @@ def _leading_phrase(doc, mentions, vocab: NeedVocab, text: str) -> list[tuple[in
             break
     _trim_phrase(words, not_heads, vocab)
     if not words or words[0][2] in _NOT_PRODUCT_FIRST or \
-            all(normalise.singular(w, vocab) in vocab.attributes for _, _, w in words):
-        return []
+            all(normalise.singular(w, vocab) in vocab.attributes for _, _, w in words) or \
+            _describing_phrase(" ".join(w for _, _, w in words), vocab) or \
+            re.match(r"\s+ones?\b", text[words[-1][1]:], re.I):
+        return []  # "floor one with a gauge": "floor" describes the one wanted
     return [(words[0][0], words[-1][1])]
+
+
+def _function_contraction(word: str) -> bool:
+    """"it's", "she'll", "i've", "what's": a function word with its contraction."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    head, apostrophe, _ = word.replace("’", "'").partition("'")
+    return bool(apostrophe) and head in STOP_WORDS
+
+
+def _describing_phrase(phrase: str, vocab: NeedVocab) -> bool:
+    """The phrase is a describing word of the vocabulary ("stainless steel", "quick dry",
+    "high waisted"): an attribute, never a product."""
+    squashed = normalise.squash(phrase)
+    return squashed in vocab.attributes or phrase in vocab.attributes or \
+        squashed.replace(" ", "-") in vocab.attributes or squashed in vocab.colours
 
 
 def _compounds(text: str, spans: list[tuple[int, int]], mentions) -> list[tuple[int, int]]:

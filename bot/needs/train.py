@@ -1,8 +1,11 @@
 """Build the need NER from our annotated data: gold JSONL -> DocBin -> ``spacy train``.
 
-Reproducible (fixed seed in the config, fixed split) and incremental: a stamp next to the model
-holds the SHA-256 of everything the model is built from (messages, gold files, config, this
-file), and :func:`is_stale` compares it, so ``train --if-stale`` skips an up-to-date model.
+The training records are ``train.jsonl`` (our single messages) followed by
+``conversational_train.jsonl`` (the turns of our conversations); the held-out ``test.jsonl`` and
+``conversational_test.jsonl`` are never trained on. Reproducible (fixed seed in the config, fixed
+split) and incremental: a stamp next to the model holds the SHA-256 of everything the model is
+built from (messages, conversations, gold files, config, this file), and :func:`is_stale`
+compares it, so ``train --if-stale`` skips an up-to-date model.
 """
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ import logging
 import shutil
 from pathlib import Path
 
-from bot.needs.annotations import (DATA_DIR, MESSAGES_PATH, TEST_PATH, TRAIN_PATH,
+from bot.needs.annotations import (CONVERSATIONS_TRAIN_PATH, CONVERSATIONS_TRAIN_SOURCE, DATA_DIR,
+                                   MESSAGES_PATH, TEST_PATH, TRAIN_PATH, build_conversation_files,
                                    build_gold_files, read_jsonl)
 from bot.settings import REPO_ROOT
 
@@ -30,7 +34,8 @@ def model_dir(root: Path = MODEL_ROOT) -> Path:
 
 def data_hash() -> str:
     digest = hashlib.sha256()
-    for path in (MESSAGES_PATH, TRAIN_PATH, TEST_PATH, CONFIG_PATH, Path(__file__)):
+    for path in (MESSAGES_PATH, TRAIN_PATH, TEST_PATH, CONVERSATIONS_TRAIN_SOURCE,
+                 CONVERSATIONS_TRAIN_PATH, CONFIG_PATH, Path(__file__)):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -44,6 +49,11 @@ def is_stale(root: Path = MODEL_ROOT) -> bool:
         return json.loads(stamp.read_text())["data_hash"] != data_hash()
     except (ValueError, KeyError):
         return True
+
+
+def training_records() -> list[dict]:
+    """What the NER learns from: our single messages, then the turns of our conversations."""
+    return read_jsonl(TRAIN_PATH) + read_jsonl(CONVERSATIONS_TRAIN_PATH)
 
 
 def to_docbin(records: list[dict], path: Path) -> int:
@@ -75,10 +85,11 @@ def train(root: Path = MODEL_ROOT, *, force: bool = False) -> Path:
     from spacy.cli.train import train as spacy_train
 
     build_gold_files()
+    build_conversation_files()
     if not force and not is_stale(root):
         log.info("need model is up to date: %s", model_dir(root))
         return model_dir(root)
-    records = read_jsonl(TRAIN_PATH)
+    records = training_records()
     train_records = [r for n, r in enumerate(records, 1) if n % DEV_EVERY != 0]
     dev_records = [r for n, r in enumerate(records, 1) if n % DEV_EVERY == 0]
     corpus = root / "corpus"

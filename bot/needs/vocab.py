@@ -32,11 +32,19 @@ class NeedVocab:
     no_need_cues: tuple[str, ...]
     # brands that are also ordinary words: brands only when capitalised mid-sentence
     ambiguous_brands: frozenset[str] = frozenset()
+    # products no catalogue category holds ("tripod", "printer ink"): products, category None
+    uncatalogued: frozenset[str] = frozenset()
+
+    def product_phrases(self) -> tuple[str, ...]:
+        """Every product phrase we know: taxonomy types and synonyms, words of a category, and
+        the uncatalogued products."""
+        return tuple(self.product_types) + tuple(self.word_category) + tuple(
+            sorted(self.uncatalogued))
 
     def product_words(self) -> frozenset[str]:
         """Every single word of a known product phrase (for typo correction)."""
         words: set[str] = set()
-        for phrase in list(self.product_types) + list(self.word_category):
+        for phrase in self.product_phrases():
             words.update(phrase.replace("-", " ").split())
         return frozenset(w for w in words if len(w) > 2)
 
@@ -93,6 +101,7 @@ def load_vocab(path: Path = VOCAB_PATH) -> NeedVocab:
         need_cues=tuple(raw["need_cues"]),
         no_need_cues=tuple(raw["no_need_cues"]),
         ambiguous_brands=frozenset(str(b).lower() for b in raw.get("ambiguous_brands") or []),
+        uncatalogued=frozenset(str(p).lower() for p in raw.get("uncatalogued_products") or []),
     )
 
 

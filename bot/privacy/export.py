@@ -127,15 +127,20 @@ def export_customer(services: Services, customer_id: int, *, actor: str,
                                     Event.customer_id == customer_id)
                                     .order_by(Event.occurred_at, Event.id)).scalars()],
         }
+        order_numbers = dict(session.execute(select(Order.id, Order.number).where(
+            Order.customer_id == customer_id)).all())
         for n in session.execute(select(Need).where(Need.customer_id == customer_id)
                                  .order_by(Need.created_at, Need.id)).scalars():
             need = _row(n, "conversation_id", "text", "product", "category", "brand",
                         "price_min", "price_max", "currency", "quantity", "recipient",
                         "occasion", "needed_by", "status", "created_at",
                         "propensity_probability", "propensity_band",
-                        "back_in_stock_requested_at")
+                        "back_in_stock_requested_at", "back_in_stock_notified_at",
+                        "converted_at")
             for key in ("attributes", "colour", "size"):
                 need[key] = _json_list(getattr(n, key))
+            # The shopper's own order that fulfilled it, by the number they know it by.
+            need["converted_order"] = order_numbers.get(n.converted_order_id)
             data["needs"].append(need)
         audit.record(session, now=now, actor=actor, action="data_exported",
                      subject=f"customer:{customer_id}",

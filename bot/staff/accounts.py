@@ -38,11 +38,12 @@ _DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$N/2ispie+u+9K5CqZXdABw$"
                "JRV5Du+AYqBVNOEf8nGOhSVaq+q4tE6s4NjZ+gJvmgA")
 
 # What each role may do. Agents work the queue (take over, reply, review); leads also see every
-# agent's work, reports, corrections and models; analysts see insights only, never transcripts.
+# agent's work, reports, corrections, models and the product insights; analysts see insights
+# only, never transcripts.
 PERMISSIONS = MappingProxyType({
     "agent": frozenset({"queue", "transcripts", "review"}),
     "lead": frozenset({"queue", "transcripts", "review", "team", "reports", "corrections",
-                       "models"}),
+                       "models", "insights"}),
     "analyst": frozenset({"insights"}),
 })
 
@@ -140,9 +141,13 @@ def list_staff(services) -> list[StaffView]:
         return [_view(r) for r in rows]
 
 
-def count(services) -> int:
+def count(services, role: str | None = None) -> int:
+    """How many accounts there are (of ``role``, when given), active or not."""
+    query = select(func.count(Staff.id))
+    if role is not None:
+        query = query.where(Staff.role == role)
     with services.unit_of_work() as session:
-        return int(session.execute(select(func.count(Staff.id))).scalar_one())
+        return int(session.execute(query).scalar_one())
 
 
 def get(services, staff_id: int) -> StaffView:

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     add.set_defaults(handler=_add)
 
     demo = sub.add_parser("ensure-demo",
-                          help="add this account only when there is no staff account at all")
+                          help="add this demo account only when there is no account with its role yet")
     _account_args(demo)
     demo.set_defaults(handler=_ensure_demo)
 
@@ -74,7 +74,7 @@ def _add(args: argparse.Namespace) -> int:
 
 def _ensure_demo(args: argparse.Namespace) -> int:
     password = _read_password(args)
-    if accounts.count(args.services):
+    if accounts.count(args.services, role=args.role):
         print("exists")
         return 0
     view = accounts.add(args.services, email=args.email, name=args.name, role=args.role,

@@ -21,6 +21,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from bot.store import fit
 from bot.store.errors import ShopError
 from bot.store.models import Category, Product, ProductAttribute
 
@@ -188,53 +189,97 @@ def search_products(session: Session, words: Sequence[str], limit: int = 3) -> l
     return [_view(p) for p in session.execute(stmt).scalars()]
 
 
-def _lower_set(value) -> set[str]:
-    """A need's colour or size (one string, a list of them, or nothing) as a lower-case set."""
-    if value in (None, ""):
-        return set()
-    values = value if isinstance(value, (list, tuple)) else [value]
-    return {str(v).lower() for v in values}
+def _attributes(session: Session, ids: Sequence[int]) -> dict[int, dict[str, set[str]]]:
+    """Product id -> attribute name -> values (lower case)."""
+    attrs: dict[int, dict[str, set[str]]] = {}
+    for start in range(0, len(ids), 500):
+        for attr in session.execute(select(ProductAttribute).where(
+                ProductAttribute.product_id.in_(ids[start:start + 500]))).scalars():
+            attrs.setdefault(attr.product_id, {}).setdefault(attr.name, set()).add(
+                attr.value.lower())
+    return attrs
+
+
+def _candidates(session: Session, products: Sequence[Product]) -> list[fit.Candidate]:
+    attrs = _attributes(session, [p.id for p in products])
+    return [fit.Candidate.of(
+        id=p.id, category=p.category.slug, product_type=p.product_type, name=p.name,
+        brand=p.brand, price=p.price, stock=p.stock,
+        colours=attrs.get(p.id, {}).get("colour", ()), sizes=attrs.get(p.id, {}).get("size", ()),
+        card=card(_view(p))) for p in products]
+
+
+def need_candidates(session: Session, need: dict, vocab: ProductTypes) -> list[fit.Candidate]:
+    """The active products of the need's kind (:func:`bot.store.fit.is_kind`; any stock, price,
+    size or colour), cheapest first. The query narrows by category, type or name and brand; the
+    kind test itself is :mod:`bot.store.fit`'s."""
+    kind = fit.kind_of(need, vocab.product_types)
+    query = _active_products()
+    if kind.category:
+        query = query.where(Category.slug == kind.category)
+    if kind.stem and kind.stem.isascii():  # SQL's lower() only folds ASCII
+        ptype, name = func.lower(Product.product_type), func.lower(Product.name)
+        query = query.where(or_(ptype == kind.ptype, ptype.contains(kind.stem, autoescape=True),
+                                name.contains(kind.stem, autoescape=True)))
+    if kind.brand and kind.brand.isascii():
+        query = query.where(func.lower(Product.brand) == kind.brand)
+    products = session.execute(query.order_by(Product.price, Product.id)).scalars().all()
+    return [c for c in _candidates(session, products) if fit.is_kind(c, kind)]
+
+
+@dataclass(frozen=True)
+class NeedMatch:
+    """A need's status against the catalogue now, with the cards of what fits."""
+
+    status: str  # "matched" or "unmet:<reason>" (bot.store.fit)
+    cards: tuple[dict, ...] = ()
+    missing: str = ""  # size_or_colour: "size", "colour" or "size and colour"
+
+    @property
+    def product_ids(self) -> list[int]:
+        return [c["id"] for c in self.cards]
+
+
+def _need_match(assessment: fit.Assessment) -> NeedMatch:
+    return NeedMatch(assessment.status, tuple(c.card for c in assessment.fitting),
+                     assessment.missing)
+
+
+def assess_need(session: Session, need: dict, vocab: ProductTypes,
+                limit: int = 3) -> NeedMatch:
+    """The need's status (:func:`bot.store.fit.assess`) and up to ``limit`` cards of the
+    active, in-stock products that fit it, cheapest first."""
+    return _need_match(fit.assess(need, need_candidates(session, need, vocab),
+                                  vocab.product_types, limit))
 
 
 def match_products(session: Session, need: dict, vocab: ProductTypes,
                    limit: int = 3) -> list[dict]:
     """Cards of the active, in-stock products meeting a need (``bot.needs`` NEED keys), cheapest
-    first: its category, price range, product (the taxonomy type, or the head word in the type or
-    name), colour, size (products without sizes pass) and brand."""
-    product = (need.get("product") or "").lower()
-    head = product.split()[-1] if product else ""
-    ptype = (vocab.product_types.get(product) or vocab.product_types.get(head) or "").lower()
-    stem = head.rstrip("s")
-    query = _active_products().where(Product.stock > 0)
-    if need.get("category"):
-        query = query.where(Category.slug == need["category"])
-    if need.get("price_max") is not None:
-        query = query.where(Product.price <= Decimal(str(need["price_max"])))
-    if need.get("price_min") is not None:
-        query = query.where(Product.price >= Decimal(str(need["price_min"])))
-    rows = session.execute(query.order_by(Product.price, Product.id)).scalars().all()
-    attrs: dict[int, dict[str, set[str]]] = {}
-    if rows:
-        for attr in session.execute(select(ProductAttribute).where(
-                ProductAttribute.product_id.in_([p.id for p in rows]))).scalars():
-            attrs.setdefault(attr.product_id, {}).setdefault(attr.name, set()).add(
-                attr.value.lower())
-    colours = _lower_set(need.get("colour"))
-    sizes = _lower_set(need.get("size"))
-    brand = (need.get("brand") or "").lower()
-    cards = []
-    for item in rows:
-        kind = item.product_type.lower()
-        if product and not (kind == ptype or stem in kind or stem in item.name.lower()):
-            continue
-        have = attrs.get(item.id, {})
-        if colours and not colours & have.get("colour", set()):
-            continue
-        if sizes and have.get("size") and not sizes & have["size"]:
-            continue
-        if brand and brand != item.brand.lower():
-            continue
-        cards.append(card(_view(item)))
-        if len(cards) >= limit:
-            break
-    return cards
+    first: its kind (category, product type or head word, brand), colour, size (products
+    without sizes pass) and price range (:mod:`bot.store.fit`)."""
+    return list(assess_need(session, need, vocab, limit).cards)
+
+
+class CatalogueSnapshot:
+    """Every active product read once, for assessing many needs without a query each
+    (``needs import``, the demo history). Same answers as :func:`assess_need` while the
+    catalogue does not change."""
+
+    def __init__(self, candidates: Sequence[fit.Candidate]):
+        self.candidates = tuple(candidates)
+        by_category: dict[str, list[fit.Candidate]] = {}
+        for candidate in self.candidates:
+            by_category.setdefault(candidate.category, []).append(candidate)
+        self._by_category = {k: tuple(v) for k, v in by_category.items()}
+
+    @classmethod
+    def load(cls, session: Session) -> "CatalogueSnapshot":
+        products = session.execute(_active_products().order_by(Product.price, Product.id)
+                                   ).scalars().all()
+        return cls(_candidates(session, products))
+
+    def assess(self, need: dict, vocab: ProductTypes, limit: int = 3) -> NeedMatch:
+        category = need.get("category")
+        pool = self._by_category.get(category, ()) if category else self.candidates
+        return _need_match(fit.assess(need, pool, vocab.product_types, limit))

@@ -38,6 +38,9 @@ ESCALATION_STATUSES = ("open", "claimed", "resolved")
 ESCALATION_OUTCOMES = ("solved", "refunded", "replaced", "not_solvable", "spam")
 # What an agent message is: typed text, or a line the console writes for the agent.
 AGENT_MESSAGE_KINDS = ("text", "joined", "handed_back", "resolved")
+# A message from the shop itself in the same table (no agent, no escalation), delivered the same
+# way: e.g. "something that fits what you asked for is in stock now" (bot.needs.back_in_stock).
+NOTICE_KIND = "notice"
 # intent: "this message's intent is X"; need: "this is a product need" (fields as JSON);
 # correct: the bot understood it (the message leaves the review inbox).
 CORRECTION_KINDS = ("intent", "need", "correct")
@@ -336,10 +339,25 @@ class OutgoingMail(Base):
     to_addr = Column(String(254), nullable=False, index=True)
     subject = Column(String(255), nullable=False)
     body = Column(Text, nullable=False)
+    html = Column(Text)  # an HTML alternative to ``body`` (null: plain text only)
     created_at = Column(DateTime, nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(DateTime, nullable=False, index=True)
     last_error = Column(String(255))
+
+
+class InsightsDigest(Base):
+    """One weekly insights digest queued for one staff member (:mod:`bot.insights.digest`).
+    ``week`` is the ISO week of the digest's ``as_of`` date (``2026-W05``); the unique pair makes
+    a second attempt for the same week and person (a restart, a second worker) a no-op."""
+
+    __tablename__ = "insights_digests"
+    __table_args__ = (UniqueConstraint("week", "staff_id", name="uq_insights_digests_week_staff"),)
+    id = Column(Integer, primary_key=True)
+    week = Column(String(8), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    as_of = Column(Date, nullable=False)
+    queued_at = Column(DateTime, nullable=False)
 
 
 class AccountRequest(Base):
@@ -509,7 +527,7 @@ class AgentMessage(Base):
     conversation_id = Column(String(255), nullable=False, index=True)
     escalation_id = Column(Integer, ForeignKey("escalations.id"))
     staff_id = Column(Integer, ForeignKey("staff.id"))
-    kind = Column(String(20), nullable=False)  # AGENT_MESSAGE_KINDS
+    kind = Column(String(20), nullable=False)  # AGENT_MESSAGE_KINDS or NOTICE_KIND
     text = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False)
     delivered_at = Column(DateTime, index=True)

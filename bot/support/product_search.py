@@ -42,7 +42,7 @@ NOT_FOUND = "not_found"  # ... and found nothing
 QUESTION = "question"  # a key detail is missing: ask for it
 QUEUED = "queued"  # the database is down: the need waits in the outbox
 MATCHED_NEED = "matched"  # catalogue products fit the need
-UNMET_NEED = "unmet"  # nothing fits: passed on, with what the policy offers instead
+UNMET_NEED = "unmet"  # nothing fits: why, with what the policy offers instead
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class DeliveryEstimate:
 class SearchOutcome:
     kind: str
     need: dict | None = None  # the accumulated need to keep for next turn (None: unchanged)
-    text: str = ""  # the capture's own sentence (a question, "Here's what I found", passed on)
+    text: str = ""  # the capture's own sentence (a question, "Here's what I found", what we lack)
     buttons: tuple[dict, ...] = ()
     cards: tuple[dict, ...] = ()  # product cards to show, already cut to what the offer allows
     found: tuple[ProductView, ...] = ()  # FOUND: plain catalogue search results
@@ -86,6 +86,7 @@ class SearchOutcome:
     save_for_later: bool = False
     alternatives: tuple[dict, ...] = ()  # UNMET: closest products we do sell
     back_in_stock: str | None = None  # UNMET: None, "offer" (ask yes/no) or "sign_in"
+    status: str | None = None  # the need's status: matched, pending or unmet:<reason>
 
 
 def search(services: Services, request: SearchRequest) -> SearchOutcome:
@@ -100,7 +101,7 @@ def search(services: Services, request: SearchRequest) -> SearchOutcome:
     if result.kind == "none":
         return _without_need(services, request)
     if result.kind == "question":
-        return SearchOutcome(QUESTION, need=result.need, text=result.text)
+        return SearchOutcome(QUESTION, need=result.need, text=result.text, status=result.status)
     if result.queued and not result.products:
         # Nothing could be matched, so don't claim we lack it: the outbox keeps the need.
         return SearchOutcome(QUEUED, need=result.need)
@@ -114,7 +115,7 @@ def search(services: Services, request: SearchRequest) -> SearchOutcome:
             MATCHED_NEED, need=result.need, text=result.text, buttons=tuple(result.buttons),
             cards=cards, best_match_first=offer.kind == BEST_MATCH_FIRST,
             delivery=fastest_delivery(services) if offer.lead_with_delivery_date else None,
-            save_for_later=offer.offer_save_for_later)
+            save_for_later=offer.offer_save_for_later, status=result.status)
     alternatives = (tuple(alternatives_for(services, result.need or {},
                                            offer.max_products or MAX_ALTERNATIVES))
                     if offer.offer_alternatives else ())
@@ -122,7 +123,8 @@ def search(services: Services, request: SearchRequest) -> SearchOutcome:
     if offer.offer_back_in_stock:
         back_in_stock = "offer" if request.customer_id is not None else "sign_in"
     return SearchOutcome(UNMET_NEED, need=result.need, text=result.text,
-                         alternatives=alternatives, back_in_stock=back_in_stock)
+                         alternatives=alternatives, back_in_stock=back_in_stock,
+                         status=result.status)
 
 
 def drain_needs_outbox(services: Services) -> DrainResult:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.web import account, console, console_review, newsletter, staff, views
+from bot.web import account, console, console_review, insights, newsletter, staff, views
 from bot.web.bundle import STATIC_DIR
 
 
@@ -19,6 +19,7 @@ def setup_routes(app: web.Application, staff_config: staff.StaffWebConfig) -> No
     staff.setup(app, staff_config)  # sessions, CSRF, /staff/login, /staff/logout, /staff/
     console.setup(app)  # /console/: the queue, conversations, takeover, canned replies
     console_review.setup(app)  # /console/review, /console/reports, /console/static/
+    insights.setup(app)  # /insights/: the product team's pages and exports
     app.router.add_get("/healthz", views.health, name="health")
     app.router.add_get("/widget/widget.js", views.asset_handler("widget.js"), name="widget_js")
     app.router.add_get("/widget/widget.css", views.asset_handler("widget.css"), name="widget_css")

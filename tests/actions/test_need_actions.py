@@ -129,7 +129,7 @@ async def test_details_accumulate_across_turns(needs_env):
     assert (need["product"], need["price_max"], need["colour"]) == ("running shoe", 100, ["blue"])
     rows = need_rows(needs_env["engine"])
     assert [(r["product"], r["price_max"], r["colour"], r["status"], r["turn"]) for r in rows] == [
-        ("running shoe", 100.0, ["blue"], "unmet", 3)]
+        ("running shoe", 100.0, ["blue"], "unmet:not_stocked", 3)]
 
 
 async def test_unmet_need_is_passed_on_anonymous_gets_no_score(needs_env, monkeypatch):
@@ -144,12 +144,11 @@ async def test_unmet_need_is_passed_on_anonymous_gets_no_score(needs_env, monkey
     # Unscored: alternatives (none in stock in the kitchen category) + the back-in-stock offer,
     # which an anonymous shopper can only take up after signing in.
     assert texts(messages) == [
-        "Sorry, we don't have casserole dish matching that right now. I've passed your request "
-        "on to our buying team.",
+        "Sorry, we do sell casserole dish, but nothing that fits is in stock right now.",
         replies.BACK_IN_STOCK_SIGN_IN]
     row, = need_rows(needs_env["engine"])
     assert (row["status"], row["customer_id"], row["band"], row["probability"]) == (
-        "unmet", None, None, None)
+        "unmet:out_of_stock", None, None, None)
 
 
 async def test_verified_high_band_leads_with_the_best_match_and_stores_the_score(needs_env):
@@ -175,8 +174,7 @@ async def test_verified_low_band_unmet_offers_back_in_stock_and_records_yes(need
     need = need_slot(events)
     assert events == [SlotSet("current_need", need), SlotSet("pending_action", "back_in_stock")]
     assert texts(messages) == [
-        "Sorry, we don't have casserole dish matching that right now. I've passed your request "
-        "on to our buying team.",
+        "Sorry, we do sell casserole dish, but nothing that fits is in stock right now.",
         replies.BACK_IN_STOCK_OFFER]
     assert messages[1]["buttons"] == [{"title": "Yes please", "payload": "/affirm"},
                                       {"title": "No thanks", "payload": "/deny"}]

@@ -137,3 +137,38 @@ def test_the_rating_after_a_resolved_conversation_reaches_the_escalation(standin
     wait_ready(page)
     expect(page.locator(".sc-rating .sc-system-line")).to_have_text("Thanks for rating us 4/5")
     expect(page.locator(".sc-stars")).to_have_count(0)
+
+
+def test_a_back_in_stock_notice_is_the_assistants_bubble_on_the_next_visit(standin_site, page,
+                                                                          shop_db):
+    shop, _ = standin_site
+    page.goto(shop.url)
+    open_widget(page)
+    say_and_wait(page, "hello")
+    sid = session_id(page)
+    bots_before = page.locator(".sc-log .sc-bot").count()
+    now = datetime.utcnow()
+    text = ("Good news: you asked me on 12 Jun to tell you when we had casserole dish that fits. "
+            "This is in stock now: [Copperfield Cast Iron Casserole Dish]"
+            "(https://shop.example/p/copperfield-cast-iron-casserole-dish) (£64.00).")
+    with session_scope(shop_db) as s:  # as bot.needs.back_in_stock writes it, once delivered
+        row = AgentMessage(conversation_id=sid, escalation_id=None, staff_id=None,
+                           kind="notice", text=text, created_at=now, delivered_at=now,
+                           attempts=1)
+        s.add(row)
+        s.flush()
+        notice_id = row.id
+    page.reload()
+    wait_ready(page)
+    bubble = page.locator(".sc-log .sc-bot .sc-bubble").last
+    expect(bubble).to_have_text(
+        "Good news: you asked me on 12 Jun to tell you when we had casserole dish that fits. "
+        "This is in stock now: Copperfield Cast Iron Casserole Dish (£64.00).")
+    expect(bubble.locator("a")).to_have_attribute(
+        "href", "https://shop.example/p/copperfield-cast-iron-casserole-dish")
+    expect(page.locator(AGENT)).to_have_count(0)
+    expect(page.locator(SYSTEM)).to_have_count(0)
+    assert wait_for(lambda: all(seen(shop_db, [notice_id])))
+    page.reload()  # acknowledged: not sent again, kept once in the history
+    wait_ready(page)
+    expect(page.locator(".sc-log .sc-bot")).to_have_count(bots_before + 1)

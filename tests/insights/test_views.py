@@ -294,3 +294,14 @@ def test_periods_across_whole_and_partial_months(services, logged, since, until,
     assert page.total == len(page.items) == sum(n for _, n in want)
     unmet = insights.unmet(services, since=since, until=until)
     assert sum(r.unmet for r in unmet.rows) == sum(n for _, n in want)  # all of these unmet
+
+
+def test_a_theme_label_does_not_repeat_what_the_product_says():
+    from bot.insights.facets import theme_label
+
+    assert theme_label("vegan leather handbag", ["vegan leather", "Small"]) \
+        == "small + vegan leather handbag"
+    assert theme_label("hiking jacket", ["waterproof", "lightweight"]) \
+        == "lightweight + waterproof + hiking jacket"
+    assert theme_label("leather", ["leather"]) == "leather"
+    assert theme_label(None, ["waterproof"]) is None

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from bot.needs import annotations
 from bot.needs.cli import register
 from bot.needs.evaluate import score
@@ -58,3 +60,33 @@ def test_evaluate_command_on_a_small_gold_file(tmp_path, capsys, extractor):
     assert report["no_need"] == {"messages": 1, "correct": 1, "rate": 1.0}
     assert report["fields"]["colour"]["f1"] == 1.0
     assert report["fields"]["price_max"]["tp"] == 1
+
+
+def test_conversation_markup_numbers_conversations_and_turns(tmp_path):
+    source = tmp_path / "conversations.txt"
+    source.write_text("# a comment\n==\nlooking for a [kettle](product)\n[white](colour) please\n"
+                      "==\nwhere's my parcel?\n")
+    records = annotations.load_conversations(source, "zz")
+    assert [(r["id"], r["conversation"], r["turn"]) for r in records] == [
+        ("zz-001-1", "zz-001", 1), ("zz-001-2", "zz-001", 2), ("zz-002-1", "zz-002", 1)]
+    assert records[1]["gold"] == {"colour": ["white"]} and records[2]["gold"] == {}
+    source.write_text("a turn before any conversation\n")
+    with pytest.raises(annotations.MarkupError):
+        annotations.load_conversations(source, "zz")
+
+
+def test_committed_conversation_files_match_their_markup():
+    for source, path, prefix in annotations.CONVERSATION_FILES:
+        assert source.exists(), source
+        records = annotations.load_conversations(source, prefix)
+        assert records == annotations.read_jsonl(path), f"{path.name}: run needs build-data"
+    test_texts = {r["text"] for r in annotations.read_jsonl(annotations.CONVERSATIONS_TEST_PATH)}
+    assert len(test_texts) >= 100
+    trained = {r["text"] for path in (annotations.TRAIN_PATH,
+                                      annotations.CONVERSATIONS_TRAIN_PATH)
+               for r in annotations.read_jsonl(path)}
+    # chatter ("thanks", "ok") and two-word fragments ("size 5", "under 40") recur naturally;
+    # a longer line that states a need must not
+    stated = {r["text"] for r in annotations.read_jsonl(annotations.CONVERSATIONS_TEST_PATH)
+              if r["gold"] and len(r["text"].split()) > 2}
+    assert not stated & trained

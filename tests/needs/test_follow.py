@@ -147,7 +147,7 @@ def test_a_detail_with_a_need_cue_refines_the_open_need(tracker, shop, extractor
     _drain(_follower(tracker, shop, extractor, outbox))
     rows = _rows(shop)
     assert [(r["product"], r["size"], r["seq"]) for r in rows] == [("parka", ["14"], 100)]
-    assert rows[0]["status"] == "unmet" and rows[0]["turn"] == 2
+    assert rows[0]["status"] == "unmet:size_or_colour" and rows[0]["turn"] == 2
 
 
 def test_the_channel_verified_id_gives_the_customer_and_nothing_else_does(

@@ -173,7 +173,7 @@ def test_with_the_database_down_a_turn_appends_and_moves_on(silent_postgres, out
                      engine=silent_postgres, extractor=extractor, outbox=outbox,
                      now=FIXTURE_NOW, breaker=breaker)
     assert time.monotonic() - started < 1.0  # loosely: no connect timeout, no backlog retry
-    assert result.queued and result.kind == "passed_on"
+    assert result.queued and result.kind == "queued"
     pending = outbox.pending()
     assert len(pending) == 202 and {r["conversation_id"] for r in pending[-2:]} == {"now"}
 

@@ -49,7 +49,10 @@ def test_needs_accumulate_across_turns_and_unmet(shop, extractor, outbox):
     assert len(rows) == 1
     assert rows[0]["product"] == "parka" and rows[0]["colour"] == ["blue"]
     assert float(rows[0]["price_max"]) == 100 and rows[0]["customer_id"] is None
-    assert rows[0]["status"] == "unmet" and result.kind == "passed_on"
+    # Parkas exist (the fixture's is black): not in that colour.
+    assert rows[0]["status"] == "unmet:size_or_colour" and result.kind == "unmet"
+    assert result.status == "unmet:size_or_colour"
+    assert result.text == "Sorry, we do sell parka, but not in that colour."
 
 
 def test_open_need_is_read_from_the_log_without_previous_need(shop, extractor, outbox):
@@ -64,7 +67,9 @@ def test_open_need_is_read_from_the_log_without_previous_need(shop, extractor, o
 def test_out_of_stock_is_not_offered(shop, extractor, outbox):
     result = capture("c4", None, 1, "any cast iron casserole dish in blue?", engine=shop,
                      extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
-    assert result.kind == "passed_on" and _rows(shop)[0]["status"] == "unmet"
+    assert result.kind == "unmet" and _rows(shop)[0]["status"] == "unmet:out_of_stock"
+    assert result.text == ("Sorry, we do sell cast iron casserole dish, but nothing that fits is "
+                           "in stock right now.")
 
 
 def test_retry_does_not_duplicate(shop, extractor, outbox):
@@ -91,7 +96,7 @@ def test_database_down_queues_then_drains(shop, extractor, outbox, tmp_path):
     down = create_engine(f"sqlite:///{tmp_path}/missing-dir/nope.db", future=True)
     result = capture("c8", 1, 1, "looking for a waterproof parka size L", engine=down,
                      extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
-    assert result.queued and result.kind == "passed_on"
+    assert result.queued and result.kind == "queued" and result.status == "pending"
     assert len(outbox.pending()) == 1 and _rows(shop) == []
     assert drain_outbox(shop, outbox).imported == 1
     assert outbox.pending() == []
@@ -112,3 +117,38 @@ def test_a_new_session_never_overwrites_an_earlier_sessions_need(shop, extractor
     capture("c9", 1, 1, "I'm after a red wool scarf", engine=shop, extractor=extractor,
             outbox=outbox, now=FIXTURE_NOW)
     assert _rows(shop) == rows
+
+
+def test_a_need_waiting_for_its_size_is_pending_not_unmet(shop, extractor, outbox):
+    first = capture("p1", 1, 1, "looking for hiking boots under £100", engine=shop,
+                    extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
+    assert first.kind == "question" and first.status == "pending"
+    assert [(r["status"], r["matched"]) for r in _rows(shop)] == [("pending", [])]
+    capture("p1", 1, 2, "size 12", first.need, engine=shop, extractor=extractor,
+            outbox=outbox, now=FIXTURE_NOW)
+    assert [r["status"] for r in _rows(shop)] == ["unmet:size_or_colour"]
+
+
+def test_the_same_need_restated_later_is_one_record(shop, extractor, outbox):
+    need = None
+    for turn, text in enumerate(["hiking boots size 12 please", "and a tent please",
+                                 "back to the hiking boots - size 9 would do"], start=1):
+        need = capture("r1", 1, turn, text, need, engine=shop, extractor=extractor,
+                       outbox=outbox, now=FIXTURE_NOW).need
+    rows = _rows(shop)
+    assert [(r["seq"], r["product"], r["size"], r["status"], r["turn"]) for r in rows] == [
+        (100, "hiking boot", ["9"], "matched", 3), (200, "tent", [], "unmet:not_stocked", 2)]
+    assert need["_seq"] == 100  # the chat's slot follows the restated need
+    # Read from the log too (no slot, as after a new Rasa session): still one record.
+    capture("r1", 1, 1, "hiking boots in brown", engine=shop, extractor=extractor,
+            outbox=outbox, now=FIXTURE_NOW)
+    assert [(r["seq"], r["colour"]) for r in _rows(shop)] == [(100, ["brown"]), (200, [])]
+
+
+def test_another_product_of_the_same_category_is_another_need(shop, extractor, outbox):
+    first = capture("r2", 1, 1, "hiking boots size 9", engine=shop, extractor=extractor,
+                    outbox=outbox, now=FIXTURE_NOW)
+    capture("r2", 1, 2, "and slippers size 9 for my dad", first.need, engine=shop,
+            extractor=extractor, outbox=outbox, now=FIXTURE_NOW)
+    assert [(r["product"], r["status"]) for r in _rows(shop)] == [
+        ("hiking boot", "matched"), ("slipper", "unmet:not_stocked")]

@@ -114,7 +114,8 @@ def test_one_client_address_is_refused_after_many_failures(staff_services):
 @pytest.mark.parametrize("role, permission, allowed", [
     ("agent", "queue", True), ("agent", "transcripts", True), ("agent", "reports", False),
     ("agent", "insights", False), ("lead", "queue", True), ("lead", "team", True),
-    ("lead", "reports", True), ("analyst", "insights", True), ("analyst", "transcripts", False),
+    ("lead", "reports", True), ("lead", "insights", True), ("analyst", "insights", True),
+    ("analyst", "transcripts", False),
     ("analyst", "queue", False), ("nobody", "queue", False),
 ])
 def test_role_permissions(role, permission, allowed):

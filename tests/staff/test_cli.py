@@ -80,10 +80,18 @@ def test_disable_and_password(run, staff_services):
     assert code == 2 and "no staff account" in err
 
 
-def test_ensure_demo_adds_only_when_there_is_no_account(run):
+def test_ensure_demo_adds_only_when_there_is_no_account_of_that_role(run):
     args = ("ensure-demo", "--email", "agent@example-shop.co.uk", "--name", "Sam Agent",
             "--role", "agent", "--password-stdin")
     code, out, _ = run(*args, stdin=PASSWORD + "\n")
     assert code == 0 and out.startswith("created")
     code, out, _ = run(*args, stdin="yet another password\n")
     assert code == 0 and out.strip() == "exists"
+    other_agent = ("ensure-demo", "--email", "second@example-shop.co.uk", "--name", "Al Agent",
+                   "--role", "agent", "--password-stdin")
+    code, out, _ = run(*other_agent, stdin=PASSWORD + "\n")
+    assert code == 0 and out.strip() == "exists"
+    lead = ("ensure-demo", "--email", "lead@example-shop.co.uk", "--name", "Lee Lead",
+            "--role", "lead", "--password-stdin")
+    code, out, _ = run(*lead, stdin=PASSWORD + "\n")
+    assert code == 0 and out.startswith("created lead")

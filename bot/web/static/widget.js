@@ -11,7 +11,9 @@
  * http(s) links become <a> elements. Messages from a support agent (the staff console) arrive
  * as {"type": "agent_message", ...} payloads: each id is shown once and acknowledged
  * (`agent_seen`); after a resolved conversation a `rating_request` offers 1-5 and the choice is
- * sent as `satisfaction`. See docs/widget.md for the config and the message formats. */
+ * sent as `satisfaction`. A payload of kind "notice" comes from the shop itself (back in stock)
+ * and is drawn as the assistant's bubble, shown once and acknowledged the same way.
+ * See docs/widget.md for the config and the message formats. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -421,6 +423,13 @@
     if (typeof id !== "number" || !isFinite(id)) return;
     if (p.type === "rating_request") {
       storeOnce("r" + id, { id: uid(), from: "rating", rid: id, rated: 0 });
+      return;
+    }
+    if (p.kind === "notice") {
+      // From the shop itself (e.g. something you asked for is in stock now): the assistant's
+      // bubble, not an agent's; it says nothing about who has the chat.
+      storeOnce("a" + id, { id: uid(), from: "bot", aid: id, text: String(p.text || "") });
+      ack(id);
       return;
     }
     var kind = AGENT_KINDS[p.kind] ? p.kind : "text";

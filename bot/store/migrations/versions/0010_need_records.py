@@ -4,7 +4,10 @@ marked, the id of an imported line (idempotent imports), and when a back-in-stoc
 
 Existing rows: ``purchased_later`` becomes the status it had when asked (``unmet:not_stocked``
 unless it showed products) with ``converted_at`` set; ``unmet`` rows become ``unmet:not_stocked``
-(the only reason the old code knew: nothing fitting was found).
+(the only reason the old code knew: nothing fitting was found), except those that were waiting
+for the size the chat asked for (a product in a category sold by size, no size, nothing shown):
+the old code stored those as unmet too. They become ``pending``, which the worker settles to the
+status their known details give (``bot.needs.records``), as it does for new ones.
 
 Revision ID: 0010
 Revises: 0009
@@ -18,6 +21,12 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+
+# The categories whose needs the chat asked a size for when none was given (bot/data/taxonomy.yml
+# at this revision: the categories with size systems). Written out: a migration must not read
+# files that later change.
+SIZED_CATEGORIES = ("womens-clothing", "mens-clothing", "kids-clothing", "outerwear", "footwear",
+                    "sports", "bedding", "pets")
 
 
 def upgrade() -> None:
@@ -42,6 +51,13 @@ def upgrade() -> None:
                .values(converted_at=needs.c.updated_at,
                        status=sa.case((needs.c.matched_product_ids != "[]", "matched"),
                                       else_="unmet:not_stocked")))
+    needs = sa.table("needs", sa.column("status", sa.String), sa.column("product", sa.String),
+                     sa.column("category", sa.String), sa.column("size", sa.Text),
+                     sa.column("matched_product_ids", sa.Text))
+    op.execute(needs.update().where(needs.c.status == "unmet", needs.c.product.isnot(None),
+                                    needs.c.product != "", needs.c.category.in_(SIZED_CATEGORIES),
+                                    needs.c.size == "[]", needs.c.matched_product_ids == "[]")
+               .values(status="pending"))
     op.execute(needs.update().where(needs.c.status == "unmet").values(status="unmet:not_stocked"))
 
 
