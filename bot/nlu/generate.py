@@ -1,9 +1,10 @@
 """NLU examples from our own templates: how shoppers phrase the support topics, varied on purpose.
 
 ``templates.yml`` (written by us, from nothing but our own idea of how people write) holds, per
-intent, verb phrases (``do``: "cancel {my} {order}{ref}"), gerund phrases (``ing``), whole
-messages (``say``) and very short ones (``short``); shared frames turn a phrase into a command,
-a question or a statement ("could you {phrase} for me", "i need help {ing}"), and shared lists
+intent, verb phrases (``do``: "cancel {my} {order}{ref}"), gerund or noun phrases (``ing``),
+embedded questions (``know``: "where my refund is"), whole messages (``say``) and very short ones
+(``short``); shared frames turn a phrase into a command, a question or a statement ("could you
+{phrase} for me", "i need help with {phrase}", "can you tell me {phrase}"), and shared lists
 give the synonyms (order / purchase / item / article / product), British and American spellings,
 fillers and order numbers. Each example is then dressed in one register (plain, polite, angry or
 profane, rambling) and may get typo noise.
@@ -52,6 +53,7 @@ _NEIGHBOURS = MappingProxyType({
 # Number spellings (regex.yml accepts all of them; docs/nlu.md, Entities).
 _NUMBER_SHAPES = ("SH-{d}", "SH-{d}", "sh{d}", "SH {d}", "#{d}", "{d}", "sh-{d}")
 _MAX_ATTEMPTS = 60  # draws per wanted example before an intent gives up
+KINDS = ("do", "ing", "know", "say", "short")
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class Templates:
     frames: Mapping[str, tuple[str, ...]]  # kind ("do", "ing") -> frames with {phrase}
     registers: Mapping[str, Mapping]  # name -> {"weight", "prefix", "suffix", "upper"}
     typo_rate: float  # share of examples that get typo noise
-    intents: Mapping[str, Mapping]  # intent -> {"count", "do", "ing", "say", "short", "weights"}
+    intents: Mapping[str, Mapping]  # intent -> {"count", "weights", and a tuple per KINDS}
 
 
 @lru_cache(maxsize=4)
@@ -81,8 +83,7 @@ def load_templates(path: Path = TEMPLATES_PATH) -> Templates:
     intents = {
         name: MappingProxyType({
             "count": int(spec.get("count", raw.get("count", 40))),
-            **{kind: strings(spec.get(kind), f"{name}.{kind}")
-               for kind in ("do", "ing", "say", "short")},
+            **{kind: strings(spec.get(kind), f"{name}.{kind}") for kind in KINDS},
             "weights": MappingProxyType({**raw["kind_weights"], **(spec.get("weights") or {})}),
         })
         for name, spec in raw["intents"].items()
@@ -181,7 +182,7 @@ def _tidy(text: str) -> str:
 
 def one_example(intent: str, templates: Templates, rng: random.Random) -> str:
     spec = templates.intents[intent]
-    kinds = [k for k in ("do", "ing", "say", "short") if spec[k]]
+    kinds = [k for k in KINDS if spec[k]]
     kind = rng.choices(kinds, weights=[spec["weights"].get(k, 1.0) for k in kinds])[0]
     phrase = rng.choice(spec[kind])
     if kind in templates.frames:

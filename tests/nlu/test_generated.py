@@ -29,7 +29,7 @@ def test_every_placeholder_names_a_list():
     texts = [t for values in TEMPLATES.lists.values() for t in values]
     texts += [t for values in TEMPLATES.frames.values() for t in values]
     texts += [t for spec in TEMPLATES.intents.values()
-              for kind in ("do", "ing", "say", "short") for t in spec[kind]]
+              for kind in generate.KINDS for t in spec[kind]]
     unknown = {m.group(1) for text in texts for m in re.finditer(r"\{([^{}|]*)\}", text)} - names
     assert unknown == set()
 
