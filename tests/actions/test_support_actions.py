@@ -190,6 +190,9 @@ async def test_delivery_info_from_the_database(services):
     assert "- Click & Collect: free" in text or ": free, 2-4 working days" in text
     _, messages = await run(ActionDeliveryInfo(services), make_tracker(intent="delivery_period"))
     assert messages[0]["text"].startswith("Here's how long delivery takes:")
+    # "when will my order arrive?" may mean one order: the times answer offers to track it.
+    assert messages[0]["text"].endswith("Already ordered? I can check where your order is.")
+    assert messages[0]["buttons"] == [{"title": "Track my order", "payload": "/track_order"}]
 
 
 # Product search (need capture) is tested in test_need_actions.py.
