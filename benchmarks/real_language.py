@@ -58,7 +58,8 @@ DEFAULT_MODEL = REPO_ROOT / "models" / "shop.tar.gz"
 DEFAULT_NEEDS_GOLD = REPO_ROOT / "bot" / "needs" / "data" / "conversational_test.jsonl"
 FALLBACK = hint3.FALLBACK_INTENT
 # Thresholds of the sweep (the FallbackClassifier's `threshold`).
-THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(4, 19))
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(2, 19))
+AMBIGUITIES = (0.0, 0.05, 0.1)
 
 # Bitext topic -> the intents of ours that answer it, the one our data teaches first.
 # A second intent is accepted only where our bot gives that topic the answer it needs through
@@ -140,7 +141,7 @@ def top_intent(prediction: hint3.Prediction) -> str:
 
 
 def score_dev(rows: Sequence[DevRow], predictions: Sequence[hint3.Prediction],
-              mapping=BITEXT_MAP, top_confusions: int = 12) -> dict:
+              mapping=BITEXT_MAP, top_confusions: int | None = None) -> dict:
     """Accuracy with the bot's own fallback and without it, per-topic recall, confusions.
 
     ``predictions[i].intent`` is what the bot answers (FallbackClassifier applied); the ranking
@@ -196,7 +197,7 @@ def score_dev(rows: Sequence[DevRow], predictions: Sequence[hint3.Prediction],
             }
             for name, c in sorted(per_topic.items())
         },
-        "top_confusions": [
+        "top_confusions": [  # most frequent first; all of them unless top_confusions says
             {"expected": expected, "predicted": predicted, "count": count}
             for (expected, predicted), count in confusions.most_common(top_confusions)
         ],
@@ -384,12 +385,23 @@ def format_dev(result: dict, sweep: Sequence[dict], threshold: float, ambiguity:
                      f" {row['recall_without_threshold']:>6.3f} {row['fallback']:>3}")
     lines += ["", "top confusions (top intent, no threshold): expected -> predicted"]
     lines += [f"  {c['count']:>3}  {c['expected']} -> {c['predicted']}"
-              for c in result["top_confusions"]]
+              for c in result["top_confusions"][:12]]
     lines += ["", "by threshold (recomputed from the rankings): accuracy / fallback / wrong / net",
               f"{'thr':>5} {'acc':>6} {'fb':>6} {'wrong':>6} {'net':>6}"]
     lines += [f"{r['threshold']:>5.2f} {r['accuracy']:>6.3f} {r['fallback_rate']:>6.3f}"
               f" {r['wrong_rate']:>6.3f} {r['net']:>6.3f}" for r in sweep]
     lines.append(f"best threshold by right minus wrong: {best_threshold(sweep)}")
+    return "\n".join(lines)
+
+
+def format_ambiguity(by_ambiguity: dict) -> str:
+    """Per ambiguity threshold: the best threshold by right minus wrong, and what it gives."""
+    lines = ["best threshold per ambiguity threshold (right minus wrong):"]
+    for value, sweep in by_ambiguity.items():
+        best = max(sweep, key=lambda r: (r["net"], -r["threshold"]))
+        lines.append(f"  ambiguity {value}: threshold {best['threshold']:.2f} accuracy"
+                     f" {best['accuracy']:.3f} fallback {best['fallback_rate']:.3f} wrong"
+                     f" {best['wrong_rate']:.3f} net {best['net']:.3f}")
     return "\n".join(lines)
 
 
@@ -453,6 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["dev"] = score_dev(rows, predictions)
         report["dev_sweep"] = sweep_dev(rows, predictions, ambiguity)
         report["dev_best_threshold"] = best_threshold(report["dev_sweep"])
+        # The ambiguity threshold is a choice too: the same sweep for each candidate.
+        report["dev_sweep_by_ambiguity"] = {
+            str(value): sweep_dev(rows, predictions, value) for value in AMBIGUITIES}
         if args.errors:
             report["dev_errors"] = errors(rows, predictions)
         report["speed"] = speed(agent, texts, args.speed_rounds)
@@ -476,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if "dev" in report:
         print(format_dev(report["dev"], report["dev_sweep"], threshold, ambiguity))
+        print(format_ambiguity(report["dev_sweep_by_ambiguity"]))
         for error in report.get("dev_errors", []):
             print(f"  {error['expected']:<24} -> {error['answered']:<24} {error['text']}")
         print("\n" + format_speed(report["speed"]))
