@@ -232,8 +232,9 @@ def sweep_dev(rows: Sequence[DevRow], predictions: Sequence[hint3.Prediction], a
 
 
 def best_threshold(sweep: Sequence[dict]) -> float:
-    """The threshold with the highest right-minus-wrong; the lowest such on a tie."""
-    return max(sweep, key=lambda r: (r["net"], -r["threshold"]))["threshold"]
+    """The threshold with the highest right-minus-wrong; on a tie the one with fewer wrong
+    answers (a wrong answer costs the shopper more than a "did you mean")."""
+    return max(sweep, key=lambda r: (r["net"], -r["wrong_rate"], -r["threshold"]))["threshold"]
 
 
 def errors(rows: Sequence[DevRow], predictions: Sequence[hint3.Prediction],
@@ -398,7 +399,7 @@ def format_ambiguity(by_ambiguity: dict) -> str:
     """Per ambiguity threshold: the best threshold by right minus wrong, and what it gives."""
     lines = ["best threshold per ambiguity threshold (right minus wrong):"]
     for value, sweep in by_ambiguity.items():
-        best = max(sweep, key=lambda r: (r["net"], -r["threshold"]))
+        best = next(r for r in sweep if r["threshold"] == best_threshold(sweep))
         lines.append(f"  ambiguity {value}: threshold {best['threshold']:.2f} accuracy"
                      f" {best['accuracy']:.3f} fallback {best['fallback_rate']:.3f} wrong"
                      f" {best['wrong_rate']:.3f} net {best['net']:.3f}")

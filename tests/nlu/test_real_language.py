@@ -84,8 +84,10 @@ def test_sweep_recomputes_the_fallback_and_picks_right_minus_wrong(bench):
                           "wrong_rate": pytest.approx(1 / 3, abs=1e-4), "net": 0.0}
     assert sweep[0.6]["net"] == pytest.approx(1 / 3, abs=1e-4)  # b falls back: no wrong answer
     assert bench.best_threshold(list(sweep.values())) == 0.6
-    tie = [{"threshold": 0.5, "net": 0.2}, {"threshold": 0.4, "net": 0.2}]
-    assert bench.best_threshold(tie) == 0.4
+    tie = [{"threshold": 0.4, "net": 0.2, "wrong_rate": 0.1},
+           {"threshold": 0.5, "net": 0.2, "wrong_rate": 0.05}]
+    assert bench.best_threshold(tie) == 0.5  # fewer wrong answers
+    assert bench.best_threshold([dict(r, wrong_rate=0.1) for r in tie]) == 0.4
 
 
 def test_errors_list_only_what_the_bot_got_wrong(bench):
