@@ -27,7 +27,7 @@ Plus the in-process NLU parse speed: messages per second over the dev texts afte
 wall-clock and this process's CPU time (the machine is shared; its load average is printed).
 
     .venv/bin/python benchmarks/real_language.py [--model models/shop.tar.gz] [--hint3 v1|none]
-        [--needs-gold FILE] [--errors] [--json]
+        [--needs-gold FILE] [--speed-against OTHER_MODEL] [--errors] [--json]
 """
 from __future__ import annotations
 
@@ -305,6 +305,25 @@ def speed(agent, texts: Sequence[str], rounds: int) -> dict:
             "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
 
 
+def speed_against(agents: dict, texts: Sequence[str], rounds: int) -> dict:
+    """Parse speed of several models, their rounds interleaved (A B, B A, A B...) so that what
+    else runs on a shared machine falls on all alike; median msg/s wall-clock and per CPU-second."""
+    for agent in agents.values():
+        parse(agent, texts[:20])
+    wall: dict = {name: [] for name in agents}
+    cpu: dict = {name: [] for name in agents}
+    order = list(agents)
+    for round_ in range(rounds):
+        for name in (order if round_ % 2 == 0 else order[::-1]):
+            _, seconds, cpu_seconds = parse(agents[name], texts)
+            wall[name].append(len(texts) / seconds)
+            cpu[name].append(len(texts) / cpu_seconds if cpu_seconds else float("inf"))
+    return {name: {"msg_per_s": round(statistics.median(wall[name]), 1),
+                   "cpu_msg_per_s": round(statistics.median(cpu[name]), 1),
+                   "rounds": [round(v, 1) for v in wall[name]]} for name in agents} | {
+        "load_average_1m": round(os.getloadavg()[0], 2), "messages": len(texts)}
+
+
 # ------------------------------------------------------------------------------ need extraction
 
 # (text, earlier texts of the same conversation) -> list of NEED dicts
@@ -437,6 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--needs-gold", type=Path, default=DEFAULT_NEEDS_GOLD)
     parser.add_argument("--needs-model", type=Path, help="need extractor model dir")
     parser.add_argument("--speed-rounds", type=int, default=3)
+    parser.add_argument("--speed-against", type=Path, metavar="MODEL",
+                        help="also time another model, rounds interleaved with ours")
     parser.add_argument("--errors", action="store_true",
                         help="list misunderstood dev messages (diagnosis only)")
     parser.add_argument("--json", action="store_true")
@@ -472,6 +493,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.errors:
             report["dev_errors"] = errors(rows, predictions)
         report["speed"] = speed(agent, texts, args.speed_rounds)
+        if args.speed_against:
+            other = load_agent(args.speed_against)
+            report["speed_interleaved"] = speed_against(
+                {"ours": agent, "other": other}, texts, max(2, args.speed_rounds * 2))
     else:
         logger.warning("no dev split at %s: skipped", args.dev)
 
@@ -496,6 +521,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for error in report.get("dev_errors", []):
             print(f"  {error['expected']:<24} -> {error['answered']:<24} {error['text']}")
         print("\n" + format_speed(report["speed"]))
+        if "speed_interleaved" in report:
+            both = report["speed_interleaved"]
+            print(f"interleaved with {args.speed_against}: ours {both['ours']['msg_per_s']}"
+                  f" msg/s ({both['ours']['cpu_msg_per_s']} per CPU-second), other"
+                  f" {both['other']['msg_per_s']} msg/s ({both['other']['cpu_msg_per_s']} per"
+                  f" CPU-second); load average {both['load_average_1m']}")
     if "hint3" in report:
         print("\n" + hint3.format_table(report["hint3"]))
     print("\n" + format_needs(report.get("needs"), args.needs_gold))
