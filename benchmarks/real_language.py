@@ -355,16 +355,23 @@ def extract_in_order(records: Sequence[dict], extract: NeedFunction) -> list[lis
 
 
 def score_needs(records: Sequence[dict], predictions: Sequence[list]) -> dict:
-    """Micro P/R/F1 over the need fields and the share of no-need lines given no need."""
-    from bot.needs.evaluate import score
+    """Micro P/R/F1 over the need fields and the share of no-need lines given no need; and,
+    where ``bot.needs.evaluate`` replays conversations (``score_conversations``), the same for
+    the open need after each turn."""
+    from bot.needs import evaluate
 
-    report = score(list(records), [list(p) for p in predictions])
+    report = evaluate.score(list(records), [list(p) for p in predictions])
     result = report.as_dict()
-    return {"lines": report.messages,
-            "conversations": len({r.get("conversation") for r in records
-                                  if r.get("conversation") is not None}),
-            "micro": result["micro"], "no_need": result["no_need"],
-            "fields": result["fields"]}
+    out = {"lines": report.messages,
+           "conversations": len({r.get("conversation") for r in records
+                                 if r.get("conversation") is not None}),
+           "micro": result["micro"], "no_need": result["no_need"], "fields": result["fields"]}
+    replay = getattr(evaluate, "score_conversations", None)
+    if replay is not None:
+        open_needs = replay(list(records), [list(p) for p in predictions])
+        if open_needs is not None:
+            out["open_need_micro"] = open_needs.as_dict()["micro"]
+    return out
 
 
 def default_need_function(model: Path | None = None) -> NeedFunction:
@@ -436,10 +443,13 @@ def format_needs(result: dict | None, path: Path) -> str:
     if result is None:
         return f"need extraction: no conversational gold file at {path} (skipped)"
     micro, no_need = result["micro"], result["no_need"]
-    return (f"need extraction on {path.name}: {result['lines']} lines"
+    text = (f"need extraction on {path.name}: {result['lines']} lines"
             f" ({result['conversations']} conversations): micro P {micro['precision']:.3f}"
             f" R {micro['recall']:.3f} F1 {micro['f1']:.3f}; no-need lines with no need"
             f" {no_need['correct']}/{no_need['messages']} = {no_need['rate']:.3f}")
+    if "open_need_micro" in result:
+        text += f"; open need after each turn: micro F1 {result['open_need_micro']['f1']:.3f}"
+    return text
 
 
 # ---------------------------------------------------------------------------------------- main
