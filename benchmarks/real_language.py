@@ -27,7 +27,7 @@ Plus the in-process NLU parse speed: messages per second over the dev texts afte
 wall-clock and this process's CPU time (the machine is shared; its load average is printed).
 
     .venv/bin/python benchmarks/real_language.py [--model models/shop.tar.gz] [--hint3 v1|none]
-        [--needs-gold FILE] [--errors] [--json]
+        [--needs-gold FILE] [--speed-against OTHER_MODEL] [--errors] [--json]
 """
 from __future__ import annotations
 
@@ -232,8 +232,9 @@ def sweep_dev(rows: Sequence[DevRow], predictions: Sequence[hint3.Prediction], a
 
 
 def best_threshold(sweep: Sequence[dict]) -> float:
-    """The threshold with the highest right-minus-wrong; the lowest such on a tie."""
-    return max(sweep, key=lambda r: (r["net"], -r["threshold"]))["threshold"]
+    """The threshold with the highest right-minus-wrong; on a tie the one with fewer wrong
+    answers (a wrong answer costs the shopper more than a "did you mean")."""
+    return max(sweep, key=lambda r: (r["net"], -r["wrong_rate"], -r["threshold"]))["threshold"]
 
 
 def errors(rows: Sequence[DevRow], predictions: Sequence[hint3.Prediction],
@@ -304,6 +305,25 @@ def speed(agent, texts: Sequence[str], rounds: int) -> dict:
             "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
 
 
+def speed_against(agents: dict, texts: Sequence[str], rounds: int) -> dict:
+    """Parse speed of several models, their rounds interleaved (A B, B A, A B...) so that what
+    else runs on a shared machine falls on all alike; median msg/s wall-clock and per CPU-second."""
+    for agent in agents.values():
+        parse(agent, texts[:20])
+    wall: dict = {name: [] for name in agents}
+    cpu: dict = {name: [] for name in agents}
+    order = list(agents)
+    for round_ in range(rounds):
+        for name in (order if round_ % 2 == 0 else order[::-1]):
+            _, seconds, cpu_seconds = parse(agents[name], texts)
+            wall[name].append(len(texts) / seconds)
+            cpu[name].append(len(texts) / cpu_seconds if cpu_seconds else float("inf"))
+    return {name: {"msg_per_s": round(statistics.median(wall[name]), 1),
+                   "cpu_msg_per_s": round(statistics.median(cpu[name]), 1),
+                   "rounds": [round(v, 1) for v in wall[name]]} for name in agents} | {
+        "load_average_1m": round(os.getloadavg()[0], 2), "messages": len(texts)}
+
+
 # ------------------------------------------------------------------------------ need extraction
 
 # (text, earlier texts of the same conversation) -> list of NEED dicts
@@ -335,16 +355,23 @@ def extract_in_order(records: Sequence[dict], extract: NeedFunction) -> list[lis
 
 
 def score_needs(records: Sequence[dict], predictions: Sequence[list]) -> dict:
-    """Micro P/R/F1 over the need fields and the share of no-need lines given no need."""
-    from bot.needs.evaluate import score
+    """Micro P/R/F1 over the need fields and the share of no-need lines given no need; and,
+    where ``bot.needs.evaluate`` replays conversations (``score_conversations``), the same for
+    the open need after each turn."""
+    from bot.needs import evaluate
 
-    report = score(list(records), [list(p) for p in predictions])
+    report = evaluate.score(list(records), [list(p) for p in predictions])
     result = report.as_dict()
-    return {"lines": report.messages,
-            "conversations": len({r.get("conversation") for r in records
-                                  if r.get("conversation") is not None}),
-            "micro": result["micro"], "no_need": result["no_need"],
-            "fields": result["fields"]}
+    out = {"lines": report.messages,
+           "conversations": len({r.get("conversation") for r in records
+                                 if r.get("conversation") is not None}),
+           "micro": result["micro"], "no_need": result["no_need"], "fields": result["fields"]}
+    replay = getattr(evaluate, "score_conversations", None)
+    if replay is not None:
+        open_needs = replay(list(records), [list(p) for p in predictions])
+        if open_needs is not None:
+            out["open_need_micro"] = open_needs.as_dict()["micro"]
+    return out
 
 
 def default_need_function(model: Path | None = None) -> NeedFunction:
@@ -398,7 +425,7 @@ def format_ambiguity(by_ambiguity: dict) -> str:
     """Per ambiguity threshold: the best threshold by right minus wrong, and what it gives."""
     lines = ["best threshold per ambiguity threshold (right minus wrong):"]
     for value, sweep in by_ambiguity.items():
-        best = max(sweep, key=lambda r: (r["net"], -r["threshold"]))
+        best = next(r for r in sweep if r["threshold"] == best_threshold(sweep))
         lines.append(f"  ambiguity {value}: threshold {best['threshold']:.2f} accuracy"
                      f" {best['accuracy']:.3f} fallback {best['fallback_rate']:.3f} wrong"
                      f" {best['wrong_rate']:.3f} net {best['net']:.3f}")
@@ -416,10 +443,13 @@ def format_needs(result: dict | None, path: Path) -> str:
     if result is None:
         return f"need extraction: no conversational gold file at {path} (skipped)"
     micro, no_need = result["micro"], result["no_need"]
-    return (f"need extraction on {path.name}: {result['lines']} lines"
+    text = (f"need extraction on {path.name}: {result['lines']} lines"
             f" ({result['conversations']} conversations): micro P {micro['precision']:.3f}"
             f" R {micro['recall']:.3f} F1 {micro['f1']:.3f}; no-need lines with no need"
             f" {no_need['correct']}/{no_need['messages']} = {no_need['rate']:.3f}")
+    if "open_need_micro" in result:
+        text += f"; open need after each turn: micro F1 {result['open_need_micro']['f1']:.3f}"
+    return text
 
 
 # ---------------------------------------------------------------------------------------- main
@@ -436,6 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--needs-gold", type=Path, default=DEFAULT_NEEDS_GOLD)
     parser.add_argument("--needs-model", type=Path, help="need extractor model dir")
     parser.add_argument("--speed-rounds", type=int, default=3)
+    parser.add_argument("--speed-against", type=Path, metavar="MODEL",
+                        help="also time another model, rounds interleaved with ours")
     parser.add_argument("--errors", action="store_true",
                         help="list misunderstood dev messages (diagnosis only)")
     parser.add_argument("--json", action="store_true")
@@ -471,6 +503,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.errors:
             report["dev_errors"] = errors(rows, predictions)
         report["speed"] = speed(agent, texts, args.speed_rounds)
+        if args.speed_against:
+            other = load_agent(args.speed_against)
+            report["speed_interleaved"] = speed_against(
+                {"ours": agent, "other": other}, texts, max(2, args.speed_rounds * 2))
     else:
         logger.warning("no dev split at %s: skipped", args.dev)
 
@@ -495,6 +531,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for error in report.get("dev_errors", []):
             print(f"  {error['expected']:<24} -> {error['answered']:<24} {error['text']}")
         print("\n" + format_speed(report["speed"]))
+        if "speed_interleaved" in report:
+            both = report["speed_interleaved"]
+            print(f"interleaved with {args.speed_against}: ours {both['ours']['msg_per_s']}"
+                  f" msg/s ({both['ours']['cpu_msg_per_s']} per CPU-second), other"
+                  f" {both['other']['msg_per_s']} msg/s ({both['other']['cpu_msg_per_s']} per"
+                  f" CPU-second); load average {both['load_average_1m']}")
     if "hint3" in report:
         print("\n" + hint3.format_table(report["hint3"]))
     print("\n" + format_needs(report.get("needs"), args.needs_gold))

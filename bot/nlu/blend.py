@@ -25,6 +25,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -52,18 +53,67 @@ def build_pipeline(config: Dict[Text, Any]):
     return make_pipeline(TfidfTransformer(sublinear_tf=True), regression)
 
 
-def sentence_features(messages: List[Message]):
-    """One row per message: its sentence-level sparse features from the pipeline's featurizers."""
-    from scipy.sparse import csr_matrix, vstack
+def sentence_rows(messages: List[Message]) -> tuple[list, int]:
+    """Each message's sentence-level sparse text features as (columns, values), and the width.
 
-    rows = []
+    The featurizers' sentence features side by side, in pipeline order (as Rasa combines them),
+    built from their coordinates: ``Message.get_sparse_features`` would also copy and stack every
+    sequence feature, several times what the regression itself costs.
+    """
+    import numpy as np
+
+    rows, width = [], 0
     for message in messages:
-        _, sentence = message.get_sparse_features(TEXT)
-        if sentence is None:
+        columns, values, width = [], [], 0
+        for feature in message.features:
+            if feature.attribute != TEXT or feature.type != FEATURE_TYPE_SENTENCE \
+                    or not feature.is_sparse():
+                continue
+            matrix = feature.features.tocoo()
+            columns.append(matrix.col + width)
+            values.append(matrix.data)
+            width += matrix.shape[-1]
+        if not width:
             raise ValueError("LinearIntentBlend needs sparse sentence features (a "
                              "CountVectorsFeaturizer) earlier in the pipeline")
-        rows.append(csr_matrix(sentence.features))
-    return vstack(rows, format="csr")
+        rows.append((np.concatenate(columns), np.concatenate(values).astype(float)))
+    return rows, width
+
+
+def to_matrix(rows: list, width: int):
+    """The rows as one CSR matrix (for training)."""
+    from scipy.sparse import csr_matrix, vstack
+
+    return vstack([csr_matrix((values, columns, [0, len(columns)]), shape=(1, width))
+                   for columns, values in rows], format="csr")
+
+
+def probabilities(pipeline, rows: list) -> "np.ndarray":
+    """``pipeline.predict_proba`` of the rows, without scikit-learn's per-call machinery.
+
+    A message is a few hundred non-zero counts among tens of thousands of features, so the
+    sublinear TF-IDF weighting, the L2 norm and the regression's scores are computed on the
+    non-zero entries only (a fraction of a millisecond instead of several); the test checks the
+    result equals ``predict_proba``.
+    """
+    import numpy as np
+
+    tfidf, regression = pipeline.steps[0][1], pipeline.steps[-1][1]
+    idf, coef, intercept = tfidf.idf_, regression.coef_, regression.intercept_
+    out = np.empty((len(rows), len(regression.classes_)))
+    for i, (columns, counts) in enumerate(rows):
+        values = (1.0 + np.log(counts)) * idf[columns]
+        norm = np.sqrt(values @ values)
+        if norm:
+            values = values / norm
+        scores = coef[:, columns] @ values + intercept
+        if len(scores) == 1:  # two classes: one logistic score
+            p = 1.0 / (1.0 + np.exp(-scores[0]))
+            out[i] = (1.0 - p, p)
+        else:
+            scores = np.exp(scores - scores.max())
+            out[i] = scores / scores.sum()
+    return out
 
 
 def blend(previous: List[Dict[Text, Any]], classes: List[Text], probabilities,
@@ -119,7 +169,7 @@ class LinearIntentBlend(GraphComponent, IntentClassifier):
             log.debug("LinearIntentBlend: fewer than two intents, nothing to train")
             return self._resource
         pipeline = build_pipeline(self.config)
-        pipeline.fit(sentence_features(examples), [m.get(INTENT) for m in examples])
+        pipeline.fit(to_matrix(*sentence_rows(examples)), [m.get(INTENT) for m in examples])
         self.pipeline = pipeline
         self.persist()
         return self._resource
@@ -151,9 +201,9 @@ class LinearIntentBlend(GraphComponent, IntentClassifier):
         messages_with_text = [m for m in messages if m.get(TEXT)]
         if self.pipeline is None or not messages_with_text:
             return messages
-        probabilities = self.pipeline.predict_proba(sentence_features(messages_with_text))
+        rows = probabilities(self.pipeline, sentence_rows(messages_with_text)[0])
         classes = list(self.pipeline.classes_)
-        for message, row in zip(messages_with_text, probabilities):
+        for message, row in zip(messages_with_text, rows):
             ranking = blend(message.get(INTENT_RANKING_KEY), classes, row,
                             float(self.config["weight"]), int(self.config["ranking_length"]))
             message.set(INTENT, dict(ranking[0]), add_to_output=True)

@@ -116,3 +116,35 @@ def test_untrained_component_leaves_messages_alone(storage):
     component = LinearIntentBlend.create({}, model_storage, resource, context)
     message = parsed("hello", [{"name": "greet", "confidence": 0.9}])
     assert component.process([message])[0].get("intent") == {"name": "greet", "confidence": 0.9}
+
+
+@pytest.mark.parametrize("intents", [ROWS, [r for r in ROWS if r[1] != "refund_policy"][:6]])
+def test_the_fast_probabilities_equal_scikit_learns(counts, intents):
+    """Three classes (softmax) and two (one logistic score), on seen and unseen words."""
+    import numpy as np
+
+    from bot.nlu.blend import build_pipeline, probabilities
+
+    pipeline = build_pipeline(LinearIntentBlend.get_default_config())
+    pipeline.fit(counts.transform([t for t, _ in intents]), [i for _, i in intents])
+    features = counts.transform(["where is my refund please", "status", "any news on status",
+                                 "zzz", "refund refund refund status"]).tocsr()
+    rows = [(features[i].indices, features[i].data.astype(float))
+            for i in range(features.shape[0])]
+    assert np.allclose(probabilities(pipeline, rows), pipeline.predict_proba(features))
+
+
+def test_sentence_rows_put_the_featurizers_side_by_side(counts):
+    from rasa.shared.nlu.training_data.features import Features
+    from scipy.sparse import coo_matrix
+
+    from bot.nlu.blend import sentence_rows, to_matrix
+
+    message = featurized(counts, "where is my refund")
+    message.add_features(Features(coo_matrix([[0.0, 2.0, 0.0]]), "sentence", "text", "Regex"))
+    message.add_features(Features(coo_matrix([[5.0]]), "sequence", "text", "Lexical"))  # ignored
+    rows, width = sentence_rows([message])
+    assert width == len(counts.vocabulary_) + 3
+    dense = to_matrix(rows, width).toarray()[0]
+    assert list(dense[-3:]) == [0.0, 2.0, 0.0]
+    assert dense[counts.vocabulary_["refund"]] == 1.0 and dense.sum() == 4 + 2

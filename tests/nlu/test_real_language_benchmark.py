@@ -84,8 +84,10 @@ def test_sweep_recomputes_the_fallback_and_picks_right_minus_wrong(bench):
                           "wrong_rate": pytest.approx(1 / 3, abs=1e-4), "net": 0.0}
     assert sweep[0.6]["net"] == pytest.approx(1 / 3, abs=1e-4)  # b falls back: no wrong answer
     assert bench.best_threshold(list(sweep.values())) == 0.6
-    tie = [{"threshold": 0.5, "net": 0.2}, {"threshold": 0.4, "net": 0.2}]
-    assert bench.best_threshold(tie) == 0.4
+    tie = [{"threshold": 0.4, "net": 0.2, "wrong_rate": 0.1},
+           {"threshold": 0.5, "net": 0.2, "wrong_rate": 0.05}]
+    assert bench.best_threshold(tie) == 0.5  # fewer wrong answers
+    assert bench.best_threshold([dict(r, wrong_rate=0.1) for r in tie]) == 0.4
 
 
 def test_errors_list_only_what_the_bot_got_wrong(bench):
@@ -125,3 +127,23 @@ def test_needs_lines_of_a_conversation_get_their_history(bench, tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"id": 1, "text": "no gold"}\n')
     with pytest.raises(ValueError, match="'text' and 'gold'"):
         bench.read_needs_gold(tmp_path / "bad.jsonl")
+
+
+def test_speed_against_interleaves_rounds_and_reports_both(bench):
+    calls = []
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+        async def parse_message(self, text):
+            calls.append(self.name)
+            return {"intent": {"name": "greet", "confidence": 1.0},
+                    "intent_ranking": [{"name": "greet", "confidence": 1.0}]}
+
+    result = bench.speed_against({"ours": Fake("a"), "other": Fake("b")}, ["hi"] * 20, rounds=2)
+    assert set(result) == {"ours", "other", "load_average_1m", "messages"}
+    assert result["messages"] == 20 and len(result["ours"]["rounds"]) == 2
+    # warm-up a, b; round 1: a then b; round 2: b then a
+    assert calls[40:60] == ["a"] * 20 and calls[60:80] == ["b"] * 20
+    assert calls[80:100] == ["b"] * 20 and calls[100:] == ["a"] * 20
