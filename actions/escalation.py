@@ -17,43 +17,47 @@ from actions.base import (
 from bot.support import escalations
 from bot.support.text import has_words, normalise_order_number
 
-# How the two-stage fallback names a guessed intent to the shopper.
-INTENT_PHRASES = MappingProxyType({
-    "greet": "just saying hello",
-    "goodbye": "saying goodbye",
-    "thank": "saying thanks",
-    "bot_challenge": "asking whether I'm a bot",
-    "inform": "giving me a detail such as an order number or email",
-    "track_order": "checking where your order is",
-    "cancel_order": "cancelling an order",
-    "change_order": "changing an order",
-    "change_shipping_address": "changing the delivery address of an order",
-    "delivery_options": "our delivery options and costs",
-    "delivery_period": "how long delivery takes",
-    "return_item": "returning something",
-    "refund_policy": "how refunds work",
-    "request_refund": "getting a refund",
-    "track_refund": "checking on a refund",
-    "cancellation_fee": "whether there's a fee to cancel",
-    "payment_methods": "which payment methods we accept",
-    "payment_issue": "a problem with a payment",
-    "get_invoice": "getting an invoice or receipt",
-    "create_account": "opening an account",
-    "edit_account": "changing your account details",
-    "delete_account": "closing your account",
-    "switch_account": "switching to another account",
-    "recover_password": "resetting your password",
-    "registration_problems": "trouble signing up",
-    "newsletter_subscription": "our newsletter",
-    "leave_review": "leaving a review or feedback",
-    "complaint": "making a complaint",
-    "human_handoff": "talking to a person",
-    "place_order": "how to place an order",
-    "product_search": "finding a product",
-    "contact_info": "how to contact us",
+# How the two-stage fallback offers a guessed topic: a button's title, and in the question
+# "Did you mean: track a refund / track an order?" the same words.
+INTENT_TITLES = MappingProxyType({
+    "greet": "Just saying hello",
+    "goodbye": "Saying goodbye",
+    "thank": "Saying thanks",
+    "bot_challenge": "Asking if I'm a bot",
+    "track_order": "Track an order",
+    "cancel_order": "Cancel an order",
+    "change_order": "Change an order",
+    "change_shipping_address": "Change a delivery address",
+    "delivery_options": "Delivery options and costs",
+    "delivery_period": "Delivery times",
+    "return_item": "Return an item",
+    "refund_policy": "How refunds work",
+    "request_refund": "Ask for a refund",
+    "track_refund": "Track a refund",
+    "cancellation_fee": "Fees for cancelling",
+    "payment_methods": "Ways to pay",
+    "payment_issue": "A problem with a payment",
+    "get_invoice": "Get an invoice",
+    "create_account": "Open an account",
+    "edit_account": "Change my account details",
+    "delete_account": "Close my account",
+    "export_data": "A copy of my data",
+    "switch_account": "Switch accounts",
+    "recover_password": "Reset my password",
+    "registration_problems": "Trouble signing up",
+    "newsletter_subscription": "The newsletter",
+    "leave_review": "Leave a review",
+    "complaint": "Make a complaint",
+    "human_handoff": "Talk to a person",
+    "place_order": "Place an order",
+    "product_search": "Find a product",
+    "contact_info": "Contact details",
 })
 # Never suggested as a guess ("inform" says nothing about what the shopper wants done).
-NOT_SUGGESTED = frozenset({names.NLU_FALLBACK, names.OUT_OF_SCOPE, "other_language", names.INFORM})
+NOT_SUGGESTED = frozenset({names.NLU_FALLBACK, names.OUT_OF_SCOPE, names.OTHER_LANGUAGE,
+                           names.INFORM})
+GUESSES = 2  # topics offered as buttons
+SOMETHING_ELSE = MappingProxyType({"title": "Something else", "payload": f"/{names.OUT_OF_SCOPE}"})
 # Guessed yes/no answers are checked with a shorter question.
 YES_NO_QUESTIONS = MappingProxyType({names.AFFIRM: "Sorry, just to check - is that a yes?",
                     names.DENY: "Sorry, just to check - is that a no?"})
@@ -104,6 +108,11 @@ class ActionDefaultFallback(ShopAction):
         return names.ACTION_DEFAULT_FALLBACK
 
     def act(self, dispatcher, tracker, domain) -> Events:
+        if top_intent(tracker) == names.OTHER_LANGUAGE:
+            # Another language, not a failure to understand: say which language we speak
+            # (its button offers a person) instead of opening an escalation nobody asked for.
+            dispatcher.utter_message(response=names.UTTER_ENGLISH_ONLY)
+            return [UserUtteranceReverted()]
         ticket = escalations.escalate(self.services, tracker.sender_id, self.customer(tracker),
                                       "fallback", recent_user_messages(tracker),
                                       channel=tracker.get_latest_input_channel())
@@ -129,34 +138,58 @@ def order_number_payload(tracker) -> str:
     return ""
 
 
+def top_intent(tracker) -> str | None:
+    """The classifier's best intent for the latest message, the fallback left aside."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    return next((r.get("name") for r in ranking if r.get("name") != names.NLU_FALLBACK), None)
+
+
+def fallback_guesses(ranking: list[dict], yes_no: bool) -> list[str]:
+    """The (at most) two likeliest topics worth offering, best first."""
+    allowed = set(INTENT_TITLES) | (set(YES_NO_QUESTIONS) if yes_no else set())
+    names_in_order = dict.fromkeys(r.get("name") for r in ranking)
+    return [n for n in names_in_order if n in allowed and n not in NOT_SUGGESTED][:GUESSES]
+
+
+def _lower_first(title: str) -> str:
+    return title[:1].lower() + title[1:]
+
+
 class ActionDefaultAskAffirmation(ShopAction):
-    """First stage of the fallback: "Did you mean <plain words>?" with Yes / No buttons."""
+    """First stage of the fallback: "Did you mean: A / B?" with a button for each likely topic
+    and one for something else; a yes/no question while one is waiting for its answer; the
+    English-only answer when the message looks like another language."""
 
     def name(self) -> Text:
         return names.ACTION_DEFAULT_ASK_AFFIRMATION
 
     def act(self, dispatcher, tracker, domain) -> Events:
+        if top_intent(tracker) == names.OTHER_LANGUAGE:
+            dispatcher.utter_message(response=names.UTTER_ENGLISH_ONLY)
+            return []
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         # A yes/no guess only makes sense while a yes/no question is waiting for its answer.
-        yes_no = YES_NO_QUESTIONS if tracker.get_slot(names.SLOT_PENDING_ACTION) else {}
-        guess = next(
-            (r.get("name") for r in ranking
-             if r.get("name") not in NOT_SUGGESTED
-             and (r.get("name") in INTENT_PHRASES or r.get("name") in yes_no)),
-            None,
-        )
+        yes_no = bool(tracker.get_slot(names.SLOT_PENDING_ACTION))
+        guesses = fallback_guesses(ranking, yes_no)
         if not has_words(latest_text(tracker)):
             # Nothing to guess from (empty, emoji only): just ask again.
-            guess = None
-        if guess is None:
+            guesses = []
+        if not guesses:
             dispatcher.utter_message(text=replies.ASK_REPHRASE)
             return []
-        question = YES_NO_QUESTIONS.get(guess) or (
-            f"Sorry, I'm not sure I follow. Is this about {INTENT_PHRASES[guess]}?")
+        entities = order_number_payload(tracker)
+        if guesses[0] in YES_NO_QUESTIONS:
+            dispatcher.utter_message(
+                text=YES_NO_QUESTIONS[guesses[0]],
+                buttons=[{"title": "Yes", "payload": f"/{guesses[0]}"},
+                         dict(SOMETHING_ELSE, title="No, something else")])
+            return []
+        guesses = [g for g in guesses if g in INTENT_TITLES]
+        options = " / ".join(_lower_first(INTENT_TITLES[g]) for g in guesses)
         dispatcher.utter_message(
-            text=question,
-            buttons=[{"title": "Yes", "payload": f"/{guess}{order_number_payload(tracker)}"},
-                     {"title": "No, something else", "payload": f"/{names.OUT_OF_SCOPE}"}],
+            text=f"Sorry, I'm not sure I follow. Did you mean: {options}?",
+            buttons=[{"title": INTENT_TITLES[g], "payload": f"/{g}{entities}"} for g in guesses]
+            + [dict(SOMETHING_ELSE)],
         )
         return []
 

@@ -10,11 +10,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names, replies
-from actions.base import Events, ShopAction
+from actions.base import Events, ShopAction, latest_text
 from bot.store.errors import NotAllowed, OrderNotFound
 from bot.support import orders
 from bot.support.access import Requester
-from bot.support.text import normalise_order_number
+from bot.support.text import mentions_refund, normalise_order_number
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,14 @@ class ActionHandleOrderRequest(ShopAction):
     def act(self, dispatcher, tracker, domain) -> Events:
         first_turn = tracker.latest_action_name != names.ORDER_FORM
         topic = tracker.get_slot(names.SLOT_ORDER_TOPIC)
+        refined: Events = []
+        if first_turn and topic == names.TOPIC_TRACK and mentions_refund(latest_text(tracker)):
+            # "track the refund for SH-100003": the words settle what the classifier could not
+            topic = names.TOPIC_TRACK_REFUND
+            refined = [SlotSet(names.SLOT_ORDER_TOPIC, topic)]
+        return refined + self._answer(dispatcher, tracker, topic, first_turn)
+
+    def _answer(self, dispatcher, tracker, topic: str | None, first_turn: bool) -> Events:
         given = tracker.get_slot(names.SLOT_ORDER_NUMBER)
         number = normalise_order_number(given)
         requester = self.requester(tracker)

@@ -80,7 +80,15 @@ def delivery_options(options: list[DeliveryOptionView], about_time: bool) -> str
             lines.append(f"- {o.name}: {price}, {days(o.min_days, o.max_days)}")
     head = ("Here's how long delivery takes:" if about_time
             else "These are our delivery options and costs:")
-    return head + "\n" + "\n".join(lines)
+    text = head + "\n" + "\n".join(lines)
+    if about_time:
+        text += "\n" + ALREADY_ORDERED
+    return text
+
+
+# "When will my order arrive?" reads as delivery times in general or as one order's status; the
+# delivery-times answer also offers the order's (with TRACK_ORDER_BUTTON).
+ALREADY_ORDERED = "Already ordered? I can check where your order is."
 
 
 def products(found: list[ProductView]) -> str:

@@ -69,12 +69,14 @@ def build_baseline(workdir: Path, noop_intents: tuple[str, ...] = ()) -> Path:
     data = workdir / "data"
     data.mkdir(parents=True)
     intents, entities = set(), {"order_number", "email", "product"}
-    for path in sorted((REPO_ROOT / "nlu_data" / "nlu").glob("*.yml")):
-        doc = yaml.safe_load(path.read_text())
-        for item in doc.get("nlu", []):
-            if "intent" in item:
-                intents.add(item["intent"])
-        (data / path.name).write_text(path.read_text())
+    # the hand-written and the generated examples (nlu_data/nlu, nlu_data/generated)
+    for folder in ("nlu", "generated"):
+        for path in sorted((REPO_ROOT / "nlu_data" / folder).glob("*.yml")):
+            doc = yaml.safe_load(path.read_text())
+            for item in doc.get("nlu", []):
+                if "intent" in item:
+                    intents.add(item["intent"])
+            (data / f"{folder}_{path.name}").write_text(path.read_text())
     intents = sorted(intents)
     domain = {
         "version": "3.1",
@@ -106,6 +108,8 @@ def build_baseline(workdir: Path, noop_intents: tuple[str, ...] = ()) -> Path:
          str(workdir / "domain.yml"), "--config", str(workdir / "config.yml"), "--out",
          str(workdir / "models"), "--fixed-model-name", "baseline", "--quiet"],
         cwd=workdir, check=True, stdout=subprocess.DEVNULL,
+        # config.yml names our own NLU components (bot.nlu.*)
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     return workdir / "models" / "baseline.tar.gz"
 

@@ -42,6 +42,9 @@ from typing import Iterable, Sequence
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# config.yml's pipeline names our own components (bot.nlu.*): importable from the repo root.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 HINT3_FOLDER = "hint3_ecommerce_intents"
 DATASETS = ("sofmattress", "curekart")

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "bot.audit.cli",
     "bot.demo.cli",
     "bot.needs.cli",
+    "bot.nlu.cli",
     "bot.web.cli",
     "bot.privacy.cli",
     "bot.staff.cli",

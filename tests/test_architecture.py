@@ -27,6 +27,7 @@ FORBIDDEN = (
     ("bot.logs", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
     ("bot.csvsafe", ("bot.support", "bot.web", "bot.services", "bot.needs", "bot.store")),
     ("bot.staff", ("bot.support", "bot.web", "bot.needs", "bot.privacy")),
+    ("bot.nlu", ("bot.support", "bot.web", "bot.services", "bot.store", "bot.needs")),
     ("bot.console", ("bot.support", "bot.web", "bot.privacy", "bot.needs.service",
                      "bot.needs.pipeline")),
     ("bot.insights", ("bot.support", "bot.web", "bot.needs", "bot.privacy", "bot.console")),

@@ -30,6 +30,9 @@ _UNSUBSCRIBE_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
+_REFUND_WORDS = re.compile(r"\b(?:refund\w*|reimburs\w*|money\s+back|my\s+money|repayment)\b",
+                           re.IGNORECASE)
+
 # Anything longer is not an order number answer but a sentence about something else.
 _MAX_ORDER_TEXT = 80
 MAX_EMAIL_LENGTH = 254
@@ -108,3 +111,10 @@ def parse_rating(text: str) -> int | None:
 
 def wants_unsubscribe(text: object) -> bool:
     return isinstance(text, str) and bool(_UNSUBSCRIBE_PATTERN.search(text))
+
+
+def mentions_refund(text: object) -> bool:
+    """Whether the message is about a refund ("refund", "reimbursement", "money back", "my
+    money"): "where's the refund for SH-100003" is a refund question, whatever the classifier
+    made of "where's"."""
+    return isinstance(text, str) and bool(_REFUND_WORDS.search(text))

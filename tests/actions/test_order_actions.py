@@ -319,3 +319,22 @@ async def test_answer_at_once_closes_a_form_the_question_arrived_in(services):
                                         active_loop="feedback_form", order_details_missing=True)
     assert events == NUMBER + [SlotSet("order_details_missing", None), ActiveLoop(None)]
     assert texts(messages)[0].startswith("Order SH-100003 is on its way.")
+
+
+async def test_a_track_question_that_names_the_refund_gets_the_refund(services):
+    """Classified as track_order, but the words say refund: the refund's status, and the topic
+    kept for the form's second call."""
+    tracker = make_tracker(intent="track_order", text="where's the refund for SH-100007 pls",
+                           slots={"order_topic": "track", "order_number": "SH-100007"},
+                           metadata=token(1))
+    events, messages = await run(ActionHandleOrderRequest(services), tracker)
+    assert events[0] == SlotSet("order_topic", "track_refund")
+    assert texts(messages)[0].startswith("Your refund RF-000001 of £96.94 for SH-100007")
+    # Without the number the form asks for it, and the refined topic waits in the slot.
+    tracker = make_tracker(intent="track_order", text="any news on my reimbursement?",
+                           slots={"order_topic": "track"}, metadata=token(1))
+    events, _ = await run(ActionHandleOrderRequest(services), tracker)
+    assert events == [SlotSet("order_topic", "track_refund"), MISSING]
+    # An ordinary track question stays one.
+    events, messages = await first_turn(services, "track", "SH-100003", metadata=token(1))
+    assert events == NUMBER and texts(messages)[0].startswith("Order SH-100003 is on its way.")

@@ -90,23 +90,64 @@ async def test_default_fallback_escalates_and_reverts(services):
     assert escalations(services.engine)[0][:4] == ("conv-1", None, "fallback", "open")
 
 
+async def test_another_language_gets_the_english_only_answer_never_a_guess_or_a_ticket(services):
+    """A message the classifier thinks is another language (but not surely enough to answer
+    it straight) is told which language we speak, in the fallback's first stage and when it
+    gives up: no topic buttons, and no escalation opened."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.6},
+               {"name": "other_language", "confidence": 0.41},
+               {"name": "cancel_order", "confidence": 0.2}]
+    tracker = make_tracker(intent="nlu_fallback", text="quiero anular la compra",
+                           ranking=ranking, events=USER_EVENTS)
+    events, messages = await run(ActionDefaultAskAffirmation(services), tracker)
+    assert (events, messages) == ([], [{**messages[0], "response": "utter_english_only"}])
+    assert not messages[0].get("buttons")
+    events, messages = await run(ActionDefaultFallback(services), tracker)
+    assert events == [UserUtteranceReverted()]
+    assert [m["response"] for m in messages] == ["utter_english_only"]
+    assert escalations(services.engine) == []
+
+
+def test_the_english_only_answer_names_english_and_offers_a_person():
+    response = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())["responses"][
+        "utter_english_only"][0]
+    assert "English" in response["text"]
+    assert response["buttons"] == [{"title": "Talk to a person", "payload": "/human_handoff"}]
+
+
+def test_every_suggestible_intent_has_a_title_and_is_in_the_domain():
+    from actions.escalation import INTENT_TITLES, NOT_SUGGESTED
+
+    intents = set(yaml.safe_load((REPO_ROOT / "domain.yml").read_text())["intents"])
+    assert set(INTENT_TITLES) == intents - NOT_SUGGESTED - {names.AFFIRM, names.DENY}
+
+
 async def test_default_fallback_with_database_down_still_reverts(db_down):
     events, messages = await run(ActionDefaultFallback(db_down), make_tracker(events=USER_EVENTS))
     assert (events, texts(messages)) == ([UserUtteranceReverted()], [replies.STORE_UNAVAILABLE])
 
 
-async def test_ask_affirmation_names_the_guess_in_plain_words(services):
+async def test_ask_affirmation_offers_the_two_likeliest_topics_as_buttons(services):
     ranking = [{"name": "nlu_fallback", "confidence": 0.6},
                {"name": "out_of_scope", "confidence": 0.3},
                {"name": "inform", "confidence": 0.28},
-               {"name": "track_refund", "confidence": 0.25}]
+               {"name": "track_refund", "confidence": 0.25},
+               {"name": "track_order", "confidence": 0.1},
+               {"name": "refund_policy", "confidence": 0.05}]
     events, messages = await run(ActionDefaultAskAffirmation(services),
                                  make_tracker(intent="nlu_fallback", ranking=ranking,
                                               text="refnd whre"))
     assert events == []
-    assert messages[0]["text"] == "Sorry, I'm not sure I follow. Is this about checking on a refund?"
-    assert messages[0]["buttons"] == [{"title": "Yes", "payload": "/track_refund"},
-                                      {"title": "No, something else", "payload": "/out_of_scope"}]
+    assert messages[0]["text"] == (
+        "Sorry, I'm not sure I follow. Did you mean: track a refund / track an order?")
+    assert messages[0]["buttons"] == [{"title": "Track a refund", "payload": "/track_refund"},
+                                      {"title": "Track an order", "payload": "/track_order"},
+                                      {"title": "Something else", "payload": "/out_of_scope"}]
+    # One topic worth offering: one topic button.
+    _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
+        intent="nlu_fallback", text="refnd whre", ranking=ranking[:4]))
+    assert messages[0]["text"] == "Sorry, I'm not sure I follow. Did you mean: track a refund?"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/track_refund", "/out_of_scope"]
     events, messages = await run(ActionDefaultAskAffirmation(services),
                                  make_tracker(intent="nlu_fallback", ranking=ranking[:2]))
     assert texts(messages) == [replies.ASK_REPHRASE]
@@ -115,16 +156,19 @@ async def test_ask_affirmation_names_the_guess_in_plain_words(services):
         intent="nlu_fallback", text="nah", ranking=yes_no_ranking,
         slots={"pending_action": "cancel"}))
     assert messages[0]["text"] == "Sorry, just to check - is that a no?"
-    assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/deny"}
+    assert messages[0]["buttons"] == [{"title": "Yes", "payload": "/deny"},
+                                      {"title": "No, something else", "payload": "/out_of_scope"}]
     # No question waiting: a yes/no guess is skipped.
     _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
         intent="nlu_fallback", text="nah", ranking=yes_no_ranking))
-    assert messages[0]["buttons"][0] == {"title": "Yes", "payload": "/thank"}
-    # An order number in the unclear message survives the confirmation (normalised only).
+    assert messages[0]["buttons"][0] == {"title": "Saying thanks", "payload": "/thank"}
+    # An order number in the unclear message survives the choice (normalised only), on both.
     _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
         intent="nlu_fallback", text="cancl sh 100001 pls", ranking=ranking,
         entities=[{"entity": "order_number", "value": "sh 100001"}]))
-    assert messages[0]["buttons"][0]["payload"] == '/track_refund{"order_number":"SH-100001"}'
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/track_refund{"order_number":"SH-100001"}', '/track_order{"order_number":"SH-100001"}',
+        "/out_of_scope"]
     _, messages = await run(ActionDefaultAskAffirmation(services), make_tracker(
         intent="nlu_fallback", text="x", ranking=ranking,
         entities=[{"entity": "order_number", "value": '"}{"x'}]))
@@ -146,6 +190,9 @@ async def test_delivery_info_from_the_database(services):
     assert "- Click & Collect: free" in text or ": free, 2-4 working days" in text
     _, messages = await run(ActionDeliveryInfo(services), make_tracker(intent="delivery_period"))
     assert messages[0]["text"].startswith("Here's how long delivery takes:")
+    # "when will my order arrive?" may mean one order: the times answer offers to track it.
+    assert messages[0]["text"].endswith("Already ordered? I can check where your order is.")
+    assert messages[0]["buttons"] == [{"title": "Track my order", "payload": "/track_order"}]
 
 
 # Product search (need capture) is tested in test_need_actions.py.

@@ -123,3 +123,41 @@ def test_bad_input_gets_a_polite_answer_and_the_bot_keeps_working(chat, servers,
     assert "<script>" not in body  # user text is never echoed back
     assert "Hello" in shopper.text(shopper.say("hello"))
     assert order_status(db_url, "SH-100002") == "paid"  # the shop DB is untouched
+
+
+def _escalations(db_url: str, sender: str) -> list:
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            return s.execute(select(Escalation.reason).where(
+                Escalation.conversation_id == sender)).scalars().all()
+    finally:
+        engine.dispose()
+
+
+def test_an_unclear_message_offers_topics_as_buttons_that_work(chat):
+    """Issue 14: "Did you mean: A / B?" with a button per topic; pressing one (what the widget
+    sends is the button's payload) carries on as if the shopper had said it."""
+    shopper = chat()
+    question = shopper.say("the thing from before")
+    buttons = [b for r in question for b in r.get("buttons") or []]
+    assert shopper.text(question).startswith("Sorry, I'm not sure I follow. Did you mean: ")
+    assert len(buttons) == 3 and buttons[-1] == {"title": "Something else",
+                                                  "payload": "/out_of_scope"}
+    assert all(b["payload"].startswith("/") for b in buttons)
+    reply = shopper.text(shopper.say("/track_order"))  # as if that button were pressed
+    assert "order number" in reply  # the order form asks for it
+
+
+def test_another_language_is_answered_in_english_and_never_escalated(chat, servers):
+    _, db_url = servers
+    shopper = chat()
+    for text in ("Bonjour, je voudrais savoir pourquoi mon colis est en retard",
+                 "je ne comprends pas, pouvez-vous m'aider ?",
+                 "c'est toujours pas arrivé"):
+        replies = shopper.say(text)
+        assert "English" in shopper.text(replies), text
+        assert "ESC-" not in shopper.text(replies)
+    assert _escalations(db_url, shopper.sender) == []
+    # the offered button brings a person when the shopper asks for one
+    assert "ESC-" in shopper.text(shopper.say("/human_handoff"))

@@ -45,3 +45,14 @@ def test_has_words_parse_rating_and_unsubscribe():
     assert parse_rating("I bought 6 items") is None
     assert wants_unsubscribe("please unsubscribe me") and wants_unsubscribe("opt out of emails")
     assert not wants_unsubscribe("sign me up for the newsletter")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("where's the refund for SH-100007", True), ("any news on my reimbursement?", True),
+    ("when do i get my money back", True), ("Refunded yet??", True), ("where's my money", True),
+    ("where is my order", False), ("money transfer", False), ("", False), (None, False),
+])
+def test_mentions_refund(text, expected):
+    from bot.support.text import mentions_refund
+
+    assert mentions_refund(text) is expected
