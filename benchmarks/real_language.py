@@ -23,6 +23,13 @@ Three measurements, each printed as a table (or one JSON object with --json):
    earlier texts of that conversation) and `"turn"`. Reported: micro precision / recall / F1 over
    the need fields (`bot.needs.evaluate`) and the share of no-need lines given no need at all.
 
+4. **Stated needs reach the product search**: every line of our own held-out need sets
+   (`bot/needs/data/test.jsonl` and the conversational set; `--intent-gold`, neither is NLU
+   training data) whose gold names a product is parsed by the trained model, which should answer
+   `product_search`: the share that does, as answered and as the top intent, and where the rest go.
+   The Bitext split has no shopping topic, so without this a change tuned on it could lose the
+   bot's other half (it did once: docs/nlu.md).
+
 Plus the in-process NLU parse speed: messages per second over the dev texts after a warm-up, in
 wall-clock and this process's CPU time (the machine is shared; its load average is printed).
 
@@ -56,6 +63,8 @@ import hint3  # noqa: E402  (benchmarks/hint3.py: HINT3 files, scoring and throw
 DEFAULT_DEV = REPO_ROOT.parent / "shared" / "datasets" / "bitext_support_dev" / "dev.csv"
 DEFAULT_MODEL = REPO_ROOT / "models" / "shop.tar.gz"
 DEFAULT_NEEDS_GOLD = REPO_ROOT / "bot" / "needs" / "data" / "conversational_test.jsonl"
+DEFAULT_INTENT_GOLD = (REPO_ROOT / "bot" / "needs" / "data" / "test.jsonl", DEFAULT_NEEDS_GOLD)
+PRODUCT_SEARCH = "product_search"
 FALLBACK = hint3.FALLBACK_INTENT
 # Thresholds of the sweep (the FallbackClassifier's `threshold`).
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(2, 19))
@@ -432,6 +441,36 @@ def format_ambiguity(by_ambiguity: dict) -> str:
     return "\n".join(lines)
 
 
+def stated_need_texts(paths: Iterable[Path]) -> list[str]:
+    """The lines of our need gold files whose gold names a product."""
+    texts = []
+    for path in paths:
+        texts += [r["text"] for r in read_needs_gold(path) if r["gold"].get("product")]
+    return texts
+
+
+def score_stated_needs(predictions: Sequence[hint3.Prediction]) -> dict:
+    """How many stated needs the bot answers with ``product_search`` (and where the rest go)."""
+    answered = Counter(p.intent for p in predictions)
+    top = sum(top_intent(p) == PRODUCT_SEARCH for p in predictions)
+    total = len(predictions) or 1
+    return {"messages": len(predictions),
+            "accuracy": round(answered[PRODUCT_SEARCH] / total, 3),
+            "top_intent_accuracy": round(top / total, 3),
+            "fallback_rate": round(answered[FALLBACK] / total, 3),
+            "elsewhere": dict(Counter(p.intent for p in predictions
+                                      if p.intent not in (PRODUCT_SEARCH, FALLBACK))
+                              .most_common(6))}
+
+
+def format_stated_needs(result: dict) -> str:
+    elsewhere = ", ".join(f"{k} {v}" for k, v in result["elsewhere"].items()) or "none"
+    return (f"stated needs answered with product_search: {result['accuracy']:.3f} as answered,"
+            f" {result['top_intent_accuracy']:.3f} top intent, fallback"
+            f" {result['fallback_rate']:.3f} ({result['messages']} messages of our held-out need"
+            f" sets); other intents: {elsewhere}")
+
+
 def format_speed(result: dict) -> str:
     return (f"NLU parse speed in-process: {result['msg_per_s']} msg/s wall-clock,"
             f" {result['cpu_msg_per_s']} msg/s of this process's CPU time"
@@ -465,6 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hint3", choices=("v1", "v2", "both", "none"), default="v1")
     parser.add_argument("--needs-gold", type=Path, default=DEFAULT_NEEDS_GOLD)
     parser.add_argument("--needs-model", type=Path, help="need extractor model dir")
+    parser.add_argument("--intent-gold", type=Path, nargs="*", default=list(DEFAULT_INTENT_GOLD),
+                        help="need gold files whose product lines should parse as product_search")
     parser.add_argument("--speed-rounds", type=int, default=3)
     parser.add_argument("--speed-against", type=Path, metavar="MODEL",
                         help="also time another model, rounds interleaved with ours")
@@ -502,6 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             str(value): sweep_dev(rows, predictions, value) for value in AMBIGUITIES}
         if args.errors:
             report["dev_errors"] = errors(rows, predictions)
+        need_texts = stated_need_texts(p for p in args.intent_gold if p.exists())
+        if need_texts:
+            report["stated_needs"] = score_stated_needs(parse(agent, need_texts)[0])
         report["speed"] = speed(agent, texts, args.speed_rounds)
         if args.speed_against:
             other = load_agent(args.speed_against)
@@ -528,6 +572,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "dev" in report:
         print(format_dev(report["dev"], report["dev_sweep"], threshold, ambiguity))
         print(format_ambiguity(report["dev_sweep_by_ambiguity"]))
+        if "stated_needs" in report:
+            print("\n" + format_stated_needs(report["stated_needs"]))
         for error in report.get("dev_errors", []):
             print(f"  {error['expected']:<24} -> {error['answered']:<24} {error['text']}")
         print("\n" + format_speed(report["speed"]))

@@ -61,12 +61,23 @@ def test_annotated_order_numbers_match_our_regex():
     order_regex = next(item["examples"][2:].strip() for item in pattern["nlu"]
                        if item.get("regex") == "order_number")
     examples = generate.generate(TEMPLATES)
-    values = [m for texts in examples.values() for text in texts
-              for m in ANNOTATION.finditer(text)]
+    annotations = [m for texts in examples.values() for text in texts
+                   for m in ANNOTATION.finditer(text)]
+    # Only our entities: order numbers (everywhere) and products (in product_search).
+    assert {m.group("entity") for m in annotations} == {"order_number", "product"}
+    values = [m for m in annotations if m.group("entity") == "order_number"]
     assert values, "no order numbers generated"
     for match in values:
-        assert match.group("entity") == "order_number"
         assert re.fullmatch(order_regex, match.group("text"), re.I), match.group(0)
+
+
+def test_products_are_annotated_only_in_product_search():
+    examples = generate.generate(TEMPLATES)
+    tagged = {intent for intent, texts in examples.items() for text in texts
+              if "](product)" in text}
+    assert tagged == {"product_search"}
+    annotated = sum("](product)" in text for text in examples["product_search"])
+    assert annotated >= 0.8 * len(examples["product_search"])
 
 
 def test_typos_never_touch_an_annotation():
@@ -111,4 +122,6 @@ def test_rasa_reads_the_generated_file():
         counts[message.get("intent")] = counts.get(message.get("intent"), 0) + 1
     assert counts == {intent: spec["count"] for intent, spec in TEMPLATES.intents.items()}
     assert {e["entity"] for m in data.entity_examples for e in m.get("entities", [])} == {
-        "order_number"}
+        "order_number", "product"}
+
+
