@@ -44,3 +44,17 @@ def test_scopes_come_from_the_config():
     m = message("complaint", ("product", "kettle"))
     custom.process([m])
     assert [e["value"] for e in m.get("entities")] == ["kettle"]
+
+
+def test_the_product_entity_is_annotated_only_where_the_scope_keeps_it_or_asks_how_to_buy():
+    """Training data agrees with the scope: no product annotated in complaints, accounts..."""
+    import yaml
+
+    from bot.settings import REPO_ROOT
+
+    annotated = set()
+    for path in sorted((REPO_ROOT / "nlu_data").glob("*/*.yml")):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if "intent" in item and "](product)" in item.get("examples", ""):
+                annotated.add(item["intent"])
+    assert annotated == {"product_search", "place_order"}
