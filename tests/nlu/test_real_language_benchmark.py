@@ -147,3 +147,23 @@ def test_speed_against_interleaves_rounds_and_reports_both(bench):
     # warm-up a, b; round 1: a then b; round 2: b then a
     assert calls[40:60] == ["a"] * 20 and calls[60:80] == ["b"] * 20
     assert calls[80:100] == ["b"] * 20 and calls[100:] == ["a"] * 20
+
+
+def test_stated_needs_are_the_product_lines_and_are_scored_as_product_search(bench, tmp_path):
+    gold = tmp_path / "needs.jsonl"
+    lines = [{"id": "1", "text": "any wool jumpers in M?", "gold": {"product": ["wool jumpers"]}},
+             {"id": "2", "text": "under 30 please", "gold": {"price_max": 30}},
+             {"id": "3", "text": "hi there", "gold": {}},
+             {"id": "4", "text": "a tripod for my phone", "gold": {"product": ["tripod"]}},
+             {"id": "5", "text": "need a yoga mat", "gold": {"product": ["yoga mat"]}}]
+    gold.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert bench.stated_need_texts([gold]) == [
+        "any wool jumpers in M?", "a tripod for my phone", "need a yoga mat"]
+    result = bench.score_stated_needs([
+        P(bench, "product_search", ("product_search", 0.9)),
+        P(bench, "nlu_fallback", ("product_search", 0.2), ("out_of_scope", 0.1)),
+        P(bench, "complaint", ("complaint", 0.5), ("product_search", 0.3)),
+    ])
+    assert result == {"messages": 3, "accuracy": 0.333, "top_intent_accuracy": 0.667,
+                      "fallback_rate": 0.333, "elsewhere": {"complaint": 1}}
+    assert "0.333 as answered" in bench.format_stated_needs(result)
