@@ -32,6 +32,25 @@ def latest_text(tracker: Tracker) -> str:
     return text if isinstance(text, str) else ""
 
 
+def text_before_fallback_button(tracker: Tracker) -> str | None:
+    """The shopper's own words when this turn is a topic button of the two-stage fallback.
+
+    "I'm after a cashmere beanie" falls back, the shopper picks "Find a product", and Rasa
+    replays the button ("/product_search"), not the sentence: the sentence is the last user
+    message that is not a button, provided the classifier could not place it (``nlu_fallback``).
+    A button pressed anywhere else ("Something else" under search results) gives None.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = event.get("text")
+        if isinstance(text, str) and text.startswith("/"):
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        return text if intent == names.NLU_FALLBACK and isinstance(text, str) and text.strip() else None
+    return None
+
+
 def recent_user_messages(tracker: Tracker, limit: int = 5) -> list[str]:
     texts = [
         e.get("text") for e in tracker.events

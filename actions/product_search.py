@@ -7,7 +7,7 @@ from typing import Text
 from rasa_sdk.events import SlotSet
 
 from actions import names, replies
-from actions.base import Events, ShopAction, latest_text
+from actions.base import Events, ShopAction, latest_text, text_before_fallback_button
 from bot.support import product_search as ps
 
 
@@ -27,11 +27,14 @@ class ActionProductSearch(ShopAction):
         message = tracker.latest_message or {}
         previous = tracker.get_slot(names.SLOT_CURRENT_NEED)
         entities = message.get("entities") or []
+        # "Find a product" pressed after a fallback: search the words the shopper wrote.
+        text = latest_text(tracker)
+        clarified = text_before_fallback_button(tracker) if text.startswith("/") else None
         outcome = ps.search(self.services, ps.SearchRequest(
             conversation_id=tracker.sender_id,
             customer_id=self.customer(tracker),
             turn=user_turn(tracker),
-            text=latest_text(tracker),
+            text=clarified or text,
             previous_need=previous if isinstance(previous, dict) else None,
             is_answer=(message.get("intent") or {}).get("name") != names.PRODUCT_SEARCH,
             product_entities=tuple(e.get("value") for e in entities

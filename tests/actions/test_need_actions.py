@@ -229,5 +229,33 @@ async def test_no_need_falls_back_to_the_catalogue_search(needs_env, entities, t
         assert not need_rows(needs_env["engine"])
 
 
+def parsed(text, intent):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+
+
+async def test_find_a_product_pressed_after_a_fallback_searches_what_the_shopper_wrote(needs_env):
+    """The two-stage fallback replays the button, not the sentence: the need is still read."""
+    env = needs_env["services"]
+    history = [parsed("hello", "greet"),
+               parsed("im after sum hiking boots under 100 for the lakes", "nlu_fallback"),
+               parsed("/product_search", "product_search"),
+               parsed("/product_search", "product_search")]  # the fallback's replay
+    tracker = make_tracker(intent="product_search", text="/product_search", events=history)
+    events, messages = await run(ActionProductSearch(env), tracker)
+    need = need_slot(events)
+    assert (need["product"], need["price_max"]) == ("hiking boot", 100)
+    assert texts(messages) == ["What size do you need?"]
+
+
+@pytest.mark.parametrize("before", ["hiking boots under 100", "thanks"])
+async def test_a_button_anywhere_else_still_asks_what_they_are_looking_for(needs_env, before):
+    """"Something else" under search results (or any button after a message the bot placed)
+    is not a search for the words said before it."""
+    history = [parsed(before, "product_search"), parsed("/product_search", "product_search")]
+    tracker = make_tracker(intent="product_search", text="/product_search", events=history)
+    _, messages = await run(ActionProductSearch(needs_env["services"]), tracker)
+    assert texts(messages) == [replies.ASK_PRODUCT]
+
+
 EMPTY = {"buttons": [], "elements": [], "custom": {}, "template": None, "response": None,
          "image": None, "attachment": None}
